@@ -1,0 +1,386 @@
+//===- ShapeRules.cpp - Shape rules of the Tucker ops ---------------------===//
+
+#include "tucker/Dialect/Tucker/IR/ShapeRules.h"
+#include "tucker/Dialect/Tucker/IR/TuckerAttrs.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+#include <cmath>
+#include <string>
+
+using namespace mlir;
+using namespace mlir::tucker;
+
+static constexpr int64_t kAny = ShapedType::kDynamic;
+
+/// Formats a shape as `[2, ?, 64]`.
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  llvm::interleave(
+      shape,
+      [&](int64_t dim) {
+        text += ShapedType::isDynamic(dim) ? "?" : std::to_string(dim);
+      },
+      [&] { text += ", "; });
+  return text + "]";
+}
+
+static ArrayRef<int64_t> shapeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+
+/// Checks `value` against `expected` (`kAny` matches every size). `meaning`
+/// spells the expected shape symbolically, e.g. `[d, num_heads*head_dim]`.
+static LogicalResult expectShape(EmitErrorFn emitError, StringRef name,
+                                 Value value, ArrayRef<int64_t> expected,
+                                 StringRef meaning) {
+  ArrayRef<int64_t> actual = shapeOf(value);
+  bool matches = actual.size() == expected.size();
+  for (auto [want, have] : llvm::zip(expected, actual))
+    if (want != kAny && !ShapedType::isDynamic(have) && want != have)
+      matches = false;
+  if (matches)
+    return success();
+  return emitError() << "operand '" << name << "' must have shape "
+                     << formatShape(expected) << " (" << meaning << "), got "
+                     << formatShape(actual);
+}
+
+/// Checks that a weight is static with the given rank.
+static LogicalResult expectStatic(EmitErrorFn emitError, StringRef name,
+                                  Value value, int64_t rank, StringRef meaning) {
+  ArrayRef<int64_t> actual = shapeOf(value);
+  if (static_cast<int64_t>(actual.size()) != rank)
+    return emitError() << "operand '" << name << "' must have rank " << rank
+                       << " (" << meaning << "), got "
+                       << formatShape(actual);
+  if (ShapedType::isDynamicShape(actual))
+    return emitError() << "operand '" << name
+                       << "' must have a static shape (" << meaning
+                       << "), got " << formatShape(actual);
+  return success();
+}
+
+/// Checks the activation `[B, N, d]` and returns its shape; `d` must be
+/// static.
+static FailureOr<SmallVector<int64_t>> verifyActivation(EmitErrorFn emitError,
+                                                        Value x) {
+  ArrayRef<int64_t> shape = shapeOf(x);
+  if (shape.size() != 3)
+    return emitError() << "operand 'x' must have rank 3 ([B, N, d]), got "
+                       << formatShape(shape);
+  if (ShapedType::isDynamic(shape[2]))
+    return emitError() << "operand 'x' must have a static model dimension "
+                          "([B, N, d]), got "
+                       << formatShape(shape);
+  return SmallVector<int64_t>(shape);
+}
+
+/// Checks a `[rows, blocks*width]` weight and returns `width`.
+static FailureOr<int64_t> verifyBlockedWeight(EmitErrorFn emitError,
+                                              StringRef name, Value value,
+                                              int64_t rows, StringRef rowsName,
+                                              int64_t blocks,
+                                              StringRef blocksName) {
+  std::string meaning = ("[" + rowsName + ", " + blocksName + "*width]").str();
+  if (failed(expectStatic(emitError, name, value, 2, meaning)) ||
+      failed(expectShape(emitError, name, value, {rows, kAny}, meaning)))
+    return failure();
+  int64_t cols = shapeOf(value)[1];
+  if (cols == 0 || cols % blocks != 0)
+    return emitError() << "operand '" << name << "' has " << cols
+                       << " columns, which is not a positive multiple of "
+                       << blocksName << " (" << blocks << ")";
+  return cols / blocks;
+}
+
+static LogicalResult expectPositive(EmitErrorFn emitError, StringRef name,
+                                    int64_t value) {
+  if (value > 0)
+    return success();
+  return emitError() << "attribute '" << name << "' must be positive, got "
+                     << value;
+}
+
+LogicalResult
+mlir::tucker::verifySameElementType(EmitErrorFn emitError,
+                                    ArrayRef<std::pair<StringRef, Value>> named) {
+  Type expected;
+  StringRef expectedName;
+  for (auto [name, value] : named) {
+    if (!value)
+      continue;
+    Type type = cast<ShapedType>(value.getType()).getElementType();
+    if (!expected) {
+      expected = type;
+      expectedName = name;
+      continue;
+    }
+    if (type != expected)
+      return emitError() << "'" << name << "' has element type " << type
+                         << " but '" << expectedName << "' has " << expected
+                         << "; all operands and the result must agree";
+  }
+  return success();
+}
+
+LogicalResult mlir::tucker::verifyScale(EmitErrorFn emitError,
+                                        std::optional<double> scale) {
+  if (!scale || (std::isfinite(*scale) && *scale > 0.0))
+    return success();
+  return emitError() << "attribute 'scale' must be finite and positive, got "
+                     << *scale;
+}
+
+LogicalResult mlir::tucker::verifyRopeFits(EmitErrorFn emitError,
+                                           RopeAttr rope, int64_t dim,
+                                           StringRef what) {
+  if (!rope || rope.getEnd() <= dim)
+    return success();
+  return emitError() << "rope rotates dims [" << rope.getOffset() << ", "
+                     << rope.getEnd() << ") (offset + width*repeat) but the "
+                     << what << " has only " << dim << " dims";
+}
+
+LogicalResult mlir::tucker::verifyNormFits(EmitErrorFn emitError,
+                                           RmsNormAttr norm, int64_t dim,
+                                           StringRef what) {
+  if (!norm || norm.getWidth() <= dim)
+    return success();
+  return emitError() << what << " normalizes " << norm.getWidth()
+                     << " dims but the latent has only " << dim;
+}
+
+FailureOr<MultiHeadDims>
+mlir::tucker::verifyMultiHead(EmitErrorFn emitError,
+                              const MultiHeadOperands &ops, int64_t numHeads,
+                              int64_t numKvHeads) {
+  if (failed(expectPositive(emitError, "num_heads", numHeads)) ||
+      failed(expectPositive(emitError, "num_kv_heads", numKvHeads)))
+    return failure();
+  if (numHeads % numKvHeads != 0)
+    return emitError() << "num_heads (" << numHeads
+                       << ") must be a multiple of num_kv_heads ("
+                       << numKvHeads << ")";
+  FailureOr<SmallVector<int64_t>> xShape = verifyActivation(emitError, ops.x);
+  if (failed(xShape))
+    return failure();
+  int64_t batch = (*xShape)[0], seq = (*xShape)[1], model = (*xShape)[2];
+
+  FailureOr<int64_t> headDim = verifyBlockedWeight(
+      emitError, "wq", ops.wq, model, "d", numHeads, "num_heads");
+  if (failed(headDim))
+    return failure();
+  int64_t kvWidth = numKvHeads * *headDim;
+  if (failed(expectStatic(emitError, "wk", ops.wk, 2, "[d, num_kv_heads*head_dim]")) ||
+      failed(expectShape(emitError, "wk", ops.wk, {model, kvWidth},
+                         "[d, num_kv_heads*head_dim]")))
+    return failure();
+  FailureOr<int64_t> valueDim = verifyBlockedWeight(
+      emitError, "wv", ops.wv, model, "d", numKvHeads, "num_kv_heads");
+  if (failed(valueDim))
+    return failure();
+  if (failed(expectStatic(emitError, "wo", ops.wo, 2, "[num_heads*value_dim, d]")) ||
+      failed(expectShape(emitError, "wo", ops.wo, {numHeads * *valueDim, model},
+                         "[num_heads*value_dim, d]")))
+    return failure();
+  if (ops.bq && failed(expectShape(emitError, "bq", ops.bq,
+                                   {numHeads * *headDim},
+                                   "[num_heads*head_dim]")))
+    return failure();
+  if (ops.bk && failed(expectShape(emitError, "bk", ops.bk, {kvWidth},
+                                   "[num_kv_heads*head_dim]")))
+    return failure();
+  if (ops.bv && failed(expectShape(emitError, "bv", ops.bv,
+                                   {numKvHeads * *valueDim},
+                                   "[num_kv_heads*value_dim]")))
+    return failure();
+  if (ops.bo && failed(expectShape(emitError, "bo", ops.bo, {model}, "[d]")))
+    return failure();
+  if (failed(expectShape(emitError, "result", ops.result, {batch, seq, model},
+                         "[B, N, d] of 'x'")))
+    return failure();
+  return MultiHeadDims{batch,      seq,      model,    numHeads,
+                       numKvHeads, *headDim, *valueDim};
+}
+
+FailureOr<MlaDims> mlir::tucker::verifyMla(EmitErrorFn emitError,
+                                           const MlaOperands &ops,
+                                           const MlaConfig &cfg) {
+  if (failed(expectPositive(emitError, "num_heads", cfg.numHeads)) ||
+      failed(expectPositive(emitError, "kv_lora_rank", cfg.kvLoraRank)) ||
+      failed(expectPositive(emitError, "v_head_dim", cfg.valueDim)))
+    return failure();
+  if (cfg.nopeDim < 0 || cfg.ropeDim < 0 || cfg.nopeDim + cfg.ropeDim == 0)
+    return emitError() << "qk_nope_head_dim (" << cfg.nopeDim
+                       << ") and qk_rope_head_dim (" << cfg.ropeDim
+                       << ") must be non-negative with a positive sum";
+  if (!(cfg.normEpsilon > 0.0) || !std::isfinite(cfg.normEpsilon))
+    return emitError() << "attribute 'norm_epsilon' must be finite and "
+                          "positive, got "
+                       << cfg.normEpsilon;
+  if (bool(ops.wqA) != bool(ops.qNorm))
+    return emitError() << "'wq_a' and 'q_norm' must be given together";
+  if (bool(ops.wqA) != cfg.qLoraRank.has_value())
+    return emitError() << "attribute 'q_lora_rank' must be present exactly "
+                          "when 'wq_a' is given";
+  FailureOr<SmallVector<int64_t>> xShape = verifyActivation(emitError, ops.x);
+  if (failed(xShape))
+    return failure();
+  int64_t batch = (*xShape)[0], seq = (*xShape)[1], model = (*xShape)[2];
+  int64_t heads = cfg.numHeads, qkDim = cfg.nopeDim + cfg.ropeDim;
+
+  int64_t qIn = model;
+  if (ops.wqA) {
+    int64_t qLora = *cfg.qLoraRank;
+    if (failed(expectPositive(emitError, "q_lora_rank", qLora)) ||
+        failed(expectStatic(emitError, "wq_a", ops.wqA, 2, "[d, q_lora_rank]")) ||
+        failed(expectShape(emitError, "wq_a", ops.wqA, {model, qLora},
+                           "[d, q_lora_rank]")) ||
+        failed(expectShape(emitError, "q_norm", ops.qNorm, {qLora},
+                           "[q_lora_rank]")))
+      return failure();
+    qIn = qLora;
+  }
+  struct Expect {
+    StringRef name;
+    Value value;
+    SmallVector<int64_t> shape;
+    StringRef meaning;
+  };
+  Expect expects[] = {
+      {"wq_b", ops.wqB, {qIn, heads * qkDim},
+       ops.wqA ? "[q_lora_rank, num_heads*(qk_nope_head_dim+qk_rope_head_dim)]"
+               : "[d, num_heads*(qk_nope_head_dim+qk_rope_head_dim)]"},
+      {"wkv_a", ops.wkvA, {model, cfg.kvLoraRank + cfg.ropeDim},
+       "[d, kv_lora_rank+qk_rope_head_dim]"},
+      {"kv_norm", ops.kvNorm, {cfg.kvLoraRank}, "[kv_lora_rank]"},
+      {"wkv_b", ops.wkvB, {cfg.kvLoraRank, heads * (cfg.nopeDim + cfg.valueDim)},
+       "[kv_lora_rank, num_heads*(qk_nope_head_dim+v_head_dim)]"},
+      {"wo", ops.wo, {heads * cfg.valueDim, model}, "[num_heads*v_head_dim, d]"},
+  };
+  for (const Expect &e : expects)
+    if (failed(expectStatic(emitError, e.name, e.value, e.shape.size(),
+                            e.meaning)) ||
+        failed(expectShape(emitError, e.name, e.value, e.shape, e.meaning)))
+      return failure();
+  if (failed(expectShape(emitError, "result", ops.result, {batch, seq, model},
+                         "[B, N, d] of 'x'")))
+    return failure();
+  return MlaDims{batch,          seq,          model,       heads,
+                 cfg.qLoraRank, cfg.kvLoraRank, cfg.nopeDim, cfg.ropeDim,
+                 cfg.valueDim};
+}
+
+FailureOr<TuckerDims> mlir::tucker::verifyTucker(EmitErrorFn emitError,
+                                                 const TuckerOperands &ops,
+                                                 RanksAttr ranks,
+                                                 SelectorAttr selector) {
+  FailureOr<SmallVector<int64_t>> xShape = verifyActivation(emitError, ops.x);
+  if (failed(xShape))
+    return failure();
+  int64_t batch = (*xShape)[0], seq = (*xShape)[1], model = (*xShape)[2];
+  ArrayRef<int64_t> pre = ranks.getPre(), post = ranks.getPost();
+  int64_t r1 = pre[0], r2 = pre[1], r3 = pre[2];
+  int64_t s1 = post[0], s2 = post[1], s3 = post[2];
+
+  if (failed(expectStatic(emitError, "u1", ops.u1, 2, "[num_heads, r1]")))
+    return failure();
+  int64_t heads = shapeOf(ops.u1)[0];
+  if (heads <= 0)
+    return emitError() << "operand 'u1' must have at least one head row";
+
+  struct Expect {
+    StringRef name;
+    Value value;
+    SmallVector<int64_t> shape;
+    StringRef meaning;
+  };
+  SmallVector<Expect> expects = {
+      {"u1", ops.u1, {heads, r1}, "[num_heads, r1] per ranks"},
+      {"u2", ops.u2, {model, r2}, "[d, r2] per ranks"},
+      {"u3", ops.u3, {model, r3}, "[d, r3] per ranks"},
+      {"u1_out", ops.u1Out, {heads, s1}, "[num_heads, r1_out] per ranks"},
+      {"u2_out", ops.u2Out, {model, s2}, "[d, r2_out] per ranks"},
+      {"u3_out", ops.u3Out, {model, s3}, "[d, r3_out] per ranks"},
+  };
+  if (ops.core)
+    expects.push_back({"core", ops.core, {r1, r2, r3}, "[r1, r2, r3] per ranks"});
+  if (ops.coreOut)
+    expects.push_back(
+        {"core_out", ops.coreOut, {s1, s2, s3}, "[r1_out, r2_out, r3_out] per ranks"});
+  if (ops.queryBias)
+    expects.push_back({"query_bias", ops.queryBias, {r2}, "[r2]"});
+  if (ops.outBias)
+    expects.push_back({"out_bias", ops.outBias, {model}, "[d]"});
+  for (const Expect &e : expects)
+    if (failed(expectStatic(emitError, e.name, e.value, e.shape.size(),
+                            e.meaning)) ||
+        failed(expectShape(emitError, e.name, e.value, e.shape, e.meaning)))
+      return failure();
+
+  if (bool(ops.core) != bool(ops.coreOut))
+    return emitError() << "'core' and 'core_out' must both be given or both "
+                          "be absent (with a selector)";
+  if (ops.core && selector)
+    return emitError() << "dense cores and a 'selector' are exclusive: give "
+                          "one or the other";
+  if (!ops.core && !selector)
+    return emitError() << "without dense cores a 'selector' attribute is "
+                          "required";
+  if (selector) {
+    int64_t blocks = selector.getGroups().size();
+    int64_t kvBlocks = selector.getNumKvBlocks();
+    int64_t headDim = selector.getHeadDim();
+    int64_t valueDim = selector.getValueDimOrHeadDim();
+    SmallVector<int64_t> wantPre = {blocks, blocks * headDim, kvBlocks * headDim};
+    SmallVector<int64_t> wantPost = {blocks, blocks * valueDim,
+                                     kvBlocks * valueDim};
+    if (ArrayRef<int64_t>(wantPre) != pre || ArrayRef<int64_t>(wantPost) != post)
+      return emitError() << "a selector of " << blocks << " heads over "
+                         << kvBlocks << " key blocks (head_dim " << headDim
+                         << ", value_dim " << valueDim << ") needs ranks "
+                         << formatShape(wantPre) << ", " << formatShape(wantPost)
+                         << ", got " << formatShape(pre) << ", "
+                         << formatShape(post);
+  }
+  if (failed(expectShape(emitError, "result", ops.result, {batch, seq, model},
+                         "[B, N, d] of 'x'")))
+    return failure();
+  return TuckerDims{batch, seq, model, heads, r1, r2, r3, s1, s2, s3};
+}
+
+FailureOr<FlashDims> mlir::tucker::verifyFlash(EmitErrorFn emitError, Value q,
+                                               Value k, Value v, Value result) {
+  for (auto [name, value] : {std::pair<StringRef, Value>{"q", q}, {"k", k},
+                             {"v", v}, {"result", result}}) {
+    ArrayRef<int64_t> shape = shapeOf(value);
+    if (shape.size() != 4)
+      return emitError() << "'" << name
+                         << "' must have rank 4 ([B, H, N, D]), got "
+                         << formatShape(shape);
+    if (ShapedType::isDynamic(shape[1]) || ShapedType::isDynamic(shape[3]))
+      return emitError() << "'" << name
+                         << "' must have static head count and width "
+                            "([B, H, N, D]), got "
+                         << formatShape(shape);
+  }
+  ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k);
+  int64_t heads = qs[1], kvHeads = ks[1];
+  if (kvHeads <= 0 || heads % kvHeads != 0)
+    return emitError() << "the query head count (" << heads
+                       << ") must be a positive multiple of the key/value "
+                          "head count ("
+                       << kvHeads << ")";
+  if (failed(expectShape(emitError, "k", k, {qs[0], kAny, kAny, qs[3]},
+                         "[B, Hkv, Nk, Dqk] with B and Dqk of 'q'")))
+    return failure();
+  ArrayRef<int64_t> vs = shapeOf(v);
+  if (failed(expectShape(emitError, "v", v, {qs[0], kvHeads, ks[2], kAny},
+                         "[B, Hkv, Nk, Dv] with B, Hkv, Nk of 'k'")) ||
+      failed(expectShape(emitError, "result", result,
+                         {qs[0], heads, qs[2], vs[3]},
+                         "[B, Hq, Nq, Dv] of 'q' and 'v'")))
+    return failure();
+  return FlashDims{qs[0], heads, kvHeads, qs[2], ks[2], qs[3], vs[3]};
+}

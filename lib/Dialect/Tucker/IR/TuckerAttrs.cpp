@@ -1,0 +1,102 @@
+//===- TuckerAttrs.cpp - Tucker attributes --------------------------------===//
+
+#include "tucker/Dialect/Tucker/IR/TuckerAttrs.h"
+#include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::tucker;
+
+#include "tucker/Dialect/Tucker/IR/TuckerEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "tucker/Dialect/Tucker/IR/TuckerAttrs.cpp.inc"
+
+void TuckerDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "tucker/Dialect/Tucker/IR/TuckerAttrs.cpp.inc"
+      >();
+}
+
+static LogicalResult verifyRankTriple(function_ref<InFlightDiagnostic()> emitError,
+                                      StringRef which, ArrayRef<int64_t> ranks) {
+  if (ranks.size() != 3)
+    return emitError() << which << " ranks must be a triple [head, "
+                       << (which == "pre" ? "query, key" : "output, value")
+                       << "], got " << ranks.size() << " entries";
+  for (int64_t rank : ranks)
+    if (rank <= 0)
+      return emitError() << which << " ranks must be positive, got " << rank;
+  return success();
+}
+
+LogicalResult RanksAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                ArrayRef<int64_t> pre, ArrayRef<int64_t> post) {
+  return success(succeeded(verifyRankTriple(emitError, "pre", pre)) &&
+                 succeeded(verifyRankTriple(emitError, "post", post)));
+}
+
+LogicalResult
+SelectorAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     int64_t headDim, std::optional<int64_t> valueDim,
+                     ArrayRef<int64_t> groups) {
+  if (headDim <= 0)
+    return emitError() << "selector head_dim must be positive, got "
+                       << headDim;
+  if (valueDim && *valueDim <= 0)
+    return emitError() << "selector value_dim must be positive, got "
+                       << *valueDim;
+  if (groups.empty())
+    return emitError() << "selector groups must name the key block of at "
+                          "least one head";
+  for (auto [head, group] : llvm::enumerate(groups))
+    if (group < 0)
+      return emitError() << "selector group of head " << head
+                         << " must be non-negative, got " << group;
+  // Every key block must be read by some head, or the key factor would have
+  // columns no head uses.
+  int64_t numKv = *llvm::max_element(groups) + 1;
+  for (int64_t block = 0; block < numKv; ++block)
+    if (!llvm::is_contained(groups, block))
+      return emitError() << "selector key block " << block
+                         << " is read by no head";
+  return success();
+}
+
+int64_t SelectorAttr::getNumKvBlocks() const {
+  return *llvm::max_element(getGroups()) + 1;
+}
+
+LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               APFloat thetaValue, int64_t width,
+                               int64_t offset, int64_t repeat, RopeStyle) {
+  double theta = thetaValue.convertToDouble();
+  if (!std::isfinite(theta) || theta <= 0.0)
+    return emitError() << "rope theta must be finite and positive, got "
+                       << theta;
+  if (width <= 0 || width % 2 != 0)
+    return emitError() << "rope width must be positive and even, got "
+                       << width;
+  if (offset < 0)
+    return emitError() << "rope offset must be non-negative, got " << offset;
+  if (repeat <= 0)
+    return emitError() << "rope repeat must be positive, got " << repeat;
+  return success();
+}
+
+LogicalResult RmsNormAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  APFloat epsilonValue, int64_t width) {
+  double epsilon = epsilonValue.convertToDouble();
+  if (!std::isfinite(epsilon) || epsilon <= 0.0)
+    return emitError() << "rms_norm epsilon must be finite and positive, got "
+                       << epsilon;
+  if (width <= 0)
+    return emitError() << "rms_norm width must be positive, got " << width;
+  return success();
+}

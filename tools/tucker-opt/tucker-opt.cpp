@@ -1,0 +1,22 @@
+//===- tucker-opt.cpp - The tucker optimizer driver -----------------------===//
+//
+// mlir-opt with the tucker dialect, its passes and pipelines, and the
+// upstream dialects and passes that the pipelines use.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllPasses();
+  registry.insert<mlir::tucker::TuckerDialect>();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "tucker optimizer driver\n", registry));
+}
