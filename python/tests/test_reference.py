@@ -300,6 +300,8 @@ def test_mha_to_tucker_is_exact(B, N, d, H, dh, dv, biases, rope_kind, causal):
     (2, 37, 32, 4, 2, 8, 8, (10000.0, 0, 8, 1, "half")),
     (3, 50, 24, 6, 3, 4, 6, (300.0, 0, 2, 2, "interleaved")),
     (2, 17, 16, 4, 1, 8, 3, (10000.0, 2, 4, 1, "half")),  # MQA: a partial rope needs no repeat
+    (2, 19, 32, 4, 2, 8, 8, (10000.0, 2, 4, 1, "half")),  # partial rope: strided over key blocks
+    (1, 23, 48, 6, 3, 8, 4, (500.0, 0, 2, 2, "interleaved", 4)),  # strided blocks tiling a head
     (1, 1, 16, 4, 4, 4, 4, None),
 ])
 @pytest.mark.parametrize("causal", [False, True])
@@ -340,10 +342,10 @@ def test_key_bias_under_rope_is_refused():
         ref.mha_to_tucker(w, w, w, w, bk=np.ones(8), num_heads=2, rope=(10000.0, 0, 4, 1, "half"))
 
 
-def test_partial_per_head_rope_is_refused_with_several_kv_blocks():
-    w = np.ones((8, 8))
-    with pytest.raises(ValueError, match="unrotated"):
-        ref.gqa_to_tucker(w, w, w, w, num_heads=2, num_kv_heads=2, rope=(10000.0, 0, 2, 1, "half"))
+def test_unevenly_spaced_per_head_rope_is_refused_with_several_kv_blocks():
+    w, wo = np.ones((8, 16)), np.ones((16, 8))  # heads of 8 with two rotated pairs at the front
+    with pytest.raises(ValueError, match="evenly spaced"):
+        ref.gqa_to_tucker(w, w, w, wo, num_heads=2, num_kv_heads=2, rope=(10000.0, 0, 2, 2, "half"))
 
 
 def test_mla_rope_on_nope_dims_is_refused():

@@ -10,7 +10,7 @@ query with the last key: query m sees key n iff n <= m + Nk - Nq, and a query th
 outputs zeros. Queries sit at positions m + Nk - Nq, keys at n (this is what RoPE rotates by).
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -24,8 +24,8 @@ __all__ = [
 class Rope(NamedTuple):
     """The #tucker.rope descriptor; any 5-sequence in this order is accepted where a rope is.
 
-    Rotates dims [offset + b*width, offset + (b+1)*width) of the last axis, for b < repeat, each
-    block the same way: frequencies freq_j = theta**(-2j/width), j < width/2, angle pos*freq_j.
+    Rotates dims [offset + b*stride, offset + b*stride + width) of the last axis, for b < repeat
+    (stride None means width: adjacent blocks), each block the same way: frequencies freq_j = theta**(-2j/width), j < width/2, angle pos*freq_j.
     style "half" pairs (j, j + width/2) (HF Llama rotate_half); "interleaved" pairs (2j, 2j+1).
     """
     theta: float
@@ -33,6 +33,17 @@ class Rope(NamedTuple):
     width: int
     repeat: int = 1
     style: str = "half"
+    stride: Optional[int] = None
+
+    @property
+    def step(self):
+        """Distance between the starts of consecutive blocks."""
+        return self.width if self.stride is None else self.stride
+
+    @property
+    def end(self):
+        """One past the last rotated dim."""
+        return self.offset + self.step * (self.repeat - 1) + self.width
 
 
 def _f64(a):
@@ -50,8 +61,8 @@ def _rope_for(desc, dim):
     _require(r.style in ("half", "interleaved"), f"rope style must be half or interleaved, not {r.style!r}")
     _require(r.width > 0 and r.width % 2 == 0, f"rope width must be positive and even, got {r.width}")
     _require(r.repeat >= 1 and r.offset >= 0, f"rope needs repeat >= 1 and offset >= 0, got {r}")
-    _require(r.offset + r.repeat * r.width <= dim,
-             f"rope rotates dims up to {r.offset + r.repeat * r.width}, but the vector has {dim}")
+    _require(r.step >= r.width, f"rope stride must be at least the width, got {r}")
+    _require(r.end <= dim, f"rope rotates dims up to {r.end}, but the vector has {dim}")
     return r
 
 
@@ -67,7 +78,7 @@ def _rotate(x, desc, positions):
     cos, sin = np.cos(angle), np.sin(angle)
     out = x.copy()
     for b in range(r.repeat):
-        start = r.offset + b * r.width
+        start = r.offset + b * r.step
         if r.style == "half":
             first = start + np.arange(half)
             second = first + half
@@ -272,8 +283,10 @@ def _per_block_rope(desc, head_dim, blocks):
     r = _rope_for(desc, head_dim)
     if blocks == 1:
         return r
-    _require(r.offset == 0 and r.repeat * r.width == head_dim,
-             f"rope {tuple(r)} leaves part of each {head_dim}-wide head unrotated; "
+    if r.repeat == 1:
+        return r._replace(repeat=blocks, stride=head_dim)
+    _require(r.step * r.repeat == head_dim,
+             f"rope {tuple(r)} is not evenly spaced across {head_dim}-wide heads; "
              "repeated per key block it is not a single rope descriptor")
     return r._replace(repeat=r.repeat * blocks)
 

@@ -165,7 +165,7 @@ func.func @f15(%x: tensor<1x8x64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<64x64
 
 // Tests that: RoPE must fit in a head.
 func.func @f16(%x: tensor<1x8x64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<64x64xf32>, %wv: tensor<64x64xf32>, %wo: tensor<64x64xf32>) -> tensor<1x8x64xf32> {
-  // expected-error @+1 {{rope rotates dims [0, 32) (offset + width*repeat) but the head (head_dim) has only 16 dims}}
+  // expected-error @+1 {{rope rotates dims [0, 32) but the head (head_dim) has only 16 dims}}
   %y = tucker.mha %x, %wq, %wk, %wv, %wo {num_heads = 4 : i64, rope = #tucker.rope<theta = 10000.0, width = 32, style = half>}
       : (tensor<1x8x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<1x8x64xf32>
   return %y : tensor<1x8x64xf32>
@@ -175,7 +175,7 @@ func.func @f16(%x: tensor<1x8x64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<64x64
 
 // Tests that: RoPE blocks repeated past the head are rejected.
 func.func @f17(%x: tensor<1x8x64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<64x64xf32>, %wv: tensor<64x64xf32>, %wo: tensor<64x64xf32>) -> tensor<1x8x64xf32> {
-  // expected-error @+1 {{rope rotates dims [8, 24) (offset + width*repeat) but the head (head_dim) has only 16 dims}}
+  // expected-error @+1 {{rope rotates dims [8, 24) but the head (head_dim) has only 16 dims}}
   %y = tucker.mha %x, %wq, %wk, %wv, %wo {num_heads = 4 : i64, rope = #tucker.rope<theta = 10000.0, width = 8, offset = 8, repeat = 2, style = half>}
       : (tensor<1x8x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<1x8x64xf32>
   return %y : tensor<1x8x64xf32>
@@ -332,7 +332,7 @@ func.func @mla_rope_on_nope(%x: tensor<1x8x64xf32>, %wq_b: tensor<64x48xf32>, %w
 
 // Tests that: MLA RoPE must end inside the head.
 func.func @mla_rope_past_head(%x: tensor<1x8x64xf32>, %wq_b: tensor<64x48xf32>, %wkv_a: tensor<64x20xf32>, %kv_norm: tensor<16xf32>, %wkv_b: tensor<16x64xf32>, %wo: tensor<32x64xf32>) -> tensor<1x8x64xf32> {
-  // expected-error @+1 {{rope rotates dims [8, 16) (offset + width*repeat) but the head (qk_nope_head_dim + qk_rope_head_dim) has only 12 dims}}
+  // expected-error @+1 {{rope rotates dims [8, 16) but the head (qk_nope_head_dim + qk_rope_head_dim) has only 12 dims}}
   %y = tucker.mla %x, %wq_b, %wkv_a, %kv_norm, %wkv_b, %wo
       {num_heads = 4 : i64, kv_lora_rank = 16 : i64, qk_nope_head_dim = 8 : i64, qk_rope_head_dim = 4 : i64, v_head_dim = 8 : i64,
        rope = #tucker.rope<theta = 10000.0, width = 8, offset = 8, style = interleaved>}
@@ -454,7 +454,7 @@ func.func @tucker_dense_needs_scale(%x: tensor<1x8x64xf32>, %u1: tensor<4x2xf32>
 
 // Tests that: latent RoPE fits the key rank r3.
 func.func @tucker_rope_r3(%x: tensor<1x8x64xf32>, %u1: tensor<4x2xf32>, %u2: tensor<64x8xf32>, %u3: tensor<64x8xf32>, %c: tensor<2x8x8xf32>, %v1: tensor<4x2xf32>, %v2: tensor<64x8xf32>, %v3: tensor<64x8xf32>, %cv: tensor<2x8x8xf32>) -> tensor<1x8x64xf32> {
-  // expected-error @+1 {{rope rotates dims [4, 12) (offset + width*repeat) but the latent key (r3) has only 8 dims}}
+  // expected-error @+1 {{rope rotates dims [4, 12) but the latent key (r3) has only 8 dims}}
   %y = tucker.attention %x, pre(%u1, %u2, %u3, core %c), post(%v1, %v2, %v3, core %cv)
       {ranks = #tucker.ranks<[2, 8, 8], [2, 8, 8]>, scale = 0.5 : f64, rope = #tucker.rope<theta = 10000.0, width = 8, offset = 4, style = half>}
       : (tensor<1x8x64xf32>, tensor<4x2xf32>, tensor<64x8xf32>, tensor<64x8xf32>, tensor<2x8x8xf32>, tensor<4x2xf32>, tensor<64x8xf32>, tensor<64x8xf32>, tensor<2x8x8xf32>) -> tensor<1x8x64xf32>
@@ -574,7 +574,7 @@ func.func @flash_types(%q: tensor<1x1x16x64xf16>, %k: tensor<1x1x16x64xbf16>) ->
 
 // Tests that: fused RoPE fits the query/key width.
 func.func @flash_rope(%q: tensor<1x1x16x64xf16>) -> tensor<1x1x16x64xf16> {
-  // expected-error @+1 {{rope rotates dims [0, 128) (offset + width*repeat) but the query/key head (Dqk) has only 64 dims}}
+  // expected-error @+1 {{rope rotates dims [0, 128) but the query/key head (Dqk) has only 64 dims}}
   %o = tucker.flash %q, %q, %q {rope = #tucker.rope<theta = 10000.0, width = 64, repeat = 2, style = half>} : tensor<1x1x16x64xf16>, tensor<1x1x16x64xf16>, tensor<1x1x16x64xf16> -> tensor<1x1x16x64xf16>
   return %o : tensor<1x1x16x64xf16>
 }
@@ -628,7 +628,7 @@ func.func @rope_float_positions(%x: tensor<1x4x16x64xf32>, %p: tensor<16xf32>) -
 
 // Tests that: the rotated range fits the last dim.
 func.func @rope_fits(%x: tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32> {
-  // expected-error @+1 {{rope rotates dims [32, 96) (offset + width*repeat) but the last dim of 'x' has only 64 dims}}
+  // expected-error @+1 {{rope rotates dims [32, 96) but the last dim of 'x' has only 64 dims}}
   %y = tucker.rope %x {rope = #tucker.rope<theta = 10000.0, width = 64, offset = 32, style = half>} : tensor<1x4x16x64xf32> -> tensor<1x4x16x64xf32>
   return %y : tensor<1x4x16x64xf32>
 }
@@ -638,6 +638,29 @@ func.func @rope_fits(%x: tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32> {
 // Tests that: rope pairs need an even width.
 // expected-error @+1 {{rope width must be positive and even, got 7}}
 func.func @rope_odd() attributes {r = #tucker.rope<theta = 10000.0, width = 7, style = half>} { return }
+
+// -----
+
+// Tests that: strided rope blocks may not overlap.
+// expected-error @+1 {{rope stride (4) must be at least the width (8) so that blocks do not overlap}}
+func.func @rope_stride() attributes {r = #tucker.rope<theta = 10000.0, width = 8, repeat = 2, stride = 4, style = half>} { return }
+
+// -----
+
+// Tests that: a strided rope ends at its last block, not at repeat*stride.
+func.func @rope_stride_fits(%x: tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32> {
+  %y = tucker.rope %x {rope = #tucker.rope<theta = 10000.0, width = 16, repeat = 2, stride = 48, style = half>} : tensor<1x4x16x64xf32> -> tensor<1x4x16x64xf32>
+  return %y : tensor<1x4x16x64xf32>
+}
+
+// -----
+
+// Tests that: a strided rope past the vector is rejected.
+func.func @rope_stride_past(%x: tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32> {
+  // expected-error @+1 {{rope rotates dims [0, 66) but the last dim of 'x' has only 64 dims}}
+  %y = tucker.rope %x {rope = #tucker.rope<theta = 10000.0, width = 16, repeat = 2, stride = 50, style = half>} : tensor<1x4x16x64xf32> -> tensor<1x4x16x64xf32>
+  return %y : tensor<1x4x16x64xf32>
+}
 
 // -----
 

@@ -154,6 +154,14 @@ func.func @rope_positions(%x: tensor<2x4x16x64xf32>, %p: tensor<2x16xi64>)
   return %y : tensor<2x4x16x64xf32>
 }
 
+// CHECK-LABEL: func @rope_strided
+// CHECK: rope = #tucker.rope<theta = 1.000000e+04, width = 8, repeat = 4, stride = 16, style = half>
+func.func @rope_strided(%x: tensor<1x2x7x64xf32>) -> tensor<1x2x7x64xf32> {
+  %y = tucker.rope %x {rope = #tucker.rope<theta = 10000.0, width = 8, repeat = 4, stride = 16, style = half>}
+      : tensor<1x2x7x64xf32> -> tensor<1x2x7x64xf32>
+  return %y : tensor<1x2x7x64xf32>
+}
+
 // CHECK-LABEL: func @rope_default_positions
 // CHECK: tucker.rope %{{[a-z0-9]+}} {rope = #tucker.rope<theta = 1.000000e+04, width = 32, style = half>}
 func.func @rope_default_positions(%x: tensor<1x2x7x64xf32>) -> tensor<1x2x7x64xf32> {

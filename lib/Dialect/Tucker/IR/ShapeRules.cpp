@@ -138,7 +138,7 @@ LogicalResult mlir::tucker::verifyRopeFits(EmitErrorFn emitError,
   if (!rope || rope.getEnd() <= dim)
     return success();
   return emitError() << "rope rotates dims [" << rope.getOffset() << ", "
-                     << rope.getEnd() << ") (offset + width*repeat) but the "
+                     << rope.getEnd() << ") but the "
                      << what << " has only " << dim << " dims";
 }
 

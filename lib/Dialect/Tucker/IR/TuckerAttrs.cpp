@@ -75,7 +75,8 @@ int64_t SelectorAttr::getNumKvBlocks() const {
 
 LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                APFloat thetaValue, int64_t width,
-                               int64_t offset, int64_t repeat, RopeStyle) {
+                               int64_t offset, int64_t repeat,
+                               std::optional<int64_t> stride, RopeStyle) {
   double theta = thetaValue.convertToDouble();
   if (!std::isfinite(theta) || theta <= 0.0)
     return emitError() << "rope theta must be finite and positive, got "
@@ -87,6 +88,10 @@ LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "rope offset must be non-negative, got " << offset;
   if (repeat <= 0)
     return emitError() << "rope repeat must be positive, got " << repeat;
+  if (stride && *stride < width)
+    return emitError() << "rope stride (" << *stride
+                       << ") must be at least the width (" << width
+                       << ") so that blocks do not overlap";
   return success();
 }
 

@@ -78,11 +78,13 @@ def Tucker_SelectorAttr : Tucker_Attr<"Selector", "selector"> {
 def Tucker_RopeAttr : Tucker_Attr<"Rope", "rope"> {
   let summary = "rotary position embedding descriptor";
   let description = [{
-    Rotates the dims `[offset + b·width, offset + (b+1)·width)` of a vector,
-    for each block `b < repeat`, by the position-dependent angles
-    `pos · theta^(-2j/width)`, `j < width/2`. `half` pairs dim `j` with
-    `j + width/2` (HF Llama's rotate-half); `interleaved` pairs `2j` with
-    `2j + 1`. Other dims are unchanged.
+    Rotates `repeat` blocks of `width` dims of a vector, block `b` spanning
+    `[offset + b·stride, offset + b·stride + width)` (`stride` defaults to
+    `width`: adjacent blocks), each by the position-dependent angles
+    `pos · theta^(-2j/width)`, `j < width/2`. `half` pairs dim `j` of a block
+    with `j + width/2` (HF Llama's rotate-half); `interleaved` pairs `2j`
+    with `2j + 1`. Other dims are unchanged. A stride larger than the width
+    describes per-head partial rotation over stacked heads.
 
     Example: `#tucker.rope<theta = 10000.0, width = 64, repeat = 4, style = half>`
   }];
@@ -90,12 +92,17 @@ def Tucker_RopeAttr : Tucker_Attr<"Rope", "rope"> {
                         "int64_t":$width,
                         DefaultValuedParameter<"int64_t", "0">:$offset,
                         DefaultValuedParameter<"int64_t", "1">:$repeat,
+                        OptionalParameter<"std::optional<int64_t>">:$stride,
                         EnumParameter<Tucker_RopeStyle>:$style);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
+    /// Distance between the starts of consecutive rotated blocks.
+    int64_t getStrideOrWidth() const { return getStride().value_or(getWidth()); }
     /// One past the last rotated dim.
-    int64_t getEnd() const { return getOffset() + getWidth() * getRepeat(); }
+    int64_t getEnd() const {
+      return getOffset() + getStrideOrWidth() * (getRepeat() - 1) + getWidth();
+    }
   }];
 }
 

@@ -1,0 +1,30 @@
+//===- Passes.h - Tucker conversions ----------------------------*- C++ -*-===//
+
+#ifndef TUCKER_CONVERSION_PASSES_H
+#define TUCKER_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace tucker {
+
+#define GEN_PASS_DECL
+#include "tucker/Conversion/Passes.h.inc"
+
+/// Patterns of --tucker-flash-to-linalg (tucker.flash and tucker.rope).
+void populateFlashToLinalgPatterns(RewritePatternSet &patterns,
+                                   int64_t queryTile, int64_t keyTile);
+
+#define GEN_PASS_REGISTRATION
+#include "tucker/Conversion/Passes.h.inc"
+
+} // namespace tucker
+} // namespace mlir
+
+#endif // TUCKER_CONVERSION_PASSES_H

@@ -1,0 +1,37 @@
+//===- Passes.h - Tucker dialect transformations ----------------*- C++ -*-===//
+
+#ifndef TUCKER_DIALECT_TUCKER_TRANSFORMS_PASSES_H
+#define TUCKER_DIALECT_TUCKER_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace tucker {
+
+#define GEN_PASS_DECL
+#include "tucker/Dialect/Tucker/Transforms/Passes.h.inc"
+
+/// Patterns of --tucker-lift: mha/gqa/mla to tucker.attention.
+void populateLiftPatterns(RewritePatternSet &patterns);
+
+/// Patterns of --tucker-fold with the given query/output forms
+/// ("auto", "absorbed", "two-step").
+void populateFoldPatterns(RewritePatternSet &patterns, StringRef queryForm,
+                          StringRef outputForm);
+
+/// Patterns of --tucker-fuse-rope.
+void populateFuseRopePatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "tucker/Dialect/Tucker/Transforms/Passes.h.inc"
+
+} // namespace tucker
+} // namespace mlir
+
+#endif // TUCKER_DIALECT_TUCKER_TRANSFORMS_PASSES_H

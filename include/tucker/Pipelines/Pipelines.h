@@ -1,0 +1,97 @@
+//===- Pipelines.h - Tucker pass pipelines ----------------------*- C++ -*-===//
+//
+// The named pipelines of DESIGN.md §3. `--tucker-cpu-pipeline` takes a module
+// with tucker ops (or linalg on tensors) down to the LLVM dialect for the host
+// CPU; tucker-compile builds the same pipeline through
+// buildTuckerCpuPipeline().
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TUCKER_PIPELINES_PIPELINES_H
+#define TUCKER_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+#include <cstdint>
+
+namespace mlir {
+class OpPassManager;
+namespace tucker {
+
+/// How --tucker-fold executes the query projection and the output fold of a
+/// dense core (the values of its `query-form` / `output-form` options).
+enum class FoldForm { Auto, Absorbed, TwoStep };
+
+/// The spelling --tucker-fold expects: "auto", "absorbed" or "two-step".
+llvm::StringRef stringifyFoldForm(FoldForm form);
+
+/// Options of --tucker-cpu-pipeline.
+struct TuckerCpuPipelineOptions
+    : public PassPipelineOptions<TuckerCpuPipelineOptions> {
+  PassOptions::Option<bool> tuckerStage{
+      *this, "tucker-stage",
+      llvm::cl::desc(
+          "Run the tucker stage (tucker-lift, tucker-fold, tucker-fuse-rope, "
+          "tucker-flash-to-linalg). Turn it off for input that is already "
+          "linalg on tensors; tucker-compile does so by itself when the "
+          "module holds no tucker op"),
+      llvm::cl::init(true)};
+  PassOptions::Option<FoldForm> queryForm{
+      *this, "query-form",
+      llvm::cl::desc("tucker-fold: query projection of dense cores"),
+      llvm::cl::init(FoldForm::Auto),
+      llvm::cl::values(
+          clEnumValN(FoldForm::Auto, "auto", "fewest FLOPs"),
+          clEnumValN(FoldForm::Absorbed, "absorbed", "x·(U2·G_i)"),
+          clEnumValN(FoldForm::TwoStep, "two-step", "(x·U2)·G_i"))};
+  PassOptions::Option<FoldForm> outputForm{
+      *this, "output-form",
+      llvm::cl::desc("tucker-fold: output fold of dense cores"),
+      llvm::cl::init(FoldForm::Auto),
+      llvm::cl::values(
+          clEnumValN(FoldForm::Auto, "auto", "fewest FLOPs"),
+          clEnumValN(FoldForm::Absorbed, "absorbed", "o_i·(Ũ2·G̃_i)ᵀ"),
+          clEnumValN(FoldForm::TwoStep, "two-step", "Ũ2·(G̃_i·o_i)"))};
+  PassOptions::Option<int64_t> queryTile{
+      *this, "query-tile",
+      llvm::cl::desc("tucker-flash-to-linalg: rows of queries per tile"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> keyTile{
+      *this, "key-tile",
+      llvm::cl::desc("tucker-flash-to-linalg: keys per tile"),
+      llvm::cl::init(64)};
+  PassOptions::Option<bool> fuseElementwise{
+      *this, "fuse-elementwise",
+      llvm::cl::desc("Fuse producer/consumer elementwise linalg ops on "
+                     "tensors before bufferization"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> hoistLoopBuffers{
+      *this, "hoist-loop-buffers",
+      llvm::cl::desc("Hoist loop-invariant buffer allocations (the per-tile "
+                     "temporaries of the flash loops) out of their loops"),
+      llvm::cl::init(true)};
+};
+
+/// The tensor-level half: the tucker stage (when enabled) and the cleanups
+/// of linalg on tensors. Leaves linalg/tensor/scf/arith/math on tensors.
+void buildTuckerToLinalgPipeline(OpPassManager &pm,
+                                 const TuckerCpuPipelineOptions &options);
+
+/// The CPU lowering half: one-shot bufferization (function boundaries,
+/// identity layouts), results to out-params (the caller owns every output),
+/// buffer deallocation, linalg to loops, and everything to the LLVM dialect.
+void buildTuckerCpuLoweringPipeline(OpPassManager &pm,
+                                    const TuckerCpuPipelineOptions &options);
+
+/// --tucker-cpu-pipeline: buildTuckerToLinalgPipeline, then
+/// buildTuckerCpuLoweringPipeline. Anchored on builtin.module.
+void buildTuckerCpuPipeline(OpPassManager &pm,
+                            const TuckerCpuPipelineOptions &options);
+
+/// Registers --tucker-cpu-pipeline (and, as they land, the GPU pipeline).
+void registerTuckerPipelines();
+
+} // namespace tucker
+} // namespace mlir
+
+#endif // TUCKER_PIPELINES_PIPELINES_H
