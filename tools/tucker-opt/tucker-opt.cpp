@@ -9,7 +9,10 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
+#include "tucker/Dialect/Tucker/Transforms/Passes.h"
+#include "tucker/Pipelines/Pipelines.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -17,6 +20,9 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllPasses();
   registry.insert<mlir::tucker::TuckerDialect>();
+  mlir::tucker::registerTuckerTransformsPasses();
+  mlir::tucker::registerTuckerConversionPasses();
+  mlir::tucker::registerTuckerPipelines();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "tucker optimizer driver\n", registry));
 }
