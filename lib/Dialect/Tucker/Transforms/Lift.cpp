@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LinalgBuilders.h"
+#include "tucker/Dialect/Tucker/Utils/LinalgBuilders.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 #include "tucker/Dialect/Tucker/Transforms/Passes.h"
 

@@ -1,6 +1,6 @@
 //===- LinalgBuilders.cpp - linalg building blocks of the rewrites --------===//
 
-#include "LinalgBuilders.h"
+#include "tucker/Dialect/Tucker/Utils/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -21,6 +21,11 @@ def Tucker_Dialect : Dialect {
     Element types are f32, f16 and bf16; arithmetic accumulates in f32.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // Canonicalization builds linalg contractions over tensors.
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
   let extraClassDeclaration = [{
     void registerAttributes();
   }];

@@ -87,6 +87,7 @@ def Tucker_GqaOp : Tucker_Op<"gqa", [Pure]> {
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     MultiHeadDims getDims();
     double getEffectiveScale();
@@ -193,6 +194,7 @@ def Tucker_AttentionOp : Tucker_Op<"attention",
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     TuckerDims getDims();
     double getEffectiveScale();

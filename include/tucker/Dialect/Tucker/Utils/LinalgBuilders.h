@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TUCKER_LIB_DIALECT_TUCKER_TRANSFORMS_LINALGBUILDERS_H
-#define TUCKER_LIB_DIALECT_TUCKER_TRANSFORMS_LINALGBUILDERS_H
+#ifndef TUCKER_DIALECT_TUCKER_UTILS_LINALGBUILDERS_H
+#define TUCKER_DIALECT_TUCKER_UTILS_LINALGBUILDERS_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
@@ -59,4 +59,4 @@ bool isZeroConstant(Value value);
 
 } // namespace mlir::tucker
 
-#endif // TUCKER_LIB_DIALECT_TUCKER_TRANSFORMS_LINALGBUILDERS_H
+#endif // TUCKER_DIALECT_TUCKER_UTILS_LINALGBUILDERS_H
