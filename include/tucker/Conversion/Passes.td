@@ -8,27 +8,166 @@ include "mlir/Pass/PassBase.td"
 def TuckerFlashToLinalgPass : Pass<"tucker-flash-to-linalg"> {
   let summary = "Lower tucker.flash and tucker.rope to tiled online-softmax linalg loops";
   let description = [{
-    Lowers `tucker.flash` to the flash-attention algorithm on tensors: an
-    `scf.for` over query tiles and, inside, over key tiles, with linalg
-    contractions for `S = Q·Kᵀ` and `O += P·V`, a running row max and row
-    sum, the accumulator rescaled by `exp2` of the max difference, and the
-    softmax scale folded with `log2(e)`. No `Nq×Nk` score matrix is built.
-    Causal masking skips key tiles entirely above the diagonal and masks the
-    diagonal ones; tails of lengths that are no multiple of the tile are
-    masked. `tucker.rope` (and a flash's `rope` attribute) become elementwise
-    linalg ops with a cos/sin table. Runs anywhere linalg runs.
+    Lowers `tucker.flash` to the flash-attention algorithm on tensors (the
+    CPU reference path; everything after it is upstream bufferization and
+    lowering). No `Nq×Nk` score matrix is built: an `scf.for` runs over
+    query tiles and, inside, over key tiles; per key tile
+
+    * `S = Q·Kᵀ` is a linalg.generic contraction in f32 (f16/bf16 operands
+      are extended in its body);
+    * the running row max `m` (in the log2 domain) and row sum `l` are
+      updated, the accumulator is rescaled by `exp2(m_old − m_new)`, and
+      `P = exp2(S·c − m_new)` with `c = scale·log2(e)` one constant;
+    * `O += P·V` is a second contraction.
+
+    After the key loop, `O / l` is stored in the element type; a row that
+    sees no key (`l = 0`, causal with `Nq > Nk`) gives 0. `m` starts at
+    `−inf` and is replaced by 0 as the exponent shift while it is `−inf`, so
+    no `−inf − (−inf)` NaN arises.
+
+    GQA: `q` is expanded to `[B, Hkv, G, Nq, D]` (`G = Hq / Hkv`), so that
+    query head `h = hk·G + g` reads kv head `hk` through the indexing maps;
+    batch and heads stay parallel loops of every linalg op (one K/V tile
+    serves a whole group, as for latent MQA).
+
+    Causal (query `m` sees key `n` iff `n ≤ m + Nk − Nq`): per query tile
+    the key loop ends after the last key its last row sees, and runs in two
+    parts: tiles that the first row sees whole, unmasked, then the diagonal
+    tiles with a mask. Tails of lengths that are no multiple of the tile are
+    `tensor.extract_slice`s of dynamic size `min(tile, N − start)`; lengths
+    that are static multiples keep static tile shapes. B, Nq and Nk may be
+    dynamic.
+
+    `tucker.rope` and a flash's `rope` (q at positions `m + Nk − Nq`, k at
+    `n`, rotated before the loops and kept in f32) become an f64-computed
+    `cos`/`sin` table `[(B,) N, width/2]` in f32 and one elementwise
+    linalg.generic over the rotated pairs.
+
+    Sketch of the result for a non-causal flash:
+
+    ```mlir
+    %q5 = tensor.expand_shape %q [[0], [1, 2], [3], [4]] ...
+    %o5 = scf.for %qs = %c0 to %nq step %c64 iter_args(%res = %init) {
+      %qt = tensor.extract_slice %q5[0, 0, 0, %qs, 0] ...
+      %m:3 = scf.for %ks = %c0 to %nk step %c64
+          iter_args(%max = %ninf, %sum = %zero, %acc = %zeros) {
+        %s = linalg.generic {...Q·Kᵀ...}
+        %tmax = linalg.generic {...arith.maximumf...}
+        %st:4 = linalg.generic {...m_new, shift, alpha = math.exp2, l·alpha...}
+        %p = linalg.generic {...math.exp2(S·c − shift)...}
+        %l = linalg.generic {...l·alpha + Σ P...}
+        %o = linalg.generic {...acc·alpha...}
+        %pv = linalg.generic {...acc + P·V...}
+        scf.yield %st#0, %l, %pv
+      }
+      %out = linalg.generic {...O / l, 0 where l = 0, truncf...}
+      %r = tensor.insert_slice %out into %res[0, 0, 0, %qs, 0] ...
+      scf.yield %r
+    }
+    %o = tensor.collapse_shape %o5 [[0], [1, 2], [3], [4]] ...
+    ```
+
+    A lowering to LLVM that runs (mlir-runner):
+    `--tucker-flash-to-linalg
+     --one-shot-bufferize="bufferize-function-boundaries"
+     --buffer-deallocation-pipeline --convert-bufferization-to-memref
+     --convert-linalg-to-loops --expand-strided-metadata --lower-affine
+     --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts`.
+    Tile sizes must be positive (else the pass fails with an error).
   }];
   let options = [
     Option<"queryTile", "query-tile", "int64_t", /*default=*/"64",
-           "Rows of queries per tile">,
+           "Query rows per tile (> 0)">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"64",
-           "Keys per tile">,
+           "Keys per tile (> 0)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower tucker.flash to Hopper flash-attention kernels";
+  let description = [{
+    Replaces each `tucker.flash` (on tensors) by a call of a host launcher
+    that runs a generated sm_90a flash-attention kernel. The kernels are
+    built op by op with the gpu, nvvm, llvm, arith, scf and vector dialects
+    and collected in `gpu.module @tucker_flash_kernels`; ops that share
+    element type, head widths, GQA group size, causal flag and scale share
+    one kernel (batch, sequence length and head count are run-time values).
+
+    Kernel (docs/gpu-notes.md): 384 threads, a producer warpgroup
+    (`setmaxregister` 24) whose one thread issues TMA loads of the Q tile
+    (128 rows) and of K/V tiles into 128-byte swizzled shared memory
+    through a 3-slot mbarrier ring (full/empty barriers), and two consumer
+    warpgroups (`setmaxregister` 240, 64 query rows each) that compute
+    `S = Q·Kᵀ` by wgmma from shared memory, the online softmax in registers
+    (quad shuffles, `ex2.approx.ftz` with `scale·log2(e)` folded), and
+    `O += P·V` by wgmma with P from registers (inline PTX), S of the next
+    tile and P·V of the previous in flight during the softmax, the two
+    warpgroups taking turns (ping-pong). Causal: query tiles longest first,
+    tiles past the diagonal skipped, only diagonal and tail tiles masked.
+    GQA reads kv head `h / (Hq/Hkv)` through the TMA coordinates.
+
+    Kernel ABI: `(tmap_q, tmap_k, tmap_v: !llvm.ptr, o: !llvm.ptr, n: i32)`,
+    grid `(ceil(N/128), Hq, B)`, block 384, dynamic shared memory as in the
+    kernel's `tucker.launch` attribute; each tmap points to a 128-byte
+    `CUtensorMap` in device memory (4-D, dims `(D, N, H, B)` innermost
+    first, box `(64, rows, 1, 1)`, 128B swizzle, zero fill).
+
+    Result, for `%o = tucker.flash %q, %k, %v {causal} : ...bf16...`:
+
+    ```mlir
+    %qb = bufferization.to_buffer %q read_only : ... to memref<...>
+    ...
+    %ob = memref.alloc() : memref<4x16x4096x128xbf16>
+    call @tucker_flash_launch_flash_fwd_bf16_d128_causal(%qb, %kb, %vb, %ob)
+    %o = bufferization.to_tensor %ob restrict writable : ...
+    ...
+    func.func private @tucker_flash_launch_flash_fwd_bf16_d128_causal(
+        %q: memref<...>, %k: memref<...>, %v: memref<...>, %o: memref<...>) {
+      %tq = nvgpu.tma.create.descriptor %uq box[%c1, %c1, %c128, %c64] ...
+      ...
+      gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_causal
+          blocks in (%nx, %c16, %c4) threads in (%c384, %c1, %c1)
+          dynamic_shared_memory_size %smem args(%mq : !llvm.ptr, ...)
+    }
+    gpu.module @tucker_flash_kernels {
+      gpu.func @flash_fwd_bf16_d128_causal(...) kernel attributes {...}
+    }
+    ```
+
+    The launcher's buffers must be device memory. `gpu-lower-to-nvvm-pipeline`
+    (after bufferization) lowers the whole result; the host code then calls
+    MLIR's `mgpu*` runtime ABI.
+
+    Supported: bf16 and f16, `Dqk = Dv` of 64, 128 or 256, `Hq % Hkv == 0`,
+    any B, `Nq == Nk` (both static and equal, or both dynamic: checked by a
+    `cf.assert` in the launcher), causal or not. Everything else (f32, other
+    widths, `Nq != Nk`, `rope`, a chip other than sm_90a) is refused with an
+    error at the op that names the limit.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip: sm_90a (sm_90 is taken as sm_90a; the kernels use "
+           "wgmma and setmaxnreg, so compile them for sm_90a)">,
+    Option<"pingPong", "ping-pong", "bool", /*default=*/"true",
+           "Consumer warpgroups take turns issuing wgmma (named barriers)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // TUCKER_CONVERSION_PASSES_TD

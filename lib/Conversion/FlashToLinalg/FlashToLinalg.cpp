@@ -1,7 +1,34 @@
-//===- FlashToLinalg.cpp ---------------------------------------------------===//
-// PLACEHOLDER: owned by a teammate; replaced by the real implementation.
+//===- FlashToLinalg.cpp - tucker.flash to tiled linalg loops -------------===//
+//
+// --tucker-flash-to-linalg: tucker.flash becomes the flash-attention
+// algorithm on tensors (online softmax over key tiles, no Nq×Nk matrix), and
+// tucker.rope (and a flash's `rope`) elementwise linalg ops. The CPU
+// reference path: everything is upstream linalg/tensor/scf/arith/math, so the
+// upstream bufferization and lowering passes take it to LLVM.
+//
+// GQA: q [B, Hq, Nq, D] is expanded to [B, Hkv, G, Nq, D] with G = Hq / Hkv,
+// which makes query head h = hk·G + g; its kv head h / G = hk is then a plain
+// loop index shared by the indexing maps of q (b, hk, g, i, d) and of k and v
+// (b, hk, j, d): no head loop, no repeated K/V. Every tile op keeps batch and
+// both head dims as parallel loops (one K/V tile serves all G query heads of a
+// group, as latent MQA wants), and the result is collapsed back to
+// [B, Hq, Nq, Dv].
+//
+//===----------------------------------------------------------------------===//
 
+#include "FlashToLinalgUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "tucker/Conversion/Passes.h"
+#include "tucker/Dialect/Tucker/IR/TuckerOps.h"
+
+#include <cmath>
 
 namespace mlir::tucker {
 #define GEN_PASS_DEF_TUCKERFLASHTOLINALGPASS
@@ -9,13 +36,535 @@ namespace mlir::tucker {
 } // namespace mlir::tucker
 
 using namespace mlir;
+using namespace mlir::tucker;
+using namespace mlir::tucker::flash_to_linalg;
 
 namespace {
-struct TuckerFlashToLinalgPass : tucker::impl::TuckerFlashToLinalgPassBase<TuckerFlashToLinalgPass> {
+
+constexpr auto kParallel = utils::IteratorType::parallel;
+constexpr auto kReduction = utils::IteratorType::reduction;
+
+/// The size of dim `dim` of the first of `candidates` where it is static,
+/// else a tensor.dim of the first candidate.
+OpFoldResult sizeOf(OpBuilder &b, Location loc,
+                    ArrayRef<std::pair<Value, int64_t>> candidates) {
+  for (auto [value, dim] : candidates) {
+    int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);
+    if (!ShapedType::isDynamic(size))
+      return b.getIndexAttr(size);
+  }
+  auto [value, dim] = candidates.front();
+  return tensor::getMixedSize(b, loc, value, dim);
+}
+
+/// The tile size used along a dim of `total`: `tile`, or `total` when it is
+/// static and smaller (a short sequence gets one static tile).
+int64_t effectiveTile(OpFoldResult total, int64_t tile) {
+  std::optional<int64_t> size = getConstantIntValue(total);
+  if (size && *size > 0 && *size < tile)
+    return *size;
+  return tile;
+}
+
+/// The running state of the online softmax of one query tile.
+struct SoftmaxState {
+  Value rowMax; // m [B, Hkv, G, tq], log2 domain (scores · scale · log2 e)
+  Value rowSum; // l [B, Hkv, G, tq]
+  Value acc;    // O [B, Hkv, G, tq, Dv], f32, not yet divided by l
+};
+
+/// Builds the lowering of one tucker.flash. Index and f32 constants are
+/// created once, before the op, and reused inside the loops.
+class FlashLowering {
+public:
+  FlashLowering(PatternRewriter &b, FlashOp op, int64_t requestedQueryTile,
+                int64_t requestedKeyTile);
+
+  /// The replacement of the op's result.
+  Value build();
+
+private:
+  // Constants and index arithmetic (folded when static).
+  Value index(int64_t value);
+  Value f32(double value);
+  Value value(OpFoldResult ofr) {
+    if (std::optional<int64_t> c = getConstantIntValue(ofr))
+      return index(*c);
+    return cast<Value>(ofr);
+  }
+  OpFoldResult add(OpFoldResult x, OpFoldResult y);
+  OpFoldResult sub(OpFoldResult x, OpFoldResult y);
+  OpFoldResult attr(int64_t value) { return b.getIndexAttr(value); }
+  /// `tensor` cast to the static sizes among `sizes` where its type has
+  /// dynamic ones (unchanged when nothing is gained).
+  Value refine(Value tensor, ArrayRef<OpFoldResult> sizes);
+  /// The softmax scale times log2(e): exp(s·x) = exp2(s·log2(e)·x).
+  double log2Scale() { return op.getEffectiveScale() * M_LOG2E; }
+
+  /// Extent of the tile at `start` of a dim of `total` cut in tiles of
+  /// `tile`: the static `tile` when `total` is a static multiple of it, else
+  /// min(tile, total − start) (the tail tile is shorter).
+  OpFoldResult tileExtent(OpFoldResult total, int64_t tile, Value start);
+
+  /// [B, Hkv, G, rows].
+  SmallVector<OpFoldResult> rowShape(OpFoldResult rows) {
+    return {batch, attr(kvHeads), attr(group), rows};
+  }
+  /// A new f32 tensor of `shape` filled with `fill`.
+  Value filled(ArrayRef<OpFoldResult> shape, double fill);
+
+  /// The whole query tile at `queryStart`, inserted into `result`.
+  Value queryStep(Value queryStart, Value result);
+  /// The loop over key tiles in [lower, upper) (step keyTile).
+  SoftmaxState keyLoop(Value qTile, OpFoldResult rows, OpFoldResult rowLimit,
+                       OpFoldResult lower, OpFoldResult upper,
+                       SoftmaxState state, bool masked);
+  /// One key tile at `keyStart`: S = Q·Kᵀ, the causal mask (diagonal tiles
+  /// only: query row i sees key column j iff j <= i + rowLimit − keyStart),
+  /// m and l updated, O rescaled by exp2(m_old − m_new),
+  /// P = exp2(S·c − m), O += P·V.
+  SoftmaxState keyStep(Value qTile, OpFoldResult rows, OpFoldResult rowLimit,
+                       Value keyStart, SoftmaxState state, bool masked);
+
+  PatternRewriter &b;
+  Location loc;
+  MLIRContext *ctx;
+  OpBuilder::InsertPoint top;
+  DenseMap<int64_t, Value> indexConstants;
+  DenseMap<uint64_t, Value> f32Constants;
+
+  FlashOp op;
+  Type elementType;
+  int64_t kvHeads, group, qkDim, valueDim;
+  OpFoldResult batch, querySeq, keySeq;
+  OpFoldResult diag; // Nk − Nq
+  int64_t queryTile, keyTile;
+  Value q5, k, v; // q as [B, Hkv, G, Nq, D]; k, v (rotated by rope)
+};
+
+FlashLowering::FlashLowering(PatternRewriter &b, FlashOp op,
+                             int64_t requestedQueryTile,
+                             int64_t requestedKeyTile)
+    : b(b), loc(op.getLoc()), ctx(b.getContext()), op(op) {
+  // Everything goes before the op; constants too, at this point, which
+  // precedes every op built afterwards (loops are inserted once their bodies
+  // are built).
+  b.setInsertionPoint(op);
+  top = b.saveInsertionPoint();
+  RankedTensorType qType = op.getQ().getType();
+  elementType = qType.getElementType();
+  kvHeads = op.getK().getType().getDimSize(1);
+  group = qType.getDimSize(1) / kvHeads;
+  qkDim = qType.getDimSize(3);
+  valueDim = op.getV().getType().getDimSize(3);
+  Value q = op.getQ(), result = op.getResult();
+  k = op.getK();
+  v = op.getV();
+  batch = sizeOf(b, loc, {{q, 0}, {k, 0}, {v, 0}, {result, 0}});
+  querySeq = sizeOf(b, loc, {{q, 2}, {result, 2}});
+  keySeq = sizeOf(b, loc, {{k, 2}, {v, 2}});
+  diag = sub(keySeq, querySeq);
+  // Operand types as static as the sizes known from all operands (so that
+  // the reshapes below see consistent types).
+  q = refine(q, {batch, attr(kvHeads * group), querySeq, attr(qkDim)});
+  k = refine(k, {batch, attr(kvHeads), keySeq, attr(qkDim)});
+  v = refine(v, {batch, attr(kvHeads), keySeq, attr(valueDim)});
+  queryTile = effectiveTile(querySeq, requestedQueryTile);
+  keyTile = effectiveTile(keySeq, requestedKeyTile);
+
+  // RoPE first, as elementwise ops: q at positions m + Nk − Nq, k at n, both
+  // kept in f32 for the products.
+  if (RopeAttr rope = op.getRopeAttr()) {
+    q = buildRope(b, loc, q, rope, RopePositions{Value(), value(diag)},
+                  b.getF32Type());
+    k = buildRope(b, loc, k, rope, RopePositions{}, b.getF32Type());
+  }
+
+  // q [B, Hq, Nq, D] → [B, Hkv, G, Nq, D]: query head h = hk·G + g.
+  SmallVector<OpFoldResult> q5Shape = {batch, attr(kvHeads), attr(group),
+                                       querySeq, attr(qkDim)};
+  SmallVector<int64_t> q5Static;
+  SmallVector<Value> q5Dynamic;
+  dispatchIndexOpFoldResults(q5Shape, q5Dynamic, q5Static);
+  q5 = tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get(
+          q5Static, cast<RankedTensorType>(q.getType()).getElementType()),
+      q, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, q5Shape);
+}
+
+Value FlashLowering::index(int64_t value) {
+  Value &cached = indexConstants[value];
+  if (!cached) {
+    OpBuilder::InsertionGuard guard(b);
+    b.restoreInsertionPoint(top);
+    cached = arith::ConstantIndexOp::create(b, loc, value);
+  }
+  return cached;
+}
+
+Value FlashLowering::f32(double value) {
+  Value &cached = f32Constants[llvm::bit_cast<uint64_t>(value)];
+  if (!cached) {
+    OpBuilder::InsertionGuard guard(b);
+    b.restoreInsertionPoint(top);
+    cached = f32Constant(b, loc, value);
+  }
+  return cached;
+}
+
+OpFoldResult FlashLowering::add(OpFoldResult x, OpFoldResult y) {
+  std::optional<int64_t> cx = getConstantIntValue(x),
+                         cy = getConstantIntValue(y);
+  if (cx && cy)
+    return attr(*cx + *cy);
+  if (cy && *cy == 0)
+    return x;
+  if (cx && *cx == 0)
+    return y;
+  return arith::AddIOp::create(b, loc, value(x), value(y)).getResult();
+}
+
+OpFoldResult FlashLowering::sub(OpFoldResult x, OpFoldResult y) {
+  std::optional<int64_t> cx = getConstantIntValue(x),
+                         cy = getConstantIntValue(y);
+  if (cx && cy)
+    return attr(*cx - *cy);
+  if (cy && *cy == 0)
+    return x;
+  return arith::SubIOp::create(b, loc, value(x), value(y)).getResult();
+}
+
+Value FlashLowering::refine(Value tensor, ArrayRef<OpFoldResult> sizes) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamic;
+  dispatchIndexOpFoldResults(sizes, dynamic, shape);
+  if (ArrayRef<int64_t>(shape) == type.getShape())
+    return tensor;
+  return tensor::CastOp::create(b, loc, type.clone(shape), tensor);
+}
+
+OpFoldResult FlashLowering::tileExtent(OpFoldResult total, int64_t tile,
+                                       Value start) {
+  std::optional<int64_t> size = getConstantIntValue(total);
+  if (size && *size % tile == 0)
+    return attr(tile);
+  return arith::MinSIOp::create(b, loc, value(sub(total, start)), index(tile))
+      .getResult();
+}
+
+Value FlashLowering::filled(ArrayRef<OpFoldResult> shape, double fill) {
+  Value empty = tensor::EmptyOp::create(b, loc, shape, b.getF32Type());
+  return linalg::FillOp::create(b, loc, ValueRange{f32(fill)},
+                                ValueRange{empty})
+      .getResult(0);
+}
+
+Value FlashLowering::build() {
+  SmallVector<OpFoldResult> resultShape = {batch, attr(kvHeads), attr(group),
+                                           querySeq, attr(valueDim)};
+  Value init = tensor::EmptyOp::create(b, loc, resultShape, elementType);
+  auto loop = scf::ForOp::create(
+      b, loc, index(0), value(querySeq), index(queryTile), ValueRange{init},
+      [&](OpBuilder &nb, Location nl, Value queryStart, ValueRange iterArgs) {
+        // scf.for builds its body with the builder it was given.
+        assert(&nb == &b && "expected the body on the rewriter");
+        scf::YieldOp::create(nb, nl, queryStep(queryStart, iterArgs[0]));
+      });
+  Value out = tensor::CollapseShapeOp::create(
+      b, loc, loop.getResult(0),
+      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  if (out.getType() != op.getType())
+    out = tensor::CastOp::create(b, loc, op.getType(), out);
+  return out;
+}
+
+Value FlashLowering::queryStep(Value queryStart, Value result) {
+  OpFoldResult rows = tileExtent(querySeq, queryTile, queryStart);
+
+  // Q tile [B, Hkv, G, tq, D].
+  SmallVector<OpFoldResult> offsets(5, attr(0));
+  offsets[3] = queryStart;
+  SmallVector<OpFoldResult> unit(5, attr(1));
+  SmallVector<OpFoldResult> qSizes = rowShape(rows);
+  qSizes.push_back(attr(qkDim));
+  Value qTile =
+      tensor::ExtractSliceOp::create(b, loc, q5, offsets, qSizes, unit);
+
+  // m = −inf, l = 0, O = 0.
+  SmallVector<OpFoldResult> accShape = rowShape(rows);
+  accShape.push_back(attr(valueDim));
+  SoftmaxState state{filled(rowShape(rows), -INFINITY),
+                     filled(rowShape(rows), 0.0), filled(accShape, 0.0)};
+
+  // Query row i of the tile sees the keys n <= queryStart + i + Nk − Nq.
+  OpFoldResult rowLimit = add(queryStart, diag);
+  if (!op.getCausal()) {
+    state = keyLoop(qTile, rows, rowLimit, attr(0), keySeq, state, false);
+  } else {
+    // The last row bounds the loop: tiles past it are skipped. Tiles that
+    // the first row sees whole need no mask: [0, full) goes unmasked,
+    // [full, end) masked. With Nq > Nk, early rows see no key at all (the
+    // loops may be empty) and give zeros.
+    Value end = arith::MinSIOp::create(b, loc, value(add(rowLimit, rows)),
+                                       value(keySeq));
+    Value firstSeen = value(add(rowLimit, attr(1)));
+    Value tile = index(keyTile);
+    Value wholeTiles = arith::MulIOp::create(
+        b, loc,
+        arith::DivSIOp::create(
+            b, loc, arith::MaxSIOp::create(b, loc, firstSeen, index(0)), tile),
+        tile);
+    Value seesAll = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                          firstSeen, value(keySeq));
+    Value full =
+        arith::SelectOp::create(b, loc, seesAll, value(keySeq), wholeTiles);
+    state = keyLoop(qTile, rows, rowLimit, attr(0), full, state, false);
+    state = keyLoop(qTile, rows, rowLimit, full, end, state, true);
+  }
+
+  // O / l in the element type; a row that saw no key (l = 0) gives 0.
+  AffineMap id5 = AffineMap::getMultiDimIdentityMap(5, ctx);
+  Value out = tensor::EmptyOp::create(b, loc, accShape, elementType);
+  out = buildGeneric(
+      b, loc, ValueRange{state.acc, state.rowSum}, out,
+      {id5, dimsMap(ctx, 5, {0, 1, 2, 3}), id5},
+      SmallVector<utils::IteratorType>(5, kParallel),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value empty = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                            args[1], f32(0.0));
+        Value denom = arith::SelectOp::create(nb, nl, empty, f32(1.0), args[1]);
+        Value ratio = arith::DivFOp::create(nb, nl, args[0], denom);
+        linalg::YieldOp::create(nb, nl, fromF32(nb, nl, ratio, elementType));
+      })[0];
+  return tensor::InsertSliceOp::create(b, loc, out, result, offsets, accShape,
+                                       unit);
+}
+
+SoftmaxState FlashLowering::keyLoop(Value qTile, OpFoldResult rows,
+                                    OpFoldResult rowLimit, OpFoldResult lower,
+                                    OpFoldResult upper, SoftmaxState state,
+                                    bool masked) {
+  auto loop = scf::ForOp::create(
+      b, loc, value(lower), value(upper), index(keyTile),
+      ValueRange{state.rowMax, state.rowSum, state.acc},
+      [&](OpBuilder &nb, Location nl, Value keyStart, ValueRange iterArgs) {
+        assert(&nb == &b && "expected the body on the rewriter");
+        SoftmaxState next =
+            keyStep(qTile, rows, rowLimit, keyStart,
+                    {iterArgs[0], iterArgs[1], iterArgs[2]}, masked);
+        scf::YieldOp::create(nb, nl,
+                             ValueRange{next.rowMax, next.rowSum, next.acc});
+      });
+  return {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
+}
+
+SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
+                                    OpFoldResult rowLimit, Value keyStart,
+                                    SoftmaxState state, bool masked) {
+  OpFoldResult cols = tileExtent(keySeq, keyTile, keyStart);
+
+  // K and V tiles [B, Hkv, tk, D] and [B, Hkv, tk, Dv].
+  SmallVector<OpFoldResult> kvOffsets(4, attr(0));
+  kvOffsets[2] = keyStart;
+  SmallVector<OpFoldResult> unit(4, attr(1));
+  Value kTile = tensor::ExtractSliceOp::create(
+      b, loc, k, kvOffsets,
+      SmallVector<OpFoldResult>{batch, attr(kvHeads), cols, attr(qkDim)}, unit);
+  Value vTile = tensor::ExtractSliceOp::create(
+      b, loc, v, kvOffsets,
+      SmallVector<OpFoldResult>{batch, attr(kvHeads), cols, attr(valueDim)},
+      unit);
+
+  // Loops (b, hk, g, i, j) over the score tile, (.., d) for contractions.
+  AffineMap tileId = AffineMap::getMultiDimIdentityMap(5, ctx);
+  AffineMap tileRow = dimsMap(ctx, 5, {0, 1, 2, 3});
+  SmallVector<utils::IteratorType> allParallel(5, kParallel);
+  SmallVector<utils::IteratorType> rowReduce = {kParallel, kParallel, kParallel,
+                                                kParallel, kReduction};
+  SmallVector<utils::IteratorType> contract = {
+      kParallel, kParallel, kParallel, kParallel, kParallel, kReduction};
+  auto multiplyAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
+    Value lhs = toF32(nb, nl, args[0]);
+    Value rhs = toF32(nb, nl, args[1]);
+    Value prod = arith::MulFOp::create(nb, nl, lhs, rhs);
+    linalg::YieldOp::create(
+        nb, nl, arith::AddFOp::create(nb, nl, args[2], prod).getResult());
+  };
+
+  // S[b,hk,g,i,j] = Σ_d Q[b,hk,g,i,d]·K[b,hk,j,d], in f32.
+  SmallVector<OpFoldResult> scoreShape = rowShape(rows);
+  scoreShape.push_back(cols);
+  Value scores = buildGeneric(
+      b, loc, ValueRange{qTile, kTile}, filled(scoreShape, 0.0),
+      {dimsMap(ctx, 6, {0, 1, 2, 3, 5}), dimsMap(ctx, 6, {0, 1, 4, 5}),
+       dimsMap(ctx, 6, {0, 1, 2, 3, 4})},
+      contract, multiplyAdd)[0];
+
+  // Diagonal tiles of causal attention: −inf where j > i + limit.
+  if (masked) {
+    Value limit = value(sub(rowLimit, keyStart));
+    scores = buildGeneric(
+        b, loc, ValueRange{}, scores, {tileId}, allParallel,
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Value i = linalg::IndexOp::create(nb, nl, 3);
+          Value j = linalg::IndexOp::create(nb, nl, 4);
+          Value last = arith::AddIOp::create(nb, nl, i, limit);
+          Value seen =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, j, last);
+          linalg::YieldOp::create(
+              nb, nl,
+              arith::SelectOp::create(nb, nl, seen, args[0], f32(-INFINITY))
+                  .getResult());
+        })[0];
+  }
+
+  // Row max of the raw scores (c > 0, so max(S·c) = max(S)·c).
+  Value tileMax = buildGeneric(
+      b, loc, scores, filled(rowShape(rows), -INFINITY), {tileId, tileRow},
+      rowReduce, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(
+            nb, nl,
+            arith::MaximumFOp::create(nb, nl, args[0], args[1]).getResult());
+      })[0];
+
+  // Per row: m_new = max(m_old, max·c); the shift is m_new, or 0 while the
+  // row has seen no key (m_new = −inf; this avoids −inf − (−inf) = NaN);
+  // alpha = exp2(m_old − shift) rescales l and O (0 on the first tile that
+  // the row sees). m and l are updated in place (outs), so that the loop
+  // carries them in the same buffers after bufferization.
+  Value c = f32(log2Scale());
+  AffineMap rowId = AffineMap::getMultiDimIdentityMap(4, ctx);
+  Value shiftInit =
+      tensor::EmptyOp::create(b, loc, rowShape(rows), b.getF32Type());
+  Value alphaInit =
+      tensor::EmptyOp::create(b, loc, rowShape(rows), b.getF32Type());
+  SmallVector<Value> stats = buildGeneric(
+      b, loc, ValueRange{tileMax},
+      ValueRange{state.rowMax, shiftInit, alphaInit, state.rowSum},
+      SmallVector<AffineMap>(5, rowId),
+      SmallVector<utils::IteratorType>(4, kParallel),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value oldMax = args[1];
+        Value scaled = arith::MulFOp::create(nb, nl, args[0], c);
+        Value newMax = arith::MaximumFOp::create(nb, nl, oldMax, scaled);
+        Value none = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                           newMax, f32(-INFINITY));
+        Value shift = arith::SelectOp::create(nb, nl, none, f32(0.0), newMax);
+        Value alpha = math::Exp2Op::create(
+            nb, nl, arith::SubFOp::create(nb, nl, oldMax, shift));
+        Value sum = arith::MulFOp::create(nb, nl, args[4], alpha);
+        linalg::YieldOp::create(nb, nl, ValueRange{newMax, shift, alpha, sum});
+      });
+  Value newMax = stats[0], shift = stats[1], alpha = stats[2];
+
+  // P = exp2(S·c − shift).
+  Value probs = buildGeneric(
+      b, loc, ValueRange{scores, shift},
+      tensor::EmptyOp::create(b, loc, scoreShape, b.getF32Type()).getResult(),
+      {tileId, tileRow, tileId}, allParallel,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value scaled = arith::MulFOp::create(nb, nl, args[0], c);
+        Value exponent = arith::SubFOp::create(nb, nl, scaled, args[1]);
+        linalg::YieldOp::create(
+            nb, nl, math::Exp2Op::create(nb, nl, exponent).getResult());
+      })[0];
+
+  // l_new = alpha·l_old + Σ_j P.
+  Value newSum = buildGeneric(
+      b, loc, probs, stats[3], {tileId, tileRow}, rowReduce,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(
+            nb, nl,
+            arith::AddFOp::create(nb, nl, args[1], args[0]).getResult());
+      })[0];
+
+  // O = alpha·O, then O += P·V.
+  Value acc = buildGeneric(
+      b, loc, alpha, state.acc, {tileRow, tileId}, allParallel,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(
+            nb, nl,
+            arith::MulFOp::create(nb, nl, args[1], args[0]).getResult());
+      })[0];
+  acc = buildGeneric(b, loc, ValueRange{probs, vTile}, acc,
+                     {dimsMap(ctx, 6, {0, 1, 2, 3, 5}),
+                      dimsMap(ctx, 6, {0, 1, 5, 4}),
+                      dimsMap(ctx, 6, {0, 1, 2, 3, 4})},
+                     contract, multiplyAdd)[0];
+  return {newMax, newSum, acc};
+}
+
+/// tucker.flash → online-softmax loops over query and key tiles.
+struct FlashToLinalg : OpRewritePattern<FlashOp> {
+  FlashToLinalg(MLIRContext *ctx, int64_t queryTile, int64_t keyTile)
+      : OpRewritePattern(ctx), queryTile(queryTile), keyTile(keyTile) {}
+
+  LogicalResult matchAndRewrite(FlashOp op,
+                                PatternRewriter &rewriter) const override {
+    if (queryTile <= 0 || keyTile <= 0)
+      return rewriter.notifyMatchFailure(op, "tile sizes must be positive");
+    RankedTensorType qType = op.getQ().getType(), kType = op.getK().getType(),
+                     vType = op.getV().getType();
+    for (RankedTensorType type : {qType, kType, vType})
+      if (type.getRank() != 4 || ShapedType::isDynamic(type.getDimSize(1)) ||
+          ShapedType::isDynamic(type.getDimSize(3)))
+        return rewriter.notifyMatchFailure(
+            op, "expects q, k, v [B, H, N, D] with static H and D (a "
+                "verified op)");
+    int64_t heads = qType.getDimSize(1), kvHeads = kType.getDimSize(1);
+    if (kvHeads <= 0 || heads % kvHeads != 0)
+      return rewriter.notifyMatchFailure(
+          op, "query heads are not a multiple of key/value heads");
+    if (RopeAttr rope = op.getRopeAttr();
+        rope && rope.getEnd() > qType.getDimSize(3))
+      return rewriter.notifyMatchFailure(op, "rope rotates dims beyond Dqk");
+    if (!(op.getEffectiveScale() > 0.0))
+      return rewriter.notifyMatchFailure(op, "scale must be positive");
+
+    FlashLowering lowering(rewriter, op, queryTile, keyTile);
+    rewriter.replaceOp(op, lowering.build());
+    return success();
+  }
+
+private:
+  int64_t queryTile, keyTile;
+};
+
+//===----------------------------------------------------------------------===//
+// Pass
+//===----------------------------------------------------------------------===//
+
+struct TuckerFlashToLinalgPass
+    : tucker::impl::TuckerFlashToLinalgPassBase<TuckerFlashToLinalgPass> {
   using Base::Base;
+
   void runOnOperation() override {
-    getOperation()->emitError("TuckerFlashToLinalgPass is not implemented yet");
-    signalPassFailure();
+    Operation *root = getOperation();
+    if (queryTile <= 0 || keyTile <= 0) {
+      root->emitError() << "--tucker-flash-to-linalg needs positive tile "
+                           "sizes, got query-tile="
+                        << int64_t(queryTile)
+                        << " key-tile=" << int64_t(keyTile);
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    populateFlashToLinalgPatterns(patterns, queryTile, keyTile);
+    ConversionTarget target(*ctx);
+    target.addIllegalOp<FlashOp, RopeOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(applyPartialConversion(root, target, std::move(patterns))))
+      signalPassFailure();
   }
 };
+
 } // namespace
+
+void mlir::tucker::populateFlashToLinalgPatterns(RewritePatternSet &patterns,
+                                                 int64_t queryTile,
+                                                 int64_t keyTile) {
+  patterns.add<FlashToLinalg>(patterns.getContext(), queryTile, keyTile);
+  populateRopeToLinalgPatterns(patterns);
+}

@@ -3,20 +3,23 @@
 // The rotary embedding as linalg ops, shared by tucker.rope and the `rope`
 // attribute of tucker.flash, and the helpers both lowerings use.
 //
-// The rotated dims `[offset, offset + repeat·width)` are viewed as
-// `[B, H, N, repeat, 2, width/2]` (style half: dim `j` pairs with
-// `j + width/2`) or `[B, H, N, repeat, width/2, 2]` (style interleaved: `2j`
-// pairs with `2j + 1`), so that both elements of a pair and their frequency
-// index are affine in the loop indices: one elementwise linalg.generic over
-// `(b, h, n, r, s, j)` reads the element at side `s` and its partner at side
-// `1 - s` and computes `x·cos ∓ partner·sin` (minus on side 0). The angles
+// One elementwise linalg.generic over loops `(b, h, n, r, s, j)` (block r,
+// side s of a pair, frequency j) computes every rotated pair: the element
+// and its partner are affine in the loops, `offset + r·stride + s·width/2 + j`
+// and side `1 − s` (style half: dim j pairs with j + width/2), or
+// `offset + r·stride + 2j + s` (style interleaved: 2j pairs with 2j + 1), so
+// the generic reads x directly through its indexing maps (no gather) and
+// yields `x·cos − partner·sin` on side 0, `x·cos + partner·sin` on side 1,
+// into `[B, H, N, repeat, 2, width/2]` (or `[…, width/2, 2]`), which is
+// collapsed and inserted over the rotated dims (one insert per block when
+// the stride leaves gaps); the other dims pass through. The angles
 // `pos · theta^(-2j/width)` are computed once per position in f64 (exact
-// integer positions, frequencies as an f64 constant, so long sequences keep
-// their accuracy) into an f32 `cos`/`sin` table that every head reads.
+// integer positions, frequencies as an f64 constant, so that long sequences
+// keep their accuracy) into an f32 `cos`/`sin` table that every head reads.
 //
 //===----------------------------------------------------------------------===//
 
-#include "LinalgBuilders.h"
+#include "FlashToLinalgUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -76,7 +79,7 @@ flash_to_linalg::buildGeneric(OpBuilder &b, Location loc, ValueRange ins,
                               BodyFn body) {
   auto generic = linalg::GenericOp::create(b, loc, outs.getTypes(), ins, outs,
                                            maps, iterators, body);
-  return llvm::to_vector(generic.getResults());
+  return SmallVector<Value>(generic.getResults());
 }
 
 //===----------------------------------------------------------------------===//
@@ -92,8 +95,9 @@ static Value intToF64(OpBuilder &b, Location loc, Value value) {
 
 /// The size of dim `dim` of the first of `candidates` where it is static,
 /// else a tensor.dim of the first candidate.
-static OpFoldResult staticSizeOr(OpBuilder &b, Location loc,
-                                 ArrayRef<std::pair<Value, int64_t>> candidates) {
+static OpFoldResult
+staticSizeOr(OpBuilder &b, Location loc,
+             ArrayRef<std::pair<Value, int64_t>> candidates) {
   for (auto [value, dim] : candidates) {
     int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);
     if (!ShapedType::isDynamic(size))
@@ -110,8 +114,8 @@ static Value convertElements(OpBuilder &b, Location loc, Value x, Type type) {
     return x;
   MLIRContext *ctx = b.getContext();
   unsigned rank = xType.getRank();
-  Value init = tensor::EmptyOp::create(
-      b, loc, tensor::getMixedSizes(b, loc, x), type);
+  Value init =
+      tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x), type);
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
   return buildGeneric(
       b, loc, x, init, {id, id},
@@ -195,55 +199,36 @@ Value flash_to_linalg::buildRope(OpBuilder &b, Location loc, Value x,
                        arith::TruncFOp::create(nb, nl, f32, sine)});
       });
 
-  // The rotated dims as pairs: [B, H, N, repeat, 2, half] (half) or
-  // [B, H, N, repeat, half, 2] (interleaved).
-  int64_t span = repeat * width;
-  bool whole = offset == 0 && span == dim;
-  SmallVector<OpFoldResult> outer = {batch, heads, seq};
-  Value rotated = x;
-  if (!whole) {
-    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
-    offsets[3] = b.getIndexAttr(offset);
-    SmallVector<OpFoldResult> sizes = outer;
-    sizes.push_back(b.getIndexAttr(span));
-    rotated = tensor::ExtractSliceOp::create(
-        b, loc, x, offsets, sizes,
-        SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
-  }
-  SmallVector<OpFoldResult> pairShape = outer;
-  pairShape.push_back(b.getIndexAttr(repeat));
+  // Loops (b, h, n, r, s, j): block r, side s of the pair, frequency j. The
+  // element and its partner (side 1 − s) are affine in them:
+  //   half:        offset + r·stride + s·width/2 + j
+  //   interleaved: offset + r·stride + 2j + s
+  // The result is [B, H, N, repeat, 2, half] (half) or
+  // [B, H, N, repeat, half, 2] (interleaved), i.e. blocks in dim order.
+  int64_t stride = rope.getStrideOrWidth();
+  AffineExpr d[6];
+  bindDims(ctx, d[0], d[1], d[2], d[3], d[4], d[5]);
+  auto dimOf = [&](AffineExpr side) {
+    AffineExpr inBlock = interleaved ? d[5] * 2 + side : side * half + d[5];
+    return AffineMap::get(
+        6, 0, {d[0], d[1], d[2], offset + d[3] * stride + inBlock}, ctx);
+  };
+  AffineMap selfMap = simplifyAffineMap(dimOf(d[4]));
+  AffineMap partnerMap = simplifyAffineMap(dimOf(1 - d[4]));
+  AffineMap angleMap =
+      batched ? dimsMap(ctx, 6, {0, 2, 5}) : dimsMap(ctx, 6, {2, 5});
+  AffineMap outMap = interleaved ? dimsMap(ctx, 6, {0, 1, 2, 3, 5, 4})
+                                 : AffineMap::getMultiDimIdentityMap(6, ctx);
+  SmallVector<OpFoldResult> pairShape = {batch, heads, seq,
+                                         b.getIndexAttr(repeat)};
   if (interleaved)
     pairShape.append({b.getIndexAttr(half), b.getIndexAttr(2)});
   else
     pairShape.append({b.getIndexAttr(2), b.getIndexAttr(half)});
-  SmallVector<int64_t> pairStatic;
-  SmallVector<Value> pairDynamic;
-  dispatchIndexOpFoldResults(pairShape, pairDynamic, pairStatic);
-  Type xElement = xType.getElementType();
-  SmallVector<ReassociationIndices> reassociation = {{0}, {1}, {2}, {3, 4, 5}};
-  Value pairs = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(pairStatic, xElement), rotated,
-      reassociation, pairShape);
-
-  // Loops (b, h, n, r, s, j): s is the side of the pair, j the frequency.
-  AffineExpr d[6];
-  bindDims(ctx, d[0], d[1], d[2], d[3], d[4], d[5]);
-  auto pairMap = [&](AffineExpr side) {
-    SmallVector<AffineExpr> e = {d[0], d[1], d[2], d[3]};
-    if (interleaved)
-      e.append({d[5], side});
-    else
-      e.append({side, d[5]});
-    return AffineMap::get(6, 0, e, ctx);
-  };
-  AffineMap selfMap = pairMap(d[4]);
-  AffineMap partnerMap = pairMap(1 - d[4]);
-  AffineMap angleMap = batched ? dimsMap(ctx, 6, {0, 2, 5})
-                               : dimsMap(ctx, 6, {2, 5});
   Value pairsInit = tensor::EmptyOp::create(b, loc, pairShape, resultType);
-  Value rotatedPairs = buildGeneric(
-      b, loc, ValueRange{pairs, pairs, table[0], table[1]}, pairsInit,
-      {selfMap, partnerMap, angleMap, angleMap, selfMap},
+  Value pairs = buildGeneric(
+      b, loc, ValueRange{x, x, table[0], table[1]}, pairsInit,
+      {selfMap, partnerMap, angleMap, angleMap, outMap},
       SmallVector<utils::IteratorType>(6, parallel),
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value self = toF32(nb, nl, args[0]);
@@ -252,8 +237,8 @@ Value flash_to_linalg::buildRope(OpBuilder &b, Location loc, Value x,
         Value partnerSin = arith::MulFOp::create(nb, nl, partner, args[3]);
         Value side = linalg::IndexOp::create(nb, nl, 4);
         Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-        Value first = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
-                                            side, zero);
+        Value first =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, side, zero);
         // First of a pair: x·cos − partner·sin; second: x·cos + partner·sin.
         Value minus = arith::SubFOp::create(nb, nl, selfCos, partnerSin);
         Value plus = arith::AddFOp::create(nb, nl, selfCos, partnerSin);
@@ -261,22 +246,55 @@ Value flash_to_linalg::buildRope(OpBuilder &b, Location loc, Value x,
         linalg::YieldOp::create(nb, nl, fromF32(nb, nl, value, resultType));
       })[0];
 
-  SmallVector<int64_t> spanStatic(pairStatic.begin(), pairStatic.begin() + 3);
-  spanStatic.push_back(span);
-  Value collapsed = tensor::CollapseShapeOp::create(
-      b, loc, RankedTensorType::get(spanStatic, resultType), rotatedPairs,
-      reassociation);
-  if (whole)
-    return collapsed;
-
-  // Dims outside the rotated span pass through (converted).
-  Value base = convertElements(b, loc, x, resultType);
-  SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
-  offsets[3] = b.getIndexAttr(offset);
-  return tensor::InsertSliceOp::create(
-      b, loc, collapsed, base, offsets,
-      tensor::getMixedSizes(b, loc, collapsed),
-      SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+  // Back into [B, H, N, D]: the rotated blocks replace their dims, the
+  // others pass through (converted to the result type).
+  auto pairsType = cast<RankedTensorType>(pairs.getType());
+  SmallVector<int64_t> outerShape(pairsType.getShape().take_front(3));
+  SmallVector<OpFoldResult> outer = {batch, heads, seq};
+  SmallVector<OpFoldResult> unit4(4, b.getIndexAttr(1));
+  if (stride == width) {
+    // Adjacent blocks: one span [offset, offset + repeat·width).
+    SmallVector<int64_t> spanShape = outerShape;
+    spanShape.push_back(repeat * width);
+    Value span = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get(spanShape, resultType), pairs,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4, 5}});
+    if (offset == 0 && repeat * width == dim)
+      return span;
+    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
+    offsets[3] = b.getIndexAttr(offset);
+    SmallVector<OpFoldResult> sizes = outer;
+    sizes.push_back(b.getIndexAttr(repeat * width));
+    return tensor::InsertSliceOp::create(b, loc, span,
+                                         convertElements(b, loc, x, resultType),
+                                         offsets, sizes, unit4);
+  }
+  // Blocks with gaps (per-head partial rotation): one insert per block.
+  SmallVector<int64_t> blockShape = outerShape;
+  blockShape.append({repeat, width});
+  Value blocks = tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get(blockShape, resultType), pairs,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3}, {4, 5}});
+  Value result = convertElements(b, loc, x, resultType);
+  SmallVector<OpFoldResult> blockSizes = outer;
+  blockSizes.append({b.getIndexAttr(1), b.getIndexAttr(width)});
+  SmallVector<OpFoldResult> sizes = outer;
+  sizes.push_back(b.getIndexAttr(width));
+  SmallVector<int64_t> oneBlockShape = outerShape;
+  oneBlockShape.push_back(width);
+  auto oneBlockType = RankedTensorType::get(oneBlockShape, resultType);
+  for (int64_t r = 0; r < repeat; ++r) {
+    SmallVector<OpFoldResult> blockOffsets(5, b.getIndexAttr(0));
+    blockOffsets[3] = b.getIndexAttr(r);
+    Value block = tensor::ExtractSliceOp::create(
+        b, loc, oneBlockType, blocks, blockOffsets, blockSizes,
+        SmallVector<OpFoldResult>(5, b.getIndexAttr(1)));
+    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
+    offsets[3] = b.getIndexAttr(offset + r * stride);
+    result = tensor::InsertSliceOp::create(b, loc, block, result, offsets,
+                                           sizes, unit4);
+  }
+  return result;
 }
 
 //===----------------------------------------------------------------------===//
@@ -298,13 +316,12 @@ struct RopeToLinalg : OpRewritePattern<RopeOp> {
     if (rope.getEnd() > type.getDimSize(3))
       return rewriter.notifyMatchFailure(
           op, "rope rotates dims beyond the last dim of x");
-    Value result =
-        buildRope(rewriter, op.getLoc(), op.getX(), rope,
-                  RopePositions{op.getPositions(), Value()},
-                  type.getElementType());
+    Value result = buildRope(rewriter, op.getLoc(), op.getX(), rope,
+                             RopePositions{op.getPositions(), Value()},
+                             type.getElementType());
     if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(),
-                                      result);
+      result =
+          tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), result);
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -1,4 +1,4 @@
-//===- LinalgBuilders.h - Helpers of --tucker-flash-to-linalg ---*- C++ -*-===//
+//===- FlashToLinalgUtils.h - Helpers of the flash lowering -----*- C++ -*-===//
 //
 // Small builders shared by the tucker.flash and tucker.rope lowerings: f32
 // conversions, filled tensors, linalg.generic with all-parallel loops, and the
@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TUCKER_LIB_CONVERSION_FLASHTOLINALG_LINALGBUILDERS_H
-#define TUCKER_LIB_CONVERSION_FLASHTOLINALG_LINALGBUILDERS_H
+#ifndef TUCKER_LIB_CONVERSION_FLASHTOLINALG_FLASHTOLINALGUTILS_H
+#define TUCKER_LIB_CONVERSION_FLASHTOLINALG_FLASHTOLINALGUTILS_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
@@ -33,8 +33,7 @@ Value filledF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> shape,
                 double value);
 
 /// `map` as an affine map over `numDims` loops.
-AffineMap dimsMap(MLIRContext *ctx, unsigned numDims,
-                  ArrayRef<unsigned> dims);
+AffineMap dimsMap(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> dims);
 
 /// A linalg.generic with the given maps and iterators whose results have the
 /// types of `outs`; returns its results.
@@ -54,8 +53,8 @@ struct RopePositions {
 /// Rotates the last dim of `x` (`[B, H, N, D]`) as `rope` describes, at the
 /// given positions, as linalg ops: a `cos`/`sin` table of `[N, width/2]`
 /// (`[B, N, width/2]` for per-batch positions) computed in f64 and stored in
-/// f32, and one elementwise linalg.generic over the rotated dims viewed as
-/// pairs. Computes in f32; the result has element type `resultType` and the
+/// f32, and one elementwise linalg.generic over the rotated pairs, read
+/// from `x` through affine indexing maps. Computes in f32; the result has element type `resultType` and the
 /// shape of `x`.
 Value buildRope(OpBuilder &b, Location loc, Value x, RopeAttr rope,
                 RopePositions positions, Type resultType);
@@ -65,4 +64,4 @@ void populateRopeToLinalgPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::tucker::flash_to_linalg
 
-#endif // TUCKER_LIB_CONVERSION_FLASHTOLINALG_LINALGBUILDERS_H
+#endif // TUCKER_LIB_CONVERSION_FLASHTOLINALG_FLASHTOLINALGUTILS_H

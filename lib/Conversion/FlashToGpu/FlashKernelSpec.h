@@ -1,0 +1,105 @@
+//===- FlashKernelSpec.h - What a generated flash kernel is specialized to ===//
+//
+// Internal to --tucker-flash-to-gpu. A `FlashKernelSpec` is everything a
+// generated Hopper kernel bakes in (element type, head widths, GQA group
+// size, causal mask, softmax scale, schedule); batch, sequence length and
+// head count stay run-time values (grid and one kernel argument), so one
+// kernel serves every tucker.flash that shares a spec. `FlashTiling` derives
+// tile sizes, ring depth and the shared-memory map from the spec.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELSPEC_H
+#define TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELSPEC_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+
+namespace mlir::tucker {
+class FlashOp;
+namespace flash_to_gpu {
+
+/// Element type of q, k, v and the output (accumulation is always f32).
+enum class FlashElement { BF16, F16 };
+
+struct FlashKernelSpec {
+  FlashElement element = FlashElement::BF16;
+  int64_t qkDim = 128;   // Dqk
+  int64_t valueDim = 128; // Dv
+  int64_t groupSize = 1; // Hq / Hkv: query head h reads kv head h / groupSize
+  bool causal = false;
+  float scaleLog2e = 0;  // softmax scale · log2(e), folded into exp2
+  bool pingPong = true;  // consumer warpgroups take turns issuing wgmma (v5)
+
+  auto key() const {
+    return std::make_tuple(element, qkDim, valueDim, groupSize, causal,
+                           scaleLog2e, pingPong);
+  }
+  bool operator<(const FlashKernelSpec &o) const { return key() < o.key(); }
+
+  /// "bf16" or "f16".
+  llvm::StringRef elementName() const;
+  /// Base name of the kernel, e.g. `flash_fwd_bf16_d128_g4_causal`.
+  std::string baseName() const;
+};
+
+/// Tiles, ring and shared-memory map of a spec. Offsets are bytes from the
+/// dynamic shared memory base rounded up to 1024 (the 128-byte swizzle atom),
+/// and every tile starts on a 1024-byte boundary.
+struct FlashTiling {
+  static constexpr int64_t kConsumers = 2;     // consumer warpgroups
+  static constexpr int64_t kThreads = 128 * (kConsumers + 1); // + producer
+  static constexpr int64_t kBlockM = 64 * kConsumers; // query rows per CTA
+  static constexpr int64_t kChunk = 64;   // head-dim columns per TMA box
+  static constexpr int64_t kRowBytes = 128; // one chunk row (64 × 16-bit)
+
+  int64_t blockN;      // keys per K/V tile
+  int64_t stages;      // K/V ring slots
+  int64_t qkChunks;    // Dqk / 64
+  int64_t valueChunks; // Dv / 64
+
+  // Shared memory map.
+  int64_t q;           // Q tile: qkChunks chunks of kBlockM rows
+  int64_t qChunkBytes; // kBlockM · 128
+  int64_t k;           // K ring: stage s at k + s · kStageBytes
+  int64_t kChunkBytes; // blockN · 128
+  int64_t kStageBytes;
+  int64_t v;           // V ring: stage s at v + s · vStageBytes
+  int64_t vChunkBytes; // blockN · 128
+  int64_t vStageBytes;
+  int64_t full;        // stages × 8 B: K/V of a slot landed (count 1 + tx)
+  int64_t empty;       // stages × 8 B: slot consumed (count 256)
+  int64_t qFull;       // 8 B: Q landed
+  int64_t bytes;       // end of the map
+  int64_t request;     // dynamic shared memory to request (+ 1 KiB to align)
+
+  explicit FlashTiling(const FlashKernelSpec &spec);
+};
+
+/// Why `spec` cannot be generated (head widths, ring that does not fit), or
+/// the empty string when it can.
+std::string unsupportedReason(const FlashKernelSpec &spec);
+
+/// Builds the kernel `name` for `spec` at the end of `module`: a gpu.func
+/// with the ABI
+///   (tmap_q, tmap_k, tmap_v : !llvm.ptr, o : !llvm.ptr, n : i32)
+/// launched on grid (ceil(n / 128), Hq, B), block (384, 1, 1), with
+/// `FlashTiling(spec).request` bytes of dynamic shared memory.
+gpu::GPUFuncOp buildFlashKernel(OpBuilder &builder, Location loc,
+                                gpu::GPUModuleOp module,
+                                const FlashKernelSpec &spec,
+                                llvm::StringRef name);
+
+/// Name of the dynamic shared memory symbol declared in the kernel module.
+inline constexpr llvm::StringLiteral kSharedMemorySymbol = "__tucker_smem";
+
+} // namespace flash_to_gpu
+} // namespace mlir::tucker
+
+#endif // TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELSPEC_H

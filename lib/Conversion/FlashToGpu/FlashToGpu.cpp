@@ -1,0 +1,189 @@
+//===- FlashToGpu.cpp - tucker.flash to Hopper kernels and launches -------===//
+//
+// --tucker-flash-to-gpu: every tucker.flash of the module becomes a call of a
+// host launcher that runs a generated sm_90a flash-attention kernel
+// (FlashKernel.cpp) on the op's buffers (FlashHost.cpp). Kernels live in one
+// gpu.module, `@tucker_flash_kernels`, and are shared by every op with the
+// same FlashKernelSpec (element type, head widths, GQA group, causal,
+// scale): batch, sequence length and head count are run-time values.
+//
+// What the kernels take, and the diagnostics for the rest:
+//   element type bf16 or f16; Dqk = Dv ∈ {64, 128, 256}; Hq % Hkv == 0;
+//   Nq == Nk (checked at run time when dynamic); no rope; chip sm_90a.
+//
+//===----------------------------------------------------------------------===//
+
+#include "FlashToGpu.h"
+#include "KernelEmitter.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/SymbolTable.h"
+#include "tucker/Conversion/Passes.h"
+#include "tucker/Dialect/Tucker/IR/TuckerOps.h"
+
+#include <cmath>
+#include <map>
+
+namespace mlir::tucker {
+#define GEN_PASS_DEF_TUCKERFLASHTOGPUPASS
+#include "tucker/Conversion/Passes.h.inc"
+} // namespace mlir::tucker
+
+using namespace mlir;
+using namespace mlir::tucker;
+using namespace mlir::tucker::flash_to_gpu;
+
+namespace {
+
+/// The kernel spec of `op`, or a diagnostic at the op naming the limit.
+FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong) {
+  auto fail = [&]() {
+    return op.emitOpError() << "cannot be lowered by --tucker-flash-to-gpu: ";
+  };
+  if (chip != "sm_90a" && chip != "sm_90") {
+    fail() << "chip '" << chip
+           << "' is not supported (the kernels use wgmma, TMA and setmaxnreg: "
+              "sm_90a)";
+    return failure();
+  }
+  auto qType = op.getQ().getType();
+  auto kType = op.getK().getType();
+  auto vType = op.getV().getType();
+  Type element = qType.getElementType();
+  FlashKernelSpec spec;
+  if (element.isBF16()) {
+    spec.element = FlashElement::BF16;
+  } else if (element.isF16()) {
+    spec.element = FlashElement::F16;
+  } else {
+    fail() << "element type " << element
+           << " is not supported (the kernels take bf16 or f16)";
+    return failure();
+  }
+  if (op.getRopeAttr()) {
+    fail() << "rope is not supported yet (apply tucker.rope before the "
+              "flash, or use --tucker-flash-to-linalg)";
+    return failure();
+  }
+  int64_t nq = qType.getDimSize(2), nk = kType.getDimSize(2);
+  if (!ShapedType::isDynamic(nq) && !ShapedType::isDynamic(nk) && nq != nk) {
+    fail() << "Nq = " << nq << " and Nk = " << nk
+           << " differ (the kernels need Nq == Nk)";
+    return failure();
+  }
+  if (ShapedType::isDynamic(nq) != ShapedType::isDynamic(nk)) {
+    fail() << "Nq and Nk must be both static or both dynamic (the kernels "
+              "need Nq == Nk), got Nq = "
+           << (ShapedType::isDynamic(nq) ? "?" : std::to_string(nq))
+           << ", Nk = "
+           << (ShapedType::isDynamic(nk) ? "?" : std::to_string(nk));
+    return failure();
+  }
+  spec.qkDim = qType.getDimSize(3);
+  spec.valueDim = vType.getDimSize(3);
+  spec.groupSize = qType.getDimSize(1) / kType.getDimSize(1);
+  spec.causal = op.getCausal();
+  spec.scaleLog2e = float(op.getEffectiveScale() * M_LOG2E);
+  spec.pingPong = pingPong;
+  std::string reason = unsupportedReason(spec);
+  if (!reason.empty()) {
+    fail() << reason;
+    return failure();
+  }
+  return spec;
+}
+
+struct TuckerFlashToGpuPass
+    : tucker::impl::TuckerFlashToGpuPassBase<TuckerFlashToGpuPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<std::pair<FlashOp, FlashKernelSpec>> work;
+    bool ok = true;
+    module.walk([&](FlashOp op) {
+      FailureOr<FlashKernelSpec> spec = analyze(op, chip, pingPong);
+      if (failed(spec))
+        ok = false;
+      else
+        work.push_back({op, *spec});
+    });
+    if (!ok)
+      return signalPassFailure();
+    if (work.empty())
+      return;
+
+    MLIRContext *ctx = module.getContext();
+    OpBuilder builder(ctx);
+    Location loc = module.getLoc();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+    SymbolTable symbols(module);
+    builder.setInsertionPointToEnd(module.getBody());
+    auto kernels =
+        gpu::GPUModuleOp::create(builder, loc, "tucker_flash_kernels");
+    symbols.insert(kernels); // renames on a clash
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPointToStart(kernels.getBody());
+      KernelEmitter::declareSharedMemory(builder, loc, kSharedMemorySymbol);
+    }
+    SymbolTable kernelSymbols(kernels);
+
+    std::map<FlashKernelSpec, gpu::GPUFuncOp> kernelOf;
+    llvm::DenseMap<std::pair<Operation *, Type>, func::FuncOp> launcherOf;
+    IRRewriter rewriter(ctx);
+    for (auto &[op, spec] : work) {
+      gpu::GPUFuncOp &kernel = kernelOf[spec];
+      if (!kernel) {
+        kernel = buildFlashKernel(builder, op.getLoc(), kernels, spec,
+                                  spec.baseName());
+        kernelSymbols.insert(kernel); // a second scale gets a suffix
+        FlashTiling tiling(spec);
+        // What a caller that builds its own tensor maps needs (the bench
+        // harness reads it): launch geometry and the TMA boxes.
+        kernel->setAttr(
+            "tucker.launch",
+            builder.getDictionaryAttr({
+                builder.getNamedAttr("block_m",
+                                     builder.getI64IntegerAttr(FlashTiling::kBlockM)),
+                builder.getNamedAttr("block_n",
+                                     builder.getI64IntegerAttr(tiling.blockN)),
+                builder.getNamedAttr("threads",
+                                     builder.getI64IntegerAttr(FlashTiling::kThreads)),
+                builder.getNamedAttr("shared_bytes",
+                                     builder.getI64IntegerAttr(tiling.request)),
+                builder.getNamedAttr("stages",
+                                     builder.getI64IntegerAttr(tiling.stages)),
+                builder.getNamedAttr("element",
+                                     builder.getStringAttr(spec.elementName())),
+                builder.getNamedAttr("qk_dim",
+                                     builder.getI64IntegerAttr(spec.qkDim)),
+                builder.getNamedAttr("v_dim",
+                                     builder.getI64IntegerAttr(spec.valueDim)),
+                builder.getNamedAttr("group",
+                                     builder.getI64IntegerAttr(spec.groupSize)),
+                builder.getNamedAttr("causal", builder.getBoolAttr(spec.causal)),
+                builder.getNamedAttr("scale_log2e",
+                                     builder.getF32FloatAttr(spec.scaleLog2e)),
+            }));
+      }
+      // One launcher per kernel and operand types.
+      auto key = std::make_pair(kernel.getOperation(),
+                                Type(builder.getFunctionType(
+                                    op->getOperandTypes(), op->getResultTypes())));
+      func::FuncOp &launcher = launcherOf[key];
+      if (!launcher) {
+        launcher = buildLauncher(builder, op.getLoc(), module, kernel, spec, op,
+                                 ("tucker_flash_launch_" + kernel.getName()).str());
+        symbols.insert(launcher);
+      }
+      replaceWithLaunch(rewriter, op, launcher);
+    }
+  }
+};
+
+} // namespace

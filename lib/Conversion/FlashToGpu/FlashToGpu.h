@@ -1,0 +1,36 @@
+//===- FlashToGpu.h - Internals of --tucker-flash-to-gpu --------*- C++ -*-===//
+//
+// Host-side pieces shared by the pass: the launcher function of a kernel and
+// the replacement of a tucker.flash by a call to it. The kernel itself is
+// built by buildFlashKernel (FlashKernelSpec.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHTOGPU_H
+#define TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHTOGPU_H
+
+#include "FlashKernelSpec.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::tucker {
+class FlashOp;
+namespace flash_to_gpu {
+
+/// Builds `func.func private @name(q, k, v, o : memref)` at the end of
+/// `module`: tensor maps from the buffers, then gpu.launch_func of `kernel`
+/// (types taken from `op`, whose spec is `spec`).
+func::FuncOp buildLauncher(OpBuilder &builder, Location loc, ModuleOp module,
+                           gpu::GPUFuncOp kernel, const FlashKernelSpec &spec,
+                           FlashOp op, StringRef name);
+
+/// Replaces `op` (on tensors) by buffers of its operands, an output buffer,
+/// a call of `launcher` and the output as a tensor.
+void replaceWithLaunch(RewriterBase &rewriter, FlashOp op,
+                       func::FuncOp launcher);
+
+} // namespace flash_to_gpu
+} // namespace mlir::tucker
+
+#endif // TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHTOGPU_H
