@@ -27,6 +27,6 @@ for line in open(sys.argv[1]):
         if op.startswith(p):
             cur[p] += 1
 cols = ["total"] + PATTERNS
-print(f"{'kernel':24s} " + " ".join(f"{c[:10]:>10s}" for c in cols))
+print(f"{'kernel':32s} " + " ".join(f"{c[:10]:>10s}" for c in cols))
 for name, c in funcs.items():
-    print(f"{name:24s} " + " ".join(f"{c[k]:10d}" for k in cols))
+    print(f"{name:32s} " + " ".join(f"{c[k]:10d}" for k in cols))

@@ -50,9 +50,9 @@ static Value createTensorMap(OpBuilder &b, Location loc, Value buffer,
   Type element = type.getElementType();
   auto unranked = UnrankedMemRefType::get(element, /*memorySpace=*/0);
   Value cast = memref::CastOp::create(b, loc, unranked, buffer);
-  auto box = MemRefType::get({1, 1, rows, FlashTiling::kChunk}, element,
-                             MemRefLayoutAttrInterface(),
-                             b.getI64IntegerAttr(3));
+  auto box =
+      MemRefType::get({1, 1, rows, FlashTiling::kChunk}, element,
+                      MemRefLayoutAttrInterface(), b.getI64IntegerAttr(3));
   auto mapType = nvgpu::TensorMapDescriptorType::get(
       b.getContext(), box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
       nvgpu::TensorMapL2PromoKind::L2PROMO_128B,
@@ -107,10 +107,9 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
     }
     return c;
   };
-  for (int64_t value : {int64_t(0), int64_t(1), int64_t(2),
-                        FlashTiling::kChunk, tiling.blockN,
-                        FlashTiling::kBlockM, qType.getDimSize(1),
-                        FlashTiling::kThreads})
+  for (int64_t value :
+       {int64_t(0), int64_t(1), int64_t(2), FlashTiling::kChunk, tiling.blockN,
+        FlashTiling::kBlockM, qType.getDimSize(1), FlashTiling::kThreads})
     index(value);
 
   Value batch = dimOf(b, loc, q, 0, index);
@@ -133,10 +132,11 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
       b, loc, LLVM::LLVMPointerType::get(b.getContext()), oInt);
   Value n32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), nq);
 
-  Value gridX = arith::CeilDivUIOp::create(b, loc, nq, index(FlashTiling::kBlockM));
+  Value gridX =
+      arith::CeilDivUIOp::create(b, loc, nq, index(FlashTiling::kBlockM));
   Value heads = index(qType.getDimSize(1));
-  Value smem = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
-                                            tiling.request);
+  Value smem =
+      arith::ConstantIntOp::create(b, loc, b.getI32Type(), tiling.request);
   gpu::KernelDim3 grid{gridX, heads, batch};
   gpu::KernelDim3 block{index(FlashTiling::kThreads), index(1), index(1)};
   auto launch = [&](OpBuilder &lb) {

@@ -33,6 +33,8 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::tucker::flash_to_gpu;
 using Pred = arith::CmpIPredicate;
@@ -63,8 +65,8 @@ public:
     nacc = spec.valueDim / 2;
     bool bf16 = spec.element == FlashElement::BF16;
     abType = bf16 ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
-    halfType = bf16 ? Type(e.builder().getBF16Type())
-                    : Type(e.builder().getF16Type());
+    halfType =
+        bf16 ? Type(e.builder().getBF16Type()) : Type(e.builder().getF16Type());
   }
 
   void build();
@@ -134,9 +136,9 @@ void FlashKernelBuilder::build() {
   nt = e.udiv(e.add(n, e.i32(bn - 1)), e.i32(bn));
   nfull = e.udiv(n, e.i32(bn));
   if (spec.causal) {
-    Value last = e.add(
-        e.udiv(e.add(m0, e.i32(FlashTiling::kBlockM - 1)), e.i32(bn)),
-        e.i32(1));
+    Value last =
+        e.add(e.udiv(e.add(m0, e.i32(FlashTiling::kBlockM - 1)), e.i32(bn)),
+              e.i32(1));
     nt = e.minui(nt, last);
     // Tile j needs no mask iff its last key bn·j + bn − 1 <= m0.
     nfull = e.minui(nfull, e.udiv(e.add(m0, e.i32(1)), e.i32(bn)));
@@ -249,8 +251,7 @@ SmallVector<Value> FlashKernelBuilder::issuePV(Value stage, ArrayRef<Value> o,
                                                ArrayRef<Value> pRegs) {
   // B = V tile, MN-major ([keys][d]): 8 keys of 128 B per core group, groups
   // 1024 B apart (SBO), 64-column chunks one chunk apart (LBO).
-  uint64_t mnMajor =
-      KernelEmitter::descriptorBits(t.vChunkBytes, 1024, true);
+  uint64_t mnMajor = KernelEmitter::descriptorBits(t.vChunkBytes, 1024, true);
   Value vBase = e.mul(stage, e.i32(t.vStageBytes / 16));
   StringRef ptxType = spec.element == FlashElement::BF16 ? "bf16" : "f16";
   SmallVector<Value> acc(o);
@@ -388,15 +389,15 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
     return values;
   };
   SmallVector<Value> pro = e.ifThenElse(
-      e.cmp(Pred::eq, nfull, e.i32(0)), proTypes, [&] { return prologue(true); },
-      [&] { return prologue(false); });
+      e.cmp(Pred::eq, nfull, e.i32(0)), proTypes,
+      [&] { return prologue(true); }, [&] { return prologue(false); });
 
   // Steady state, carried: O, m, l, P_{j-1}.
   SmallVector<Value> carried(st.o);
   carried.append(pro.begin() + np, pro.end()); // m, l
   carried.append(pro.begin(), pro.begin() + np);
-  SmallVector<Value> loop = e.forLoop(
-      e.i32(1), nt, carried, [&](Value j, ValueRange args) {
+  SmallVector<Value> loop =
+      e.forLoop(e.i32(1), nt, carried, [&](Value j, ValueRange args) {
         SmallVector<Value> allValues(args.begin(), args.end());
         ArrayRef<Value> all(allValues);
         ArrayRef<Value> oIn = all.take_front(nacc);
@@ -509,11 +510,12 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashKernel(
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   // A !nvgpu.tensormap.descriptor parameter does not legalize in MLIR 22:
   // tensor maps come in as pointers to the 128-byte CUtensorMap in global
-  // memory (docs/gpu-notes.md, pitfall 1 of the GEMM notes).
-  auto type = builder.getFunctionType(
-      {ptr, ptr, ptr, ptr, builder.getI32Type()}, {});
+  // memory (docs/gpu-notes.md, "Measured with this toolchain", item 1).
+  auto type =
+      builder.getFunctionType({ptr, ptr, ptr, ptr, builder.getI32Type()}, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
   int32_t threads = FlashTiling::kThreads;
   func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({threads, 1, 1}));
   // setmaxnreg needs a register cap at entry: .maxntid + .minnctapersm 1.

@@ -50,8 +50,8 @@ FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
   request = bytes + 1024;
 }
 
-std::string mlir::tucker::flash_to_gpu::unsupportedReason(
-    const FlashKernelSpec &spec) {
+std::string
+mlir::tucker::flash_to_gpu::unsupportedReason(const FlashKernelSpec &spec) {
   auto widthOk = [](int64_t d) { return d == 64 || d == 128 || d == 256; };
   if (!widthOk(spec.qkDim) || !widthOk(spec.valueDim) ||
       spec.qkDim != spec.valueDim)

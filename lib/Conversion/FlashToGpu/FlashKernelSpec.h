@@ -12,9 +12,9 @@
 #ifndef TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELSPEC_H
 #define TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELSPEC_H
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
@@ -30,12 +30,12 @@ enum class FlashElement { BF16, F16 };
 
 struct FlashKernelSpec {
   FlashElement element = FlashElement::BF16;
-  int64_t qkDim = 128;   // Dqk
+  int64_t qkDim = 128;    // Dqk
   int64_t valueDim = 128; // Dv
-  int64_t groupSize = 1; // Hq / Hkv: query head h reads kv head h / groupSize
+  int64_t groupSize = 1;  // Hq / Hkv: query head h reads kv head h / groupSize
   bool causal = false;
-  float scaleLog2e = 0;  // softmax scale · log2(e), folded into exp2
-  bool pingPong = true;  // consumer warpgroups take turns issuing wgmma (v5)
+  float scaleLog2e = 0; // softmax scale · log2(e), folded into exp2
+  bool pingPong = true; // consumer warpgroups take turns issuing wgmma (v5)
 
   auto key() const {
     return std::make_tuple(element, qkDim, valueDim, groupSize, causal,
@@ -53,10 +53,10 @@ struct FlashKernelSpec {
 /// dynamic shared memory base rounded up to 1024 (the 128-byte swizzle atom),
 /// and every tile starts on a 1024-byte boundary.
 struct FlashTiling {
-  static constexpr int64_t kConsumers = 2;     // consumer warpgroups
+  static constexpr int64_t kConsumers = 2; // consumer warpgroups
   static constexpr int64_t kThreads = 128 * (kConsumers + 1); // + producer
   static constexpr int64_t kBlockM = 64 * kConsumers; // query rows per CTA
-  static constexpr int64_t kChunk = 64;   // head-dim columns per TMA box
+  static constexpr int64_t kChunk = 64;     // head-dim columns per TMA box
   static constexpr int64_t kRowBytes = 128; // one chunk row (64 × 16-bit)
 
   int64_t blockN;      // keys per K/V tile
@@ -73,11 +73,11 @@ struct FlashTiling {
   int64_t v;           // V ring: stage s at v + s · vStageBytes
   int64_t vChunkBytes; // blockN · 128
   int64_t vStageBytes;
-  int64_t full;        // stages × 8 B: K/V of a slot landed (count 1 + tx)
-  int64_t empty;       // stages × 8 B: slot consumed (count 256)
-  int64_t qFull;       // 8 B: Q landed
-  int64_t bytes;       // end of the map
-  int64_t request;     // dynamic shared memory to request (+ 1 KiB to align)
+  int64_t full;    // stages × 8 B: K/V of a slot landed (count 1 + tx)
+  int64_t empty;   // stages × 8 B: slot consumed (count 256)
+  int64_t qFull;   // 8 B: Q landed
+  int64_t bytes;   // end of the map
+  int64_t request; // dynamic shared memory to request (+ 1 KiB to align)
 
   explicit FlashTiling(const FlashKernelSpec &spec);
 };

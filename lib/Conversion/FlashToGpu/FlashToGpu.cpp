@@ -148,12 +148,12 @@ struct TuckerFlashToGpuPass
         kernel->setAttr(
             "tucker.launch",
             builder.getDictionaryAttr({
-                builder.getNamedAttr("block_m",
-                                     builder.getI64IntegerAttr(FlashTiling::kBlockM)),
+                builder.getNamedAttr(
+                    "block_m", builder.getI64IntegerAttr(FlashTiling::kBlockM)),
                 builder.getNamedAttr("block_n",
                                      builder.getI64IntegerAttr(tiling.blockN)),
-                builder.getNamedAttr("threads",
-                                     builder.getI64IntegerAttr(FlashTiling::kThreads)),
+                builder.getNamedAttr("threads", builder.getI64IntegerAttr(
+                                                    FlashTiling::kThreads)),
                 builder.getNamedAttr("shared_bytes",
                                      builder.getI64IntegerAttr(tiling.request)),
                 builder.getNamedAttr("stages",
@@ -166,19 +166,22 @@ struct TuckerFlashToGpuPass
                                      builder.getI64IntegerAttr(spec.valueDim)),
                 builder.getNamedAttr("group",
                                      builder.getI64IntegerAttr(spec.groupSize)),
-                builder.getNamedAttr("causal", builder.getBoolAttr(spec.causal)),
+                builder.getNamedAttr("causal",
+                                     builder.getBoolAttr(spec.causal)),
                 builder.getNamedAttr("scale_log2e",
                                      builder.getF32FloatAttr(spec.scaleLog2e)),
             }));
       }
       // One launcher per kernel and operand types.
-      auto key = std::make_pair(kernel.getOperation(),
-                                Type(builder.getFunctionType(
-                                    op->getOperandTypes(), op->getResultTypes())));
+      auto key =
+          std::make_pair(kernel.getOperation(),
+                         Type(builder.getFunctionType(op->getOperandTypes(),
+                                                      op->getResultTypes())));
       func::FuncOp &launcher = launcherOf[key];
       if (!launcher) {
-        launcher = buildLauncher(builder, op.getLoc(), module, kernel, spec, op,
-                                 ("tucker_flash_launch_" + kernel.getName()).str());
+        launcher =
+            buildLauncher(builder, op.getLoc(), module, kernel, spec, op,
+                          ("tucker_flash_launch_" + kernel.getName()).str());
         symbols.insert(launcher);
       }
       replaceWithLaunch(rewriter, op, launcher);

@@ -19,7 +19,9 @@ KernelEmitter::KernelEmitter(OpBuilder &builder, Location loc,
 Type KernelEmitter::sharedPtr() {
   return LLVM::LLVMPointerType::get(context(), /*addressSpace=*/3);
 }
-Type KernelEmitter::globalPtr() { return LLVM::LLVMPointerType::get(context()); }
+Type KernelEmitter::globalPtr() {
+  return LLVM::LLVMPointerType::get(context());
+}
 
 Type KernelEmitter::accumulatorType(int64_t n) {
   return LLVM::LLVMStructType::getLiteral(context(),
@@ -110,9 +112,9 @@ Value KernelEmitter::fma(Value a, Value c, Value d) {
   return math::FmaOp::create(b, location, a, c, d);
 }
 Value KernelEmitter::exp2Ftz(Value x) {
-  return LLVM::CallIntrinsicOp::create(b, location, f32(),
-                                       b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
-                                       ValueRange{x})
+  return LLVM::CallIntrinsicOp::create(
+             b, location, f32(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+             ValueRange{x})
       .getResult(0);
 }
 
@@ -146,10 +148,10 @@ void KernelEmitter::ifThen(Value cond, llvm::function_ref<void()> thenBody) {
   thenBody();
 }
 
-SmallVector<Value> KernelEmitter::ifThenElse(
-    Value cond, TypeRange types,
-    llvm::function_ref<SmallVector<Value>()> thenBody,
-    llvm::function_ref<SmallVector<Value>()> elseBody) {
+SmallVector<Value>
+KernelEmitter::ifThenElse(Value cond, TypeRange types,
+                          llvm::function_ref<SmallVector<Value>()> thenBody,
+                          llvm::function_ref<SmallVector<Value>()> elseBody) {
   auto op = scf::IfOp::create(b, location, types, cond, /*addThenBlock=*/true,
                               /*addElseBlock=*/true);
   {
@@ -331,7 +333,9 @@ SmallVector<Value> KernelEmitter::wgmmaRS(ArrayRef<Value> acc,
   return unpack(asmOp.getResult(0), nacc);
 }
 
-void KernelEmitter::wgmmaFence() { NVVM::WgmmaFenceAlignedOp::create(b, location); }
+void KernelEmitter::wgmmaFence() {
+  NVVM::WgmmaFenceAlignedOp::create(b, location);
+}
 void KernelEmitter::wgmmaCommit() {
   NVVM::WgmmaGroupSyncAlignedOp::create(b, location);
 }
@@ -353,8 +357,8 @@ SmallVector<Value> KernelEmitter::unpack(Value structValue, int64_t n) {
 //===----------------------------------------------------------------------===//
 
 Value KernelEmitter::shuffleXor(Value v, int64_t offset) {
-  return NVVM::ShflOp::create(b, location, v.getType(), i32(-1), v,
-                              i32(offset), i32(31), NVVM::ShflKind::bfly,
+  return NVVM::ShflOp::create(b, location, v.getType(), i32(-1), v, i32(offset),
+                              i32(31), NVVM::ShflKind::bfly,
                               /*return_value_and_is_valid=*/UnitAttr());
 }
 

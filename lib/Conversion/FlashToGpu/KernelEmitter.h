@@ -88,10 +88,9 @@ public:
              llvm::function_ref<SmallVector<Value>()> elseBody);
   /// scf.for over i32 [lb, ub) step 1 with loop-carried `inits`; `body`
   /// returns the values to yield.
-  SmallVector<Value>
-  forLoop(Value lb, Value ub, ValueRange inits,
-          llvm::function_ref<SmallVector<Value>(Value iv, ValueRange args)>
-              body);
+  SmallVector<Value> forLoop(
+      Value lb, Value ub, ValueRange inits,
+      llvm::function_ref<SmallVector<Value>(Value iv, ValueRange args)> body);
 
   // Shared memory.
   /// Declares the dynamic shared memory symbol once per module (call with

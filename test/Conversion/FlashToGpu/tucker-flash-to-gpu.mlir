@@ -1,0 +1,232 @@
+// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu | FileCheck %s
+// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=ping-pong=false | FileCheck %s --check-prefix=NOPP
+
+// Tests that: a bf16 MHA flash (d = 128, N = 1000) becomes buffers, an
+// output allocation and a call of the launcher; the launcher builds three
+// 4-D tensor maps and launches the kernel on grid (ceil(N/128), Hq, B); the
+// kernel is the warp-specialized TMA + mbarrier + wgmma kernel.
+
+// CHECK: module attributes {gpu.container_module}
+// CHECK-LABEL: func.func @mha(
+// CHECK-SAME: %[[Q:[^:]+]]: tensor<2x16x1000x128xbf16>, %[[K:[^:]+]]: tensor<2x16x1000x128xbf16>, %[[V:[^:]+]]: tensor<2x16x1000x128xbf16>)
+// CHECK: %[[QB:.+]] = bufferization.to_buffer %[[Q]] read_only : tensor<2x16x1000x128xbf16> to memref<2x16x1000x128xbf16>
+// CHECK: %[[KB:.+]] = bufferization.to_buffer %[[K]] read_only
+// CHECK: %[[VB:.+]] = bufferization.to_buffer %[[V]] read_only
+// CHECK: %[[OB:.+]] = memref.alloc() : memref<2x16x1000x128xbf16>
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d128(%[[QB]], %[[KB]], %[[VB]], %[[OB]])
+// CHECK: %[[O:.+]] = bufferization.to_tensor %[[OB]] restrict writable
+// CHECK-NOT: tucker.flash
+// CHECK: return %[[O]]
+
+// CHECK-LABEL: gpu.module @tucker_flash_kernels
+// CHECK: llvm.mlir.global external @__tucker_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
+// CHECK: gpu.func @flash_fwd_bf16_d128(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32) kernel
+// CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.maxntid = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
+// CHECK-SAME: tucker.launch = {block_m = 128 : i64, block_n = 128 : i64, causal = false, element = "bf16", group = 1 : i64, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = 230456 : i64, stages = 3 : i64, threads = 384 : i64, v_dim = 128 : i64}
+// CHECK: %[[TID:.+]] = nvvm.read.ptx.sreg.tid.x : i32
+// CHECK: %[[HEAD:.+]] = nvvm.read.ptx.sreg.ctaid.y : i32
+// CHECK: %[[BATCH:.+]] = nvvm.read.ptx.sreg.ctaid.z : i32
+// CHECK: llvm.mlir.addressof @__tucker_smem : !llvm.ptr<3>
+// Barrier init: 3 full (count 1), 3 empty (count 256), Q (count 1).
+// CHECK-COUNT-7: nvvm.mbarrier.init %{{.+}}, %{{.+}} : !llvm.ptr<3>, i32
+// CHECK: nvvm.fence.mbarrier.init
+// CHECK: gpu.barrier
+// Producer warpgroup: one thread issues every TMA load.
+// CHECK: nvvm.setmaxregister decrease 24
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %{{.+}} : !llvm.ptr<3>, i32
+// CHECK: %[[DST:.+]] = llvm.addrspacecast %{{.+}} : !llvm.ptr<3> to !llvm.ptr<7>
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %[[DST]], %{{.+}}, %{{.+}}, box[%{{.+}}, %{{.+}}, %[[HEAD]], %[[BATCH]]] : !llvm.ptr<7>, !llvm.ptr
+// CHECK: scf.for
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: nvvm.mbarrier.arrive.expect_tx
+// CHECK-COUNT-4: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// Consumer warpgroups.
+// CHECK: nvvm.setmaxregister increase 240
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: nvvm.barrier.arrive id = %{{.+}} number_of_threads = %{{.+}}
+// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
+// CHECK: nvvm.wgmma.fence.aligned
+// wgmma descriptor: low word in i32, constant high word attached (ptxas 13.0).
+// CHECK: vector.from_elements %{{.+}}, %{{.+}} : vector<2xi32>
+// CHECK: vector.bitcast %{{.+}} : vector<2xi32> to vector<1xi64>
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 128, k = 16>, D[<f32>, {{<zero>|<one>}}], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// Prologue softmax (masked and unmasked copies): quad reductions, ftz exp2.
+// CHECK: scf.if
+// CHECK: nvvm.shfl.sync bfly
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xbf16>
+// Steady state: S(j) and P(j-1)·V(j-1) in flight, then the softmax.
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK-COUNT-8: nvvm.wgmma.mma_async
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, 1, 0;\0Awgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {$0, $1,
+// CHECK-SAME: $63}, {$128, $129, $130, $131}, $132, p, 1, 1, 1;\0A}"
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: nvvm.mbarrier.arrive %{{.+}} : !llvm.ptr<3>
+// CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xbf16>
+// CHECK: scf.yield
+// Last P·V, then O / l stored as bf16 pairs for rows < N.
+// CHECK: llvm.inline_asm
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: nvvm.mbarrier.arrive
+// CHECK: arith.divf
+// CHECK: llvm.getelementptr %{{.+}}[%{{.+}}] : (!llvm.ptr, i64) -> !llvm.ptr, bf16
+// CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 4 : i64} : i32, !llvm.ptr
+// CHECK: gpu.return
+
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d128(
+// CHECK-SAME: %[[LQ:[^:]+]]: memref<2x16x1000x128xbf16>, %[[LK:[^:]+]]: memref<2x16x1000x128xbf16>, %[[LV:[^:]+]]: memref<2x16x1000x128xbf16>, %[[LO:[^:]+]]: memref<2x16x1000x128xbf16>)
+// CHECK-DAG: %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
+// CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
+// CHECK-DAG: %[[C128:.+]] = arith.constant 128 : index
+// CHECK-DAG: %[[C384:.+]] = arith.constant 384 : index
+// CHECK-DAG: %[[C1000:.+]] = arith.constant 1000 : index
+// CHECK-NOT: cf.assert
+// CHECK: %[[UQ:.+]] = memref.cast %[[LQ]] : memref<2x16x1000x128xbf16> to memref<*xbf16>
+// CHECK: %[[TQ:.+]] = nvgpu.tma.create.descriptor %[[UQ]] box[%[[C1]], %[[C1]], %[[C128]], %[[C64]]] : memref<*xbf16> -> <tensor = memref<1x1x128x64xbf16, 3>, swizzle = swizzle_128b, l2promo = l2promo_128b, oob = zero, interleave = none>
+// CHECK: %[[PQ:.+]] = builtin.unrealized_conversion_cast %[[TQ]] : {{.+}} to !llvm.ptr
+// CHECK: %[[UK:.+]] = memref.cast %[[LK]]
+// CHECK: %[[TK:.+]] = nvgpu.tma.create.descriptor %[[UK]]
+// CHECK: %[[PK:.+]] = builtin.unrealized_conversion_cast %[[TK]]
+// CHECK: %[[UV:.+]] = memref.cast %[[LV]]
+// CHECK: %[[TV:.+]] = nvgpu.tma.create.descriptor %[[UV]]
+// CHECK: %[[PV:.+]] = builtin.unrealized_conversion_cast %[[TV]]
+// CHECK: %[[OI:.+]] = memref.extract_aligned_pointer_as_index %[[LO]]
+// CHECK: %[[OI64:.+]] = arith.index_cast %[[OI]] : index to i64
+// CHECK: %[[PO:.+]] = llvm.inttoptr %[[OI64]] : i64 to !llvm.ptr
+// CHECK: %[[N:.+]] = arith.index_cast %[[C1000]] : index to i32
+// CHECK: %[[GX:.+]] = arith.ceildivui %[[C1000]], %[[C128]] : index
+// CHECK: %[[SMEM:.+]] = arith.constant 230456 : i32
+// CHECK-NOT: scf.if
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128 blocks in (%[[GX]], %[[C16]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEM]] args(%[[PQ]] : !llvm.ptr, %[[PK]] : !llvm.ptr, %[[PV]] : !llvm.ptr, %[[PO]] : !llvm.ptr, %[[N]] : i32)
+// CHECK: return
+
+// Without ping-pong (v4): no named barriers.
+// NOPP-LABEL: gpu.func @flash_fwd_bf16_d128(
+// NOPP-NOT: nvvm.barrier
+// NOPP: gpu.return
+func.func @mha(%q: tensor<2x16x1000x128xbf16>, %k: tensor<2x16x1000x128xbf16>, %v: tensor<2x16x1000x128xbf16>) -> tensor<2x16x1000x128xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<2x16x1000x128xbf16>, tensor<2x16x1000x128xbf16>, tensor<2x16x1000x128xbf16> -> tensor<2x16x1000x128xbf16>
+  return %o : tensor<2x16x1000x128xbf16>
+}
+
+// -----
+
+// Tests that: GQA (8 query heads on 2 kv heads), causal, f16, dynamic B and
+// N: K/V are read at kv head h / 4 by TMA coordinate, the causal kernel runs
+// query tiles longest first and masks key > query, and the launcher checks
+// Nq == Nk at run time and skips empty launches.
+
+// CHECK-LABEL: func.func @gqa(
+// CHECK-SAME: %[[Q:[^:]+]]: tensor<?x8x?x128xf16>
+// CHECK: %[[QB:.+]] = bufferization.to_buffer %[[Q]] read_only
+// CHECK: %[[B:.+]] = memref.dim %[[QB]], %{{.+}} : memref<?x8x?x128xf16>
+// CHECK: %[[N:.+]] = memref.dim %[[QB]], %{{.+}} : memref<?x8x?x128xf16>
+// CHECK: %[[OB:.+]] = memref.alloc(%[[B]], %[[N]]) : memref<?x8x?x128xf16>
+// CHECK: call @tucker_flash_launch_flash_fwd_f16_d128_g4_causal(%[[QB]], %{{.+}}, %{{.+}}, %[[OB]])
+
+// CHECK-LABEL: gpu.func @flash_fwd_f16_d128_g4_causal(
+// CHECK-SAME: causal = true, element = "f16", group = 4 : i64
+// CHECK: %[[BX:.+]] = nvvm.read.ptx.sreg.ctaid.x : i32
+// CHECK: %[[HEAD:.+]] = nvvm.read.ptx.sreg.ctaid.y : i32
+// CHECK: %[[NBX:.+]] = nvvm.read.ptx.sreg.nctaid.x : i32
+// CHECK: %[[LAST:.+]] = arith.subi %[[NBX]], %{{.+}} : i32
+// CHECK: arith.subi %[[LAST]], %[[BX]] : i32
+// CHECK: %[[KVH:.+]] = arith.divui %[[HEAD]], %{{.+}} : i32
+// CHECK: arith.minui
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %{{.+}}, %{{.+}}, box[%{{.+}}, %{{.+}}, %[[HEAD]], %{{.+}}]
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %{{.+}}, %{{.+}}, box[%{{.+}}, %{{.+}}, %[[KVH]], %{{.+}}]
+// CHECK: nvvm.wgmma.mma_async {{.+}} A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
+// CHECK: arith.cmpi sgt
+// CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xf16>
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
+// CHECK: llvm.getelementptr %{{.+}}[%{{.+}}] : (!llvm.ptr, i64) -> !llvm.ptr, f16
+
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_f16_d128_g4_causal(
+// CHECK-SAME: %[[LQ:[^:]+]]: memref<?x8x?x128xf16>, %[[LK:[^:]+]]: memref<?x2x?x128xf16>, %{{[^:]+}}: memref<?x2x?x128xf16>, %{{[^:]+}}: memref<?x8x?x128xf16>)
+// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
+// CHECK: %[[B:.+]] = memref.dim %[[LQ]], %[[C0]]
+// CHECK: %[[NQ:.+]] = memref.dim %[[LQ]], %[[C2]]
+// CHECK: %[[NK:.+]] = memref.dim %[[LK]], %[[C2]]
+// CHECK: %[[SAME:.+]] = arith.cmpi eq, %[[NQ]], %[[NK]] : index
+// CHECK: cf.assert %[[SAME]], "tucker.flash on the GPU needs as many queries as keys (Nq == Nk)"
+// CHECK: nvgpu.tma.create.descriptor {{.+}} : memref<*xf16> -> <tensor = memref<1x1x128x64xf16, 3>
+// CHECK: %[[GX:.+]] = arith.ceildivui %[[NQ]]
+// CHECK: %[[NONEMPTY:.+]] = arith.andi
+// CHECK: scf.if %[[NONEMPTY]] {
+// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_f16_d128_g4_causal blocks in (%[[GX]], %[[C8]], %[[B]])
+func.func @gqa(%q: tensor<?x8x?x128xf16>, %k: tensor<?x2x?x128xf16>, %v: tensor<?x2x?x128xf16>) -> tensor<?x8x?x128xf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<?x8x?x128xf16>, tensor<?x2x?x128xf16>, tensor<?x2x?x128xf16> -> tensor<?x8x?x128xf16>
+  return %o : tensor<?x8x?x128xf16>
+}
+
+// -----
+
+// Tests that: ops with the same spec share one kernel and one launcher; an
+// explicit scale makes another kernel; d = 64 takes one 64-column chunk
+// (m64n64 P·V, 115 768 B of shared memory).
+
+// CHECK-LABEL: func.func @shared(
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64(
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64(
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_0(
+// CHECK-LABEL: gpu.module @tucker_flash_kernels
+// CHECK: gpu.func @flash_fwd_bf16_d64(
+// CHECK-SAME: qk_dim = 64 : i64, scale_log2e = 0.180336878 : f32, shared_bytes = 115768 : i64
+// CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// CHECK: gpu.func @flash_fwd_bf16_d64_0(
+// CHECK-SAME: scale_log2e = 0.72134751 : f32
+// CHECK-NOT: gpu.func
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64(
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64 blocks
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_0(
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_0 blocks
+// CHECK-NOT: func.func
+func.func @shared(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>) -> (tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>) {
+  %a = tucker.flash %q, %k, %v : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16> -> tensor<1x4x256x64xbf16>
+  %b = tucker.flash %q, %k, %v : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16> -> tensor<1x4x256x64xbf16>
+  %c = tucker.flash %q, %k, %v {scale = 0.5 : f64} : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16> -> tensor<1x4x256x64xbf16>
+  return %a, %b, %c : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
+}
+
+// -----
+
+// Tests that: d = 256 uses 48-key tiles (3 ring slots fit), S is m64n48,
+// P·V is m64n256 with 3 key steps, and the K/V boxes are 48 rows.
+
+// CHECK-LABEL: func.func @d256(
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d256_causal(
+// CHECK-SAME: block_n = 48 : i64, causal = true
+// CHECK-SAME: shared_bytes = 214072 : i64
+// CHECK: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 48, k = 16>
+// CHECK: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d256_causal(
+// CHECK: nvgpu.tma.create.descriptor {{.+}} -> <tensor = memref<1x1x128x64xbf16, 3>
+// CHECK: nvgpu.tma.create.descriptor {{.+}} -> <tensor = memref<1x1x48x64xbf16, 3>
+// CHECK: nvgpu.tma.create.descriptor {{.+}} -> <tensor = memref<1x1x48x64xbf16, 3>
+func.func @d256(%q: tensor<1x2x512x256xbf16>, %k: tensor<1x2x512x256xbf16>, %v: tensor<1x2x512x256xbf16>) -> tensor<1x2x512x256xbf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<1x2x512x256xbf16>, tensor<1x2x512x256xbf16>, tensor<1x2x512x256xbf16> -> tensor<1x2x512x256xbf16>
+  return %o : tensor<1x2x512x256xbf16>
+}
+
+// -----
+
+// Tests that: a module without tucker.flash is left alone.
+
+// CHECK-NOT: gpu.container_module
+// CHECK-LABEL: func.func @none(
+// CHECK-NOT: gpu.module
+func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
