@@ -76,30 +76,96 @@ def TuckerRanksPass : Pass<"tucker-ranks"> {
   let summary = "Report the numerical Tucker ranks of constant attention weights";
   let description = [{
     For each `tucker.mha`, `tucker.gqa`, `tucker.mla` and `tucker.attention`
-    whose weights are constants, computes the numerical multilinear ranks of
-    the pre- and post-softmax weight tensors (the paper's "actual ranks") from
-    the projections, never from the `d×d` slices, and emits a remark.
+    whose weights are `arith.constant` dense tensors (f32, f16, bf16; computed
+    in float64), emits a remark with the numerical multilinear ranks (the
+    paper's "actual ranks") of the pre-softmax tensor `𝒲` (modes head,
+    query, key; `𝒲_i = W^Q_i·W^{K,T}_i`) and the post-softmax tensor `𝒲̃`
+    (head, output, value; `𝒲̃_i = (W^V_i·W^O_i)ᵀ`). The rank of a mode is the
+    number of its singular values `σ_k > tolerance·σ_1`.
+
+    The `d×d` slices are never formed: each mode's Gram comes from the
+    projections (query mode `Σ_i W^Q_i (W^{K,T}_i W^K_i) W^{Q,T}_i`, head mode
+    `<W^{Q,T}_i W^Q_j, W^{K,T}_i W^K_j>_F`, in orthonormal coordinates of any
+    shared latent basis) and is diagonalized. GQA/MQA heads read their group's
+    key/value head. `tucker.attention` uses `G_i = Σ_a U1[i,a]·𝒞_a`
+    (selector cores included). Biases are not part of `𝒲`, `𝒲̃`.
+
+    MLA (`tucker.mla`, or `tucker.attention` with RMS norms): the ranks are
+    those of the bilinear forms with the norm weights folded in and the
+    per-token factors `1/rms` left out (set to 1):
+    `𝒲_i = wq_a·diag(q_norm)·[W^UQ_i | W^QR_i]·[W^DKV·diag(kv_norm)·W^UK_i | W^KR]ᵀ`
+    (without `wq_a`: `[W^UQ_i | W^QR_i]` from `wq_b`) and
+    `𝒲̃_i = W^{O,T}_i·(W^DKV·diag(kv_norm)·W^UV_i)ᵀ`. RoPE is not part of the
+    tensors either; the remark says so when the op has a rope.
+
+    Remark (ops with non-constant weights are skipped silently unless
+    `report-skipped`):
+    ```
+    remark: pre-softmax ranks [4, 8, 8], post-softmax ranks [4, 16, 16] (tolerance 1e-06)
+    ```
+    Singular values are resolved down to about `1e-7·σ_1` (Grams square
+    them), so tolerances below that count rounding noise.
   }];
   let options = [
     Option<"tolerance", "tolerance", "double", /*default=*/"1.0e-6",
            "Relative singular value threshold (σ_k / σ_1) below which a "
            "direction does not count">,
+    Option<"reportSkipped", "report-skipped", "bool", /*default=*/"false",
+           "Also emit a remark for attention ops whose weights are not all "
+           "constant, saying which operand is not">,
   ];
 }
 
 def TuckerCompressPass : Pass<"tucker-compress"> {
   let summary = "Truncated HOSVD of constant attention weights into tucker.attention";
   let description = [{
-    Replaces an attention op with constant weights by a dense-core
-    `tucker.attention` whose factors are the truncated HOSVD of its weight
-    tensors, at the given ranks or at the ranks a relative tolerance keeps,
-    and emits a remark with the relative error of each tensor.
+    Replaces each `tucker.mha`, `tucker.gqa`, `tucker.mla` and
+    `tucker.attention` with constant weights by a dense-core
+    `tucker.attention` (`arith.constant` factors of the op's element type,
+    explicit effective `scale`, `causal` kept) whose factors are the truncated
+    HOSVD of `𝒲` and `𝒲̃`: `U1, U2, U3` are the leading eigenvectors of the
+    mode Grams (as `--tucker-ranks` forms them) and the core
+    `𝒞 = 𝒲 ×1 U1ᵀ ×2 U2ᵀ ×3 U3ᵀ` is computed per head as
+    `(U2ᵀ W^Q_i)(W^{K,T}_i U3)` and mixed by `U1ᵀ`, never from `d×d` slices.
+
+    Ranks: `ranks=r1,r2,r3` (both tensors) or `r1,r2,r3,r̃1,r̃2,r̃3`, each
+    clamped to its mode size (with a remark); or `tolerance=ε`, a relative
+    error bound: each truncated mode keeps the fewest directions whose
+    discarded energy is at most `ε²‖𝒲‖²/T` (T truncated modes), so that
+    `‖𝒲 − 𝒲̂‖ ≤ ε‖𝒲‖`.
+
+    * Biases (MHA): the key bias cancels in the softmax and is dropped; the
+      value and output biases fold exactly into `out_bias = bv·wo + bo`; the
+      query bias is compressed with `𝒲` as an extra query row (the augmented
+      query `[x, 1]·[W^Q; b_q]`): `U2` is the first `d` rows of the factor and
+      `query_bias` its last row, so the remark's error includes it.
+    * RMS norms (`tucker.mla`, `tucker.attention` with `query_norm`,
+      `key_norm`, `value_norm`): a normalized latent cannot be truncated (the
+      root mean square would change), so those modes keep their latent
+      factor (`wq_a`, `wkv_a`, its first `kv_lora_rank` columns) and their
+      norm, and only the head modes, the output mode and (without `wq_a`)
+      the query mode are truncated; their ranks must not be below the latent
+      widths. The error is that of the tensors `--tucker-ranks` describes.
+    * RoPE: refused (error naming the op); the rotation sits between the
+      query and key projections.
+    * Non-constant weights: error on the op.
+
+    The remark reports the ranks, the relative Frobenius error of each
+    tensor (`√(1 − ‖𝒲̂‖²/‖𝒲‖²)`, from Grams; below `1e-7` it is printed as
+    `<1e-07`; the error of the float64 factors before rounding to the
+    element type), and the weight parameters and KV-cache values per token
+    before and after (here a GPT-2-sized MHA with random weights, which have
+    no low-rank structure, at the paper's ranks):
+    ```
+    remark: compressed 'tucker.mha' to ranks [8, 128, 64], [8, 128, 64]: relative error pre 9.44e-01, post 9.45e-01; params 2359296 -> 426176, KV values per token 1536 -> 128
+    ```
   }];
   let options = [
     ListOption<"ranks", "ranks", "int64_t",
                "Ranks r1,r2,r3 (applied to both tensors) or r1,r2,r3,r̃1,r̃2,r̃3">,
     Option<"tolerance", "tolerance", "double", /*default=*/"0.0",
-           "Relative error tolerance per mode when no ranks are given">,
+           "Relative Frobenius error bound per tensor, when no ranks are "
+           "given">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
