@@ -25,7 +25,7 @@ llvm_config.use_default_substitutions()
 # This machine may have several LLVMs: use LLVM 22's FileCheck, not, and
 # mlir-runner, and our own tools, by absolute path.
 tool_dirs = [config.tucker_tools_dir, config.llvm_tools_dir]
-tools = ["tucker-opt", "mlir-runner", "mlir-opt"]
+tools = ["tucker-opt", "tucker-compile", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.tucker_tools_dir, append_path=True)

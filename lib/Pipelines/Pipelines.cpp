@@ -9,6 +9,7 @@
 #include "tucker/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -59,9 +60,22 @@ void tucker::buildTuckerToLinalgPipeline(
     flash.keyTile = options.keyTile;
     pm.addPass(createTuckerFlashToLinalgPass(flash));
   }
-  // Linalg on tensors: merge elementwise chains, then fold what fusion left.
-  if (options.fuseElementwise)
-    pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  // Calls inside the module go away (a caller could not allocate a
+  // dynamically shaped result for buffer-results-to-out-params); the public
+  // functions stay as entry points.
+  if (options.inlineCalls)
+    pm.addPass(createInlinerPass());
+  // Elementwise arith/math on whole tensors (as frontends write it) is not
+  // bufferizable: make it linalg.generic.
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createConvertElementwiseToLinalgPass());
+  // Linalg on tensors: merge elementwise chains (fusion works on generic
+  // ops; on the CPU path named ops become the same loops anyway), then fold
+  // what fusion left.
+  if (options.fuseElementwise) {
+    funcPm.addPass(createLinalgGeneralizeNamedOpsPass());
+    funcPm.addPass(createLinalgElementwiseOpFusionPass());
+  }
   addCleanups(pm);
 }
 
@@ -69,8 +83,9 @@ void tucker::buildTuckerCpuLoweringPipeline(
     OpPassManager &pm, const TuckerCpuPipelineOptions &options) {
   // Tensors to buffers. Function boundaries bufferize to identity-layout
   // memrefs (the C ABI takes contiguous row-major arrays), and every result
-  // becomes an out-param that the caller allocates; hoist-static-allocs
-  // writes straight into it instead of allocating and copying.
+  // becomes an out-param that the caller allocates; hoisting the result
+  // allocations writes straight into it instead of allocating and copying
+  // (for dynamic shapes too, where the sizes come from the arguments).
   pm.addNestedPass<func::FuncOp>(
       bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -83,6 +98,7 @@ void tucker::buildTuckerCpuLoweringPipeline(
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
+  outParams.hoistDynamicAllocs = true;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   addCleanups(pm);
@@ -92,11 +108,15 @@ void tucker::buildTuckerCpuLoweringPipeline(
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Buffers to loops, and the loops to the LLVM dialect.
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Buffers to loops, and the loops to the LLVM dialect (vector ops, as
+  // vector.print in tests, included).
+  OpPassManager &loopsPm = pm.nest<func::FuncOp>();
+  loopsPm.addPass(createConvertVectorToSCFPass());
+  loopsPm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   addCleanups(pm);
+  pm.addPass(createConvertVectorToLLVMPass());
   // bf16 <-> f32 as integer ops (the host's libgcc lacks __truncsfbf2); math
   // on f16/bf16 computed in f32.
   arith::ArithExpandOpsPassOptions expand;

@@ -60,6 +60,11 @@ struct TuckerCpuPipelineOptions
       *this, "key-tile",
       llvm::cl::desc("tucker-flash-to-linalg: keys per tile"),
       llvm::cl::init(64)};
+  PassOptions::Option<bool> inlineCalls{
+      *this, "inline",
+      llvm::cl::desc("Inline calls between functions of the module (the "
+                     "public functions stay as entry points)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse producer/consumer elementwise linalg ops on "

@@ -1,0 +1,272 @@
+"""Compiling MLIR to a callable kernel: tucker.compile(text) -> Kernel.
+
+`compile` writes the text to a temporary directory, runs tucker-compile (which runs
+--tucker-cpu-pipeline and links a shared library, plus a JSON sidecar with the entry's
+signature), and loads the library with ctypes. A `Kernel` takes NumPy arrays or torch CPU tensors
+matching the entry's argument types, allocates the outputs and returns them (torch tensors if any
+input was a torch tensor, else NumPy arrays).
+
+Element types: f32, f64, f16 (np.float16 / torch.float16), bf16 (torch.bfloat16, or a NumPy
+uint16 array holding the bf16 bits; see to_bf16_bits / from_bf16_bits), and i8/i16/i32/i64.
+
+Dynamic dimensions (`?`) are allowed: their sizes come from the arrays passed in, and every
+dynamic output dimension must equal an input dimension (tucker-compile works this out from the IR
+and refuses to compile otherwise). Static dimensions must match exactly. Dynamic dimensions
+that the kernel assumes equal (two inputs with `?` rows that it combines) are not checked against
+each other: pass consistent arrays.
+"""
+
+import ctypes
+import json
+import os
+import shutil
+import tempfile
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from ._tools import CompileError, run_tool
+
+__all__ = ["compile", "Kernel", "Signature", "ArraySpec", "CompileError", "to_bf16_bits", "from_bf16_bits"]
+
+_NUMPY_DTYPES = {
+    "f32": np.dtype(np.float32),
+    "f64": np.dtype(np.float64),
+    "f16": np.dtype(np.float16),
+    "bf16": np.dtype(np.uint16),  # the raw bf16 bits
+    "i8": np.dtype(np.int8),
+    "i16": np.dtype(np.int16),
+    "i32": np.dtype(np.int32),
+    "i64": np.dtype(np.int64),
+}
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _torch_dtype(name):
+    torch = _torch()
+    return {
+        "f32": torch.float32, "f64": torch.float64, "f16": torch.float16, "bf16": torch.bfloat16,
+        "i8": torch.int8, "i16": torch.int16, "i32": torch.int32, "i64": torch.int64,
+    }[name]
+
+
+def _is_torch_tensor(x):
+    torch = _torch() if type(x).__module__.startswith("torch") else None
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def to_bf16_bits(a):
+    """float array -> np.uint16 array of bf16 bits (round to nearest even)."""
+    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    rounded = bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))
+    out = (rounded >> np.uint32(16)).astype(np.uint16)
+    nan = np.isnan(np.asarray(a, dtype=np.float32))
+    out[nan] = np.uint16(0x7FC0)
+    return out
+
+
+def from_bf16_bits(bits):
+    """np.uint16 array of bf16 bits -> np.float32 array."""
+    return (np.ascontiguousarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
+_DESCRIPTORS = {}
+
+
+def _descriptor_type(rank):
+    """ctypes struct of MLIR's strided memref descriptor of this rank."""
+    if rank not in _DESCRIPTORS:
+        fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_int64)]
+        if rank:
+            fields += [("sizes", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
+        _DESCRIPTORS[rank] = type(f"MemRefDescriptor{rank}", (ctypes.Structure,), {"_fields_": fields})
+    return _DESCRIPTORS[rank]
+
+
+def _descriptor(ptr, shape):
+    rank = len(shape)
+    desc = _descriptor_type(rank)()
+    desc.allocated = desc.aligned = ptr
+    desc.offset = 0
+    stride = 1
+    for i in reversed(range(rank)):
+        desc.sizes[i] = shape[i]
+        desc.strides[i] = stride
+        stride *= shape[i]
+    return desc
+
+
+def _fmt_shape(shape):
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class ArraySpec(NamedTuple):
+    """One argument or result of a kernel: element type ("f32", "bf16", ...), shape (None for a
+    dynamic dimension) and, for results, where each dimension's size comes from (an int, or
+    (input index, dim) for a dynamic one)."""
+    dtype: str
+    shape: tuple
+    dims: Optional[tuple] = None
+
+    def __str__(self):
+        return f"{self.dtype}{_fmt_shape(self.shape)}"
+
+
+class Signature(NamedTuple):
+    """The entry function of a compiled kernel (from tucker-compile's --signature sidecar)."""
+    entry: str
+    symbol: str
+    target: str
+    args: tuple
+    results: tuple
+
+    @classmethod
+    def from_json(cls, j):
+        def spec(t, result):
+            dims = None
+            if result:
+                dims = tuple(d if isinstance(d, int) else (d["input"], d["dim"]) for d in t["dims"])
+            return ArraySpec(t["dtype"], tuple(t["shape"]), dims)
+        return cls(j["entry"], j["symbol"], j["target"], tuple(spec(t, False) for t in j["inputs"]),
+                   tuple(spec(t, True) for t in j["outputs"]))
+
+
+class Kernel:
+    """A compiled entry function. Call it with one array per argument; returns the output (or a
+    tuple of outputs, or None without results). `signature` describes the arguments and results."""
+
+    def __init__(self, library, signature, keep_library=True):
+        self.signature = signature if isinstance(signature, Signature) else Signature.from_json(signature)
+        self.entry = self.signature.entry
+        self.library_path = library if keep_library else None  # None: removed after loading
+        self._lib = ctypes.CDLL(library)
+        try:
+            self._fn = getattr(self._lib, self.signature.symbol)
+        except AttributeError:
+            raise CompileError(f"{library} does not export {self.signature.symbol}") from None
+        self._fn.restype = None
+        self._fn.argtypes = [ctypes.c_void_p] * (len(self.signature.args) + len(self.signature.results))
+
+    def __repr__(self):
+        ins = ", ".join(map(str, self.signature.args))
+        outs = ", ".join(map(str, self.signature.results))
+        return f"<tucker.Kernel @{self.entry}({ins}) -> ({outs})>"
+
+    def _prepare(self, i, x, spec):
+        """Checks argument i against its spec; returns (contiguous array, data pointer)."""
+        name = f"argument {i} of @{self.entry}"
+        dtype = spec.dtype
+        if _is_torch_tensor(x):
+            want = _torch_dtype(dtype)
+            if x.dtype != want:
+                raise TypeError(f"{name} must be {dtype} ({want}), got {x.dtype}")
+            if x.device.type != "cpu":
+                raise ValueError(f"{name} is on {x.device}; the cpu target takes CPU tensors")
+            arr = x.detach().contiguous()
+            ptr = arr.data_ptr()
+            shape = tuple(arr.shape)
+        elif isinstance(x, np.ndarray):
+            want = _NUMPY_DTYPES[dtype]
+            if x.dtype != want:
+                hint = " (NumPy has no bf16: pass a torch.bfloat16 tensor or np.uint16 bf16 bits, " \
+                       "see tucker.to_bf16_bits)" if dtype == "bf16" else ""
+                raise TypeError(f"{name} must be {dtype} (numpy {want}), got {x.dtype}{hint}")
+            arr = np.ascontiguousarray(x)
+            ptr = arr.ctypes.data
+            shape = arr.shape
+        else:
+            raise TypeError(f"{name} must be a NumPy array or a torch tensor, got {type(x).__name__}")
+        expected = spec.shape
+        if len(shape) != len(expected) or any(e is not None and e != s for s, e in zip(shape, expected)):
+            raise ValueError(f"{name} has shape {_fmt_shape(shape)}, expected {_fmt_shape(expected)}")
+        return arr, ptr, shape
+
+    def __call__(self, *args):
+        sig = self.signature
+        if len(args) != len(sig.args):
+            raise TypeError(f"@{self.entry} takes {len(sig.args)} arguments, got {len(args)}")
+        use_torch = any(_is_torch_tensor(a) for a in args)
+        keep, descs, shapes = [], [], []
+        for i, (x, spec) in enumerate(zip(args, sig.args)):
+            arr, ptr, shape = self._prepare(i, x, spec)
+            keep.append(arr)
+            shapes.append(shape)
+            descs.append(_descriptor(ptr, shape))
+        results = []
+        for spec in sig.results:
+            shape = tuple(d if isinstance(d, int) else shapes[d[0]][d[1]] for d in spec.dims)
+            if use_torch:
+                torch = _torch()
+                out = torch.empty(shape, dtype=_torch_dtype(spec.dtype))
+                ptr = out.data_ptr()
+            else:
+                out = np.empty(shape, dtype=_NUMPY_DTYPES[spec.dtype])
+                ptr = out.ctypes.data
+            results.append(out)
+            descs.append(_descriptor(ptr, shape))
+        self._fn(*[ctypes.addressof(d) for d in descs])
+        del keep
+        if not results:
+            return None
+        return results[0] if len(results) == 1 else tuple(results)
+
+
+def _options_string(options):
+    if options is None:
+        return None
+    if isinstance(options, str):
+        return options
+    if isinstance(options, dict):
+        def fmt(v):
+            return ("true" if v else "false") if isinstance(v, bool) else str(v)
+        return " ".join(f"{k}={fmt(v)}" for k, v in options.items())
+    raise TypeError(f"pipeline_options must be a string or a dict, got {type(options).__name__}")
+
+
+def compile(mlir_text, *, target="cpu", pipeline_options=None, entry=None, workdir=None):
+    """Compiles `mlir_text` with tucker-compile and loads the result.
+
+    target: "cpu" (the only one so far). pipeline_options: the options of the target pipeline as
+    tucker-opt takes them ("query-tile=32 key-tile=32") or a dict ({"query-tile": 32}). entry: the
+    function to export (default: the only public function). workdir: keep the .mlir, .so and
+    .json in a new subdirectory of it (Kernel.library_path) instead of a temporary directory that
+    is removed once the library is loaded.
+
+    Raises CompileError (command, exit code, full diagnostics) when compilation fails.
+    """
+    if not isinstance(mlir_text, str):
+        raise TypeError(f"mlir_text must be a str, got {type(mlir_text).__name__}")
+    tmp = None
+    if workdir is None:
+        workdir = tmp = tempfile.mkdtemp(prefix="tucker-")
+    else:
+        # A fresh directory per kernel: dlopen would hand back an already loaded library of the
+        # same path.
+        os.makedirs(workdir, exist_ok=True)
+        workdir = tempfile.mkdtemp(prefix="kernel-", dir=workdir)
+    try:
+        source = os.path.join(workdir, "kernel.mlir")
+        library = os.path.join(workdir, "libkernel.so")
+        sidecar = os.path.join(workdir, "kernel.json")
+        with open(source, "w") as f:
+            f.write(mlir_text)
+        args = [source, "-o", library, f"--target={target}", f"--signature={sidecar}"]
+        if entry is not None:
+            args.append(f"--entry={entry}")
+        opts = _options_string(pipeline_options)
+        if opts:
+            args.append(f"--pipeline-options={opts}")
+        run_tool("tucker-compile", args, what=f"tucker-compile failed for target {target!r}")
+        with open(sidecar) as f:
+            signature = json.load(f)
+        return Kernel(library, signature, keep_library=tmp is None)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,743 @@
+//===- tucker-compile.cpp - Ahead-of-time compiler to a shared library ----===//
+//
+//   tucker-compile in.mlir -o libkernel.so [--target=cpu] [--entry=NAME]
+//                  [--pipeline-options='...'] [--signature=kernel.json]
+//
+// Parses a module (tucker ops or linalg on tensors), runs the target's
+// pipeline in-process (for cpu: --tucker-cpu-pipeline, built by
+// buildTuckerCpuPipeline), translates the LLVM dialect to LLVM IR, optimizes
+// it, emits a host object with LLVM's TargetMachine and links a shared
+// library with the system C compiler. The entry point is exported with the C
+// interface `_mlir_ciface_<entry>`; README.md in this directory documents the
+// ABI and the signature sidecar.
+//
+// The compilation is split in a target-independent front (read, parse, pick
+// and check the entry, describe its signature) and one backend per target;
+// --target=cuda plugs in as a second backend when the GPU pipeline lands.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
+#include "tucker/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+#include <optional>
+#include <string>
+
+#ifndef TUCKER_MLIR_RUNTIME_DIR
+#define TUCKER_MLIR_RUNTIME_DIR ""
+#endif
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+//===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+static cl::OptionCategory toolCategory("tucker-compile options");
+
+static cl::opt<std::string> inputFilename(cl::Positional,
+                                          cl::desc("<input .mlir file>"),
+                                          cl::cat(toolCategory));
+static cl::opt<std::string>
+    outputFilename("o", cl::desc("Output file (the shared library, or what "
+                                 "--emit asks for)"),
+                   cl::value_desc("file"), cl::cat(toolCategory));
+static cl::opt<std::string>
+    targetName("target", cl::desc("Target: cpu (cuda arrives with the GPU "
+                                  "pipeline)"),
+               cl::init("cpu"), cl::cat(toolCategory));
+static cl::opt<std::string>
+    entryName("entry",
+              cl::desc("Entry function (default: the only public func.func "
+                       "with a body)"),
+              cl::value_desc("name"), cl::cat(toolCategory));
+static cl::opt<std::string> pipelineOptions(
+    "pipeline-options",
+    cl::desc("Options of the target pipeline, as in "
+             "--tucker-cpu-pipeline='...', e.g. 'query-tile=32 key-tile=32'"),
+    cl::value_desc("options"), cl::cat(toolCategory));
+static cl::opt<std::string> signatureFilename(
+    "signature",
+    cl::desc("Also write the entry's signature (argument and result "
+             "shapes and element types) as JSON to this file"),
+    cl::value_desc("file"), cl::cat(toolCategory));
+
+enum class EmitKind { SharedLib, Object, LLVMIR, MLIR };
+static cl::opt<EmitKind> emitKind(
+    "emit", cl::desc("What to write to -o"), cl::init(EmitKind::SharedLib),
+    cl::values(clEnumValN(EmitKind::SharedLib, "shared-lib",
+                          "a shared library (default)"),
+               clEnumValN(EmitKind::Object, "obj", "the host object file"),
+               clEnumValN(EmitKind::LLVMIR, "llvm",
+                          "the optimized LLVM IR (text)"),
+               clEnumValN(EmitKind::MLIR, "mlir",
+                          "the module after the pipeline (LLVM dialect)")),
+    cl::cat(toolCategory));
+static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
+                                  cl::init(3), cl::Prefix,
+                                  cl::cat(toolCategory));
+static cl::opt<std::string>
+    cpuName("mcpu",
+            cl::desc("CPU to generate code for: host (default: this "
+                     "machine's CPU and features) or an LLVM CPU name"),
+            cl::init("host"), cl::cat(toolCategory));
+static cl::opt<std::string>
+    ccName("cc",
+           cl::desc("C compiler that links the shared library (default: "
+                    "$CC, else cc)"),
+           cl::value_desc("program"), cl::cat(toolCategory));
+
+//===----------------------------------------------------------------------===//
+// Errors
+//===----------------------------------------------------------------------===//
+
+static LogicalResult fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "tucker-compile") << message << "\n";
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// The entry and its signature
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Where a result dimension comes from: a static size, or dimension `dim` of
+/// input `input` (for dynamic shapes).
+struct DimSource {
+  int64_t size = ShapedType::kDynamic;
+  int64_t input = -1, dim = -1;
+  bool resolved() const { return size != ShapedType::kDynamic || input >= 0; }
+};
+
+struct TensorSpec {
+  std::string dtype;
+  SmallVector<int64_t> shape; // ShapedType::kDynamic for `?`
+  SmallVector<DimSource> dims; // results only, once resolved
+};
+
+struct Signature {
+  std::string entry;
+  SmallVector<TensorSpec> inputs, outputs;
+};
+} // namespace
+
+static std::optional<std::string> dtypeName(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isF16())
+    return "f16";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF64())
+    return "f64";
+  if (type.isSignlessInteger(8) || type.isSignlessInteger(16) ||
+      type.isSignlessInteger(32) || type.isSignlessInteger(64))
+    return "i" + std::to_string(type.getIntOrFloatBitWidth());
+  return std::nullopt;
+}
+
+/// Checks that `type` can cross the C interface as an array and describes it.
+static FailureOr<TensorSpec> describe(func::FuncOp entry, Type type,
+                                      StringRef what, unsigned index) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  bool ok = shaped && shaped.hasRank() &&
+            (isa<RankedTensorType>(type) ||
+             cast<MemRefType>(type).getLayout().isIdentity());
+  std::optional<std::string> dtype =
+      ok ? dtypeName(shaped.getElementType()) : std::nullopt;
+  if (!dtype) {
+    entry.emitError() << "entry @" << entry.getSymName() << ": " << what
+                      << " #" << index << " has type " << type
+                      << "; entry points take and return ranked tensors (or "
+                         "identity-layout memrefs) of f32, f16, bf16, f64, "
+                         "i8, i16, i32 or i64";
+    return failure();
+  }
+  TensorSpec spec;
+  spec.dtype = *dtype;
+  spec.shape.assign(shaped.getShape().begin(), shaped.getShape().end());
+  return spec;
+}
+
+/// The entry: --entry=NAME, else the only public func.func with a body.
+static FailureOr<func::FuncOp> findEntry(ModuleOp module) {
+  if (!entryName.empty()) {
+    auto entry = module.lookupSymbol<func::FuncOp>(entryName);
+    if (!entry) {
+      SmallVector<std::string> names;
+      for (auto f : module.getOps<func::FuncOp>())
+        if (!f.isExternal())
+          names.push_back("@" + f.getSymName().str());
+      return fail("--entry=" + entryName +
+                  ": the module has no func.func of that name (functions: " +
+                  (names.empty() ? std::string("none")
+                                 : llvm::join(names, ", ")) +
+                  ")");
+    }
+    if (entry.isExternal())
+      return fail("--entry=" + entryName +
+                  ": @" + entryName + " is a declaration without a body");
+    return entry;
+  }
+  SmallVector<func::FuncOp> candidates;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (!f.isExternal() && f.isPublic())
+      candidates.push_back(f);
+  if (candidates.empty())
+    return fail("no entry function: the module defines no public func.func "
+                "with a body");
+  if (candidates.size() > 1) {
+    SmallVector<std::string> names;
+    for (auto f : candidates)
+      names.push_back("@" + f.getSymName().str());
+    return fail("ambiguous entry function: the module defines " +
+                llvm::join(names, ", ") + "; pick one with --entry=NAME");
+  }
+  return candidates.front();
+}
+
+static FailureOr<Signature> describeEntry(func::FuncOp entry) {
+  Signature sig;
+  sig.entry = entry.getSymName().str();
+  FunctionType type = entry.getFunctionType();
+  for (auto [i, t] : llvm::enumerate(type.getInputs())) {
+    FailureOr<TensorSpec> spec = describe(entry, t, "argument", i);
+    if (failed(spec))
+      return failure();
+    sig.inputs.push_back(*spec);
+  }
+  for (auto [i, t] : llvm::enumerate(type.getResults())) {
+    FailureOr<TensorSpec> spec = describe(entry, t, "result", i);
+    if (failed(spec))
+      return failure();
+    for (int64_t size : spec->shape)
+      spec->dims.push_back(DimSource{size});
+    sig.outputs.push_back(*spec);
+  }
+  return sig;
+}
+
+/// Expresses every dynamic result dimension of the entry by an input
+/// dimension: on a copy of the module, the entry also returns
+/// `tensor.dim %result, i`; the tensor stage of the pipeline, shape
+/// reification and canonicalization then fold each such dim to a constant or
+/// to `tensor.dim %argN, j`. Anything else cannot be allocated by a caller
+/// that only knows the inputs, and is an error.
+static LogicalResult resolveDynamicResultDims(
+    ModuleOp module, StringRef entryName, Signature &sig,
+    const tucker::TuckerCpuPipelineOptions &options) {
+  bool anyDynamic = llvm::any_of(sig.outputs, [](const TensorSpec &s) {
+    return llvm::is_contained(s.shape, ShapedType::kDynamic);
+  });
+  if (!anyDynamic)
+    return success();
+
+  OwningOpRef<ModuleOp> copy(module.clone());
+  auto entry = copy->lookupSymbol<func::FuncOp>(entryName);
+  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
+  OpBuilder b(ret);
+  SmallVector<Value> operands(ret.getOperands());
+  SmallVector<std::pair<unsigned, unsigned>> asked; // (result, dim)
+  for (auto [r, value] : llvm::enumerate(ret.getOperands())) {
+    auto shaped = cast<ShapedType>(value.getType());
+    for (unsigned d = 0; d < shaped.getRank(); ++d) {
+      if (!shaped.isDynamicDim(d))
+        continue;
+      Value dim = isa<RankedTensorType>(shaped)
+                      ? Value(tensor::DimOp::create(b, ret.getLoc(), value, d))
+                      : Value(memref::DimOp::create(b, ret.getLoc(), value, d));
+      operands.push_back(dim);
+      asked.push_back({unsigned(r), d});
+    }
+  }
+  func::ReturnOp::create(b, ret.getLoc(), operands);
+  ret.erase();
+  entry.setFunctionType(FunctionType::get(
+      copy->getContext(), entry.getArgumentTypes(),
+      TypeRange(ValueRange(operands))));
+
+  PassManager pm(copy->getContext());
+  tucker::buildTuckerToLinalgPipeline(pm, options);
+  pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (failed(pm.run(*copy)))
+    return fail("could not analyze the dynamic result shapes of @" +
+                entryName);
+
+  entry = copy->lookupSymbol<func::FuncOp>(entryName);
+  ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
+  unsigned first = sig.outputs.size();
+  for (auto [k, rd] : llvm::enumerate(asked)) {
+    Value v = ret.getOperand(first + k);
+    DimSource &src = sig.outputs[rd.first].dims[rd.second];
+    APInt cst;
+    if (matchPattern(v, m_ConstantInt(&cst))) {
+      src.size = cst.getSExtValue();
+      continue;
+    }
+    Value source;
+    std::optional<int64_t> index;
+    if (auto dim = v.getDefiningOp<tensor::DimOp>()) {
+      source = dim.getSource();
+      index = dim.getConstantIndex();
+    } else if (auto dim = v.getDefiningOp<memref::DimOp>()) {
+      source = dim.getSource();
+      index = dim.getConstantIndex();
+    }
+    auto arg = dyn_cast_or_null<BlockArgument>(source);
+    if (arg && index && arg.getOwner() == &entry.getBody().front()) {
+      src.input = arg.getArgNumber();
+      src.dim = *index;
+      continue;
+    }
+    return fail("result #" + llvm::Twine(rd.first) + " of @" + entryName +
+                " has a dynamic dimension #" + llvm::Twine(rd.second) +
+                " that is not the size of an input dimension, so a caller "
+                "cannot allocate it; give that dimension a static size");
+  }
+  return success();
+}
+
+static void writeSignatureJson(llvm::raw_ostream &os, const Signature &sig,
+                               StringRef target) {
+  llvm::json::OStream j(os);
+  auto shape = [&](ArrayRef<int64_t> dims) {
+    j.attributeArray("shape", [&] {
+      for (int64_t d : dims)
+        ShapedType::isDynamic(d) ? j.value(nullptr) : j.value(d);
+    });
+  };
+  j.object([&] {
+    j.attribute("version", 1);
+    j.attribute("target", target);
+    j.attribute("entry", sig.entry);
+    j.attribute("symbol", "_mlir_ciface_" + sig.entry);
+    j.attributeArray("inputs", [&] {
+      for (const TensorSpec &t : sig.inputs)
+        j.object([&] {
+          j.attribute("dtype", t.dtype);
+          shape(t.shape);
+        });
+    });
+    j.attributeArray("outputs", [&] {
+      for (const TensorSpec &t : sig.outputs)
+        j.object([&] {
+          j.attribute("dtype", t.dtype);
+          shape(t.shape);
+          j.attributeArray("dims", [&] {
+            for (const DimSource &d : t.dims) {
+              if (d.size != ShapedType::kDynamic)
+                j.value(d.size);
+              else
+                j.object([&] {
+                  j.attribute("input", d.input);
+                  j.attribute("dim", d.dim);
+                });
+            }
+          });
+        });
+    });
+  });
+  os << "\n";
+}
+
+//===----------------------------------------------------------------------===//
+// The CPU backend
+//===----------------------------------------------------------------------===//
+
+static bool containsTuckerOps(ModuleOp module) {
+  bool found = false;
+  module.walk([&](Operation *op) {
+    if (isa<tucker::TuckerDialect>(op->getDialect())) {
+      found = true;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return found;
+}
+
+static std::unique_ptr<llvm::TargetMachine> createHostTargetMachine() {
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    (void)fail("no LLVM target for " + triple.str() + ": " + error);
+    return nullptr;
+  }
+  std::string cpu = cpuName;
+  llvm::SubtargetFeatures features;
+  if (cpu == "host") {
+    cpu = llvm::sys::getHostCPUName().str();
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(feature.first(), feature.second);
+  }
+  llvm::CodeGenOptLevel level = optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+                                : optLevel == 0 ? llvm::CodeGenOptLevel::None
+                                                : llvm::CodeGenOptLevel::Default;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features.getString(), llvm::TargetOptions(),
+      llvm::Reloc::PIC_, std::nullopt, level));
+  if (!tm)
+    (void)fail("could not create an LLVM target machine for " + triple.str() +
+               " (cpu " + cpu + ")");
+  return tm;
+}
+
+/// Runs `argv` and returns its exit code with stdout and stderr merged into
+/// `output`; -1 when it could not start.
+static int runProgram(ArrayRef<std::string> argv, std::string &output) {
+  SmallString<128> log;
+  int fd;
+  if (llvm::sys::fs::createTemporaryFile("tucker-compile-link", "log", fd,
+                                         log)) {
+    output = "could not create a temporary file";
+    return -1;
+  }
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  llvm::FileRemover removeLog(log);
+  SmallVector<StringRef> args(argv.begin(), argv.end());
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log),
+                                          StringRef(log)};
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(args.front(), args, std::nullopt,
+                                     redirects, 0, 0, &error);
+  if (auto buffer = llvm::MemoryBuffer::getFile(log))
+    output = (*buffer)->getBuffer().str();
+  if (!error.empty())
+    output += error;
+  return rc;
+}
+
+static LogicalResult linkSharedLibrary(StringRef object, StringRef output) {
+  std::string cc = ccName;
+  if (cc.empty())
+    if (std::optional<std::string> env = llvm::sys::Process::GetEnv("CC"))
+      cc = *env;
+  if (cc.empty())
+    cc = "cc";
+  std::string program = cc;
+  if (!llvm::sys::path::has_parent_path(cc)) {
+    llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName(cc);
+    if (!found)
+      return fail("cannot link: the C compiler '" + cc +
+                  "' is not on PATH (set --cc=PROGRAM or $CC)");
+    program = *found;
+  }
+  // The MLIR runtime (memrefCopy for strided copies, print helpers) is
+  // linked only if the object needs it; every other symbol must resolve in
+  // libc/libm, so an unresolved reference fails here, not at dlopen.
+  std::string runtimeDir = TUCKER_MLIR_RUNTIME_DIR;
+  SmallVector<std::string> argv = {program,         "-shared", "-o",
+                                   output.str(),    object.str(),
+                                   "-Wl,--no-undefined"};
+  if (!runtimeDir.empty()) {
+    argv.push_back("-L" + runtimeDir);
+    argv.push_back("-Wl,-rpath," + runtimeDir);
+    argv.push_back("-Wl,--as-needed");
+    argv.push_back("-lmlir_c_runner_utils");
+    argv.push_back("-Wl,--no-as-needed");
+  }
+  argv.push_back("-lm");
+  std::string log;
+  int rc = runProgram(argv, log);
+  if (rc != 0)
+    return fail("linking the shared library failed (exit code " +
+                llvm::Twine(rc) + "):\n  " + llvm::join(argv, " ") + "\n" +
+                log);
+  return success();
+}
+
+static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
+                                   Signature &sig) {
+  auto options =
+      tucker::TuckerCpuPipelineOptions::createFromString(pipelineOptions);
+  if (!options)
+    return fail("invalid --pipeline-options='" + pipelineOptions +
+                "' for --tucker-cpu-pipeline");
+  // Without tucker ops the tucker stage has nothing to do: skip it unless
+  // asked for explicitly.
+  if (!options->tuckerStage.hasValue() && !containsTuckerOps(module))
+    options->tuckerStage = false;
+
+  // The C interface of the entry (_mlir_ciface_<name>, memref descriptors
+  // by pointer); it must stay visible.
+  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                 UnitAttr::get(module.getContext()));
+  entry.setPublic();
+  // Callers keep their inputs: the kernel never writes into an argument.
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (isa<TensorType>(entry.getArgument(i).getType()))
+      entry.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                       BoolAttr::get(module.getContext(), false));
+  OwningOpRef<ModuleOp> original;
+  if (!signatureFilename.empty())
+    original = module.clone();
+
+  PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return fail("invalid pass manager options");
+  tucker::buildTuckerCpuPipeline(pm, *options);
+  if (failed(pm.run(module)))
+    return fail("the CPU pipeline (--tucker-cpu-pipeline) failed on '" +
+                inputFilename + "'");
+
+  if (original &&
+      failed(resolveDynamicResultDims(*original, sig.entry, sig, *options)))
+    return failure();
+
+  if (emitKind == EmitKind::MLIR) {
+    std::string error;
+    auto out = openOutputFile(outputFilename, &error);
+    if (!out)
+      return fail(error);
+    module.print(out->os());
+    out->keep();
+    return success();
+  }
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, sig.entry);
+  if (!llvmModule)
+    return fail("translating the LLVM dialect to LLVM IR failed");
+
+  // Export exactly the C interface. Every other function becomes internal
+  // and gets a prefix, so that an entry named like a C library function
+  // (@fma, @exp) neither interposes libc/libm for the whole process nor
+  // captures the calls LLVM emits for its intrinsics.
+  std::string cInterface = "_mlir_ciface_" + sig.entry;
+  if (!llvmModule->getFunction(cInterface))
+    return fail("the lowered module lacks the C interface @" + cInterface);
+  for (llvm::Function &f : *llvmModule) {
+    if (f.isDeclaration() || f.getName() == cInterface)
+      continue;
+    f.setName("__tucker_" + f.getName());
+    f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  }
+
+  std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine();
+  if (!tm)
+    return failure();
+  llvmModule->setTargetTriple(tm->getTargetTriple());
+  llvmModule->setDataLayout(tm->createDataLayout());
+  if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
+                                                  tm.get())(llvmModule.get()))
+    return fail("optimizing the LLVM IR failed: " +
+                llvm::toString(std::move(err)));
+
+  if (emitKind == EmitKind::LLVMIR) {
+    std::string error;
+    auto out = openOutputFile(outputFilename, &error);
+    if (!out)
+      return fail(error);
+    llvmModule->print(out->os(), nullptr);
+    out->keep();
+    return success();
+  }
+
+  // The object goes to -o for --emit=obj, else to a temporary file.
+  SmallString<128> objectPath;
+  std::optional<llvm::FileRemover> removeObject;
+  if (emitKind == EmitKind::Object) {
+    objectPath = outputFilename;
+  } else {
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "tucker-compile", "o", fd, objectPath))
+      return fail("cannot create a temporary object file: " + ec.message());
+    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+    removeObject.emplace(objectPath);
+  }
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objectPath, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return fail("cannot write '" + objectPath + "': " + ec.message());
+    llvm::legacy::PassManager codegen;
+    if (tm->addPassesToEmitFile(codegen, os, nullptr,
+                                llvm::CodeGenFileType::ObjectFile))
+      return fail("the LLVM target cannot emit object files");
+    codegen.run(*llvmModule);
+    os.flush();
+    if (os.has_error())
+      return fail("cannot write '" + objectPath + "': " +
+                  os.error().message());
+  }
+  if (emitKind == EmitKind::Object)
+    return success();
+  return linkSharedLibrary(objectPath, outputFilename);
+}
+
+//===----------------------------------------------------------------------===//
+// Targets
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct TargetBackend {
+  StringRef name;
+  /// Null while the target is announced but not yet available.
+  LogicalResult (*compile)(ModuleOp, func::FuncOp, Signature &);
+  StringRef unavailable;
+};
+} // namespace
+
+static const TargetBackend targets[] = {
+    {"cpu", compileForCpu, ""},
+    {"cuda", nullptr,
+     "--target=cuda is not available yet: it arrives with the GPU pipeline "
+     "(--tucker-gpu-pipeline); use --target=cpu"},
+};
+
+static FailureOr<const TargetBackend *> lookupBackend(StringRef name) {
+  for (const TargetBackend &t : targets) {
+    if (t.name != name)
+      continue;
+    if (!t.compile)
+      return fail(t.unavailable);
+    return &t;
+  }
+  SmallVector<StringRef> names;
+  for (const TargetBackend &t : targets)
+    names.push_back(t.name);
+  return fail("unknown --target='" + name + "' (targets: " +
+              llvm::join(names, ", ") + ")");
+}
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+static LogicalResult run(MLIRContext &context) {
+  if (inputFilename.empty())
+    return fail("no input file (usage: tucker-compile in.mlir -o "
+                "libkernel.so)");
+  if (outputFilename.empty())
+    return fail("no output file: pass -o FILE");
+  if (optLevel > 3)
+    return fail("-O" + llvm::Twine(optLevel.getValue()) +
+                ": the optimization level is 0, 1, 2 or 3");
+  FailureOr<const TargetBackend *> backend = lookupBackend(targetName);
+  if (failed(backend))
+    return failure();
+
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      openInputFile(inputFilename, &error);
+  if (!input)
+    return fail("cannot read input: " + error);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
+  if (!module)
+    return fail("cannot parse or verify '" + inputFilename + "'");
+
+  FailureOr<func::FuncOp> entry = findEntry(*module);
+  if (failed(entry))
+    return failure();
+  FailureOr<Signature> sig = describeEntry(*entry);
+  if (failed(sig))
+    return failure();
+
+  if (failed((*backend)->compile(*module, *entry, *sig)))
+    return failure();
+
+  if (!signatureFilename.empty()) {
+    std::string error;
+    auto out = openOutputFile(signatureFilename, &error);
+    if (!out)
+      return fail(error);
+    writeSignatureJson(out->os(), *sig, (*backend)->name);
+    out->keep();
+  }
+  return success();
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  cl::HideUnrelatedOptions({&toolCategory});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "tucker-compile: compile a tucker (or linalg) module ahead of time to "
+      "a shared library\n\n"
+      "  tucker-compile in.mlir -o libkernel.so [--target=cpu] "
+      "[--entry=NAME]\n"
+      "                 [--pipeline-options='...'] [--signature=FILE]\n");
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<tucker::TuckerDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  MLIRContext context(registry);
+  // A pass that fails on the module would attach the whole module to its
+  // error; keep diagnostics to the point unless asked for.
+  cl::Option *printOp =
+      cl::getRegisteredOptions().lookup("mlir-print-op-on-diagnostic");
+  if (!printOp || !printOp->getNumOccurrences())
+    context.printOpOnDiagnostic(false);
+
+  return succeeded(run(context)) ? 0 : 1;
+}
