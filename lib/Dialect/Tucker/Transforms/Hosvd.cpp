@@ -6,6 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "tucker/Dialect/Tucker/Transforms/Hosvd.h"
+#include "tucker/Dialect/Tucker/Utils/LinalgBuilders.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
@@ -309,7 +312,62 @@ struct Dense {
 } // namespace
 
 static FailureOr<Dense> readConstant(Value value, StringRef name,
+                                     std::string &reason);
+
+/// The value of the shape-only ops --tucker-lift puts between constant
+/// weights and an attention op: the identity it builds, a transpose or a
+/// unit-stride slice of a constant.
+static std::optional<FailureOr<Dense>>
+readDerivedConstant(Value value, StringRef name, std::string &reason) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (isIdentityMatrix(value)) {
+    Dense out;
+    int64_t n = type.getDimSize(0);
+    out.shape = {n, n};
+    out.data.assign(n * n, 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      out.data[i * n + i] = 1.0;
+    return FailureOr<Dense>(out);
+  }
+  if (auto transpose = value.getDefiningOp<linalg::TransposeOp>()) {
+    if (transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+      return std::nullopt;
+    FailureOr<Dense> in = readConstant(transpose.getInput(), name, reason);
+    if (failed(in))
+      return in;
+    Dense out;
+    int64_t rows = in->shape[0], cols = in->shape[1];
+    out.shape = {cols, rows};
+    out.data.resize(rows * cols);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        out.data[j * rows + i] = in->data[i * cols + j];
+    return FailureOr<Dense>(out);
+  }
+  if (auto slice = value.getDefiningOp<tensor::ExtractSliceOp>()) {
+    if (!slice.hasUnitStride() || type.getRank() != 2 ||
+        ShapedType::isDynamicShape(slice.getStaticOffsets()))
+      return std::nullopt;
+    FailureOr<Dense> in = readConstant(slice.getSource(), name, reason);
+    if (failed(in))
+      return in;
+    ArrayRef<int64_t> offsets = slice.getStaticOffsets();
+    Dense out;
+    out.shape.assign(type.getShape().begin(), type.getShape().end());
+    for (int64_t i = 0; i < out.shape[0]; ++i)
+      for (int64_t j = 0; j < out.shape[1]; ++j)
+        out.data.push_back(
+            in->data[(i + offsets[0]) * in->shape[1] + j + offsets[1]]);
+    return FailureOr<Dense>(out);
+  }
+  return std::nullopt;
+}
+
+static FailureOr<Dense> readConstant(Value value, StringRef name,
                                      std::string &reason) {
+  if (std::optional<FailureOr<Dense>> derived =
+          readDerivedConstant(value, name, reason))
+    return *derived;
   Attribute attr;
   if (!matchPattern(value, m_Constant(&attr))) {
     reason = ("operand '" + name + "' is not a constant").str();
