@@ -4,6 +4,9 @@
   arrays or torch CPU tensors (subprocess backend around tucker-compile, ctypes for the call);
 - `tucker.from_torch(module, example_x, causal=False, dtype=None)` -> MLIR text of the layer
   (nn.MultiheadAttention, HF Llama/Qwen2-style attention, HF DeepseekV3 MLA; see importer.py);
+- `tucker.ranks(module_or_mlir, tol=1e-6)`, `tucker.compress(module_or_mlir, ranks=|tol=)` ->
+  `CompressResult`: numerical Tucker ranks and truncated-HOSVD compression (analysis.py);
+  command line: `python -m tucker {compile,ranks,compress}` (__main__.py);
 - `tucker.reference`: the float64 NumPy oracle of every op (imported on demand).
 
 Tools are looked up in $TUCKER_BUILD_DIR, then on PATH, then in <repo>/build.
@@ -12,6 +15,7 @@ Tools are looked up in $TUCKER_BUILD_DIR, then on PATH, then in <repo>/build.
 from ._tools import CompileError, ToolNotFoundError, find_tool
 from .compiler import ArraySpec, Kernel, Signature, compile, from_bf16_bits, to_bf16_bits
 from .importer import from_torch
+from .analysis import CompressResult, compress, ranks
 
 __all__ = ["compile", "Kernel", "Signature", "ArraySpec", "CompileError", "ToolNotFoundError",
-           "find_tool", "to_bf16_bits", "from_bf16_bits", "from_torch"]
+           "find_tool", "to_bf16_bits", "from_bf16_bits", "from_torch", "ranks", "compress", "CompressResult"]
