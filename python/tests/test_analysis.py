@@ -7,6 +7,7 @@ must be exact and compile to a kernel computing the original layer.
 """
 
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -223,3 +224,12 @@ def test_cli_errors(args, mlir_file, tmp_path):
     p = cli(*(a.format(**fmt) for a in args))
     assert p.returncode == 1, (p.stdout, p.stderr)
     assert p.stderr.strip() and "Traceback" not in p.stderr
+
+
+def test_ranks_keeps_remark_notes():
+    """Remarks with notes inside the parentheses (rope, norms) parse, notes included."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "test/Dialect/Tucker/Transforms/tucker-ranks.mlir"
+    found = tucker.ranks(path)
+    notes = [n for r in found for n in r["notes"]]
+    assert "rope left out" in notes
+    assert any(r["op"] == "tucker.mla" and r["pre"] == [2, 8, 6] for r in found)

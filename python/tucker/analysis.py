@@ -31,7 +31,7 @@ __all__ = ["ranks", "compress", "CompressResult"]
 _LOC = r"(?P<loc>.*?):(?P<line>\d+):(?P<col>\d+): remark: "
 _RANKS_RE = re.compile(
     _LOC + r"pre-softmax ranks \[(?P<pre>[\d, ]*)\], post-softmax ranks \[(?P<post>[\d, ]*)\]"
-    r" \(tolerance (?P<tol>[^)]*)\)(?P<rest>.*)$")
+    r" \(tolerance (?P<tol>[^;)]*)(?P<rest>[^)]*)\)$")
 _NUM = r"<?[-+0-9.eE]+"
 _COMPRESS_RE = re.compile(
     _LOC + r"compressed '(?P<op>[\w.]+)' to ranks \[(?P<pre>[\d, ]*)\], \[(?P<post>[\d, ]*)\]: "
