@@ -150,4 +150,5 @@ void tucker::registerTuckerPipelines() {
       "host CPU: lift, fold, fuse-rope, flash-to-linalg, one-shot "
       "bufferization with out-params, deallocation, loops, LLVM",
       buildTuckerCpuPipeline);
+  registerTuckerGpuPipeline();
 }

@@ -13,7 +13,7 @@
 //
 // The compilation is split in a target-independent front (read, parse, pick
 // and check the entry, describe its signature) and one backend per target;
-// --target=cuda plugs in as a second backend when the GPU pipeline lands.
+// --target=cuda is the second backend (--tucker-gpu-pipeline).
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,7 +40,9 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -92,8 +94,8 @@ static cl::opt<std::string>
                                  "--emit asks for)"),
                    cl::value_desc("file"), cl::cat(toolCategory));
 static cl::opt<std::string>
-    targetName("target", cl::desc("Target: cpu (cuda arrives with the GPU "
-                                  "pipeline)"),
+    targetName("target", cl::desc("Target: cpu or cuda (the GPU pipeline; "
+                                  "entry takes device pointers)"),
                cl::init("cpu"), cl::cat(toolCategory));
 static cl::opt<std::string>
     entryName("entry",
@@ -621,6 +623,188 @@ static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
 }
 
 //===----------------------------------------------------------------------===//
+// The CUDA backend
+//===----------------------------------------------------------------------===//
+
+static cl::opt<std::string> cudaRuntimeDir(
+    "cuda-runtime-dir",
+    cl::desc("--target=cuda: directory of libTuckerCudaRuntime.so (default: "
+             "the build tree's lib/Runtime, else lib/, next to this tool)"),
+    cl::value_desc("dir"), cl::cat(toolCategory));
+
+/// The directory holding libTuckerCudaRuntime.so: --cuda-runtime-dir, else
+/// <tool>/../lib/Runtime (build tree), else <tool>/../lib (install).
+static std::optional<std::string> findCudaRuntimeDir() {
+  if (!cudaRuntimeDir.empty())
+    return cudaRuntimeDir.getValue();
+  static int anchor;
+  std::string exe = llvm::sys::fs::getMainExecutable("tucker-compile", &anchor);
+  SmallString<256> root(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(exe)));
+  for (StringRef sub : {"lib/Runtime", "lib"}) {
+    SmallString<256> dir(root);
+    llvm::sys::path::append(dir, sub);
+    SmallString<256> lib(dir);
+    llvm::sys::path::append(lib, "libTuckerCudaRuntime.so");
+    if (llvm::sys::fs::exists(lib))
+      return std::string(dir);
+  }
+  return std::nullopt;
+}
+
+/// --target=cuda: --tucker-gpu-pipeline in-process (the kernels into a
+/// gpu.binary embedded in the host code), the host code to an object, linked
+/// against libTuckerCudaRuntime (the mgpu* functions, over the dlopen'd
+/// driver). The exported `_mlir_ciface_<entry>` takes memref descriptors of
+/// DEVICE pointers (inputs, then the caller-allocated outputs) and runs on
+/// the default stream, synchronously (README.md, "--target=cuda").
+static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
+                                    Signature &sig) {
+  auto options =
+      tucker::TuckerGpuPipelineOptions::createFromString(pipelineOptions);
+  if (!options)
+    return fail("invalid --pipeline-options='" + pipelineOptions +
+                "' for --tucker-gpu-pipeline");
+  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                 UnitAttr::get(module.getContext()));
+  entry.setPublic();
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (isa<TensorType>(entry.getArgument(i).getType()))
+      entry.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                       BoolAttr::get(module.getContext(), false));
+  OwningOpRef<ModuleOp> original;
+  if (!signatureFilename.empty())
+    original = module.clone();
+
+  PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return fail("invalid pass manager options");
+  tucker::buildTuckerGpuPipeline(pm, *options);
+  if (failed(pm.run(module)))
+    return fail("the GPU pipeline (--tucker-gpu-pipeline) failed on '" +
+                inputFilename + "'");
+  if (original &&
+      failed(resolveDynamicResultDims(*original, sig.entry, sig,
+                                      tucker::TuckerCpuPipelineOptions())))
+    return failure();
+
+  if (emitKind == EmitKind::MLIR) {
+    std::string error;
+    auto out = openOutputFile(outputFilename, &error);
+    if (!out)
+      return fail(error);
+    module.print(out->os());
+    out->keep();
+    return success();
+  }
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, sig.entry);
+  if (!llvmModule)
+    return fail("translating the LLVM dialect to LLVM IR failed");
+  std::string cInterface = "_mlir_ciface_" + sig.entry;
+  if (!llvmModule->getFunction(cInterface))
+    return fail("the lowered module lacks the C interface @" + cInterface);
+  // As for the CPU: export only the C interface (the module load/unload
+  // constructors stay reachable through llvm.global_ctors/dtors).
+  for (llvm::Function &f : *llvmModule) {
+    if (f.isDeclaration() || f.getName() == cInterface)
+      continue;
+    f.setName("__tucker_" + f.getName());
+    f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  }
+
+  std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine();
+  if (!tm)
+    return failure();
+  llvmModule->setTargetTriple(tm->getTargetTriple());
+  llvmModule->setDataLayout(tm->createDataLayout());
+  if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
+                                                  tm.get())(llvmModule.get()))
+    return fail("optimizing the LLVM IR failed: " +
+                llvm::toString(std::move(err)));
+  if (emitKind == EmitKind::LLVMIR) {
+    std::string error;
+    auto out = openOutputFile(outputFilename, &error);
+    if (!out)
+      return fail(error);
+    llvmModule->print(out->os(), nullptr);
+    out->keep();
+    return success();
+  }
+
+  SmallString<128> objectPath;
+  std::optional<llvm::FileRemover> removeObject;
+  if (emitKind == EmitKind::Object) {
+    objectPath = outputFilename;
+  } else {
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "tucker-compile", "o", fd, objectPath))
+      return fail("cannot create a temporary object file: " + ec.message());
+    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+    removeObject.emplace(objectPath);
+  }
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objectPath, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return fail("cannot write '" + objectPath + "': " + ec.message());
+    llvm::legacy::PassManager codegen;
+    if (tm->addPassesToEmitFile(codegen, os, nullptr,
+                                llvm::CodeGenFileType::ObjectFile))
+      return fail("the LLVM target cannot emit object files");
+    codegen.run(*llvmModule);
+    os.flush();
+    if (os.has_error())
+      return fail("cannot write '" + objectPath + "': " +
+                  os.error().message());
+  }
+  if (emitKind == EmitKind::Object)
+    return success();
+
+  std::optional<std::string> runtimeDir = findCudaRuntimeDir();
+  if (!runtimeDir)
+    return fail("cannot link: libTuckerCudaRuntime.so not found next to "
+                "tucker-compile (../lib/Runtime or ../lib); pass "
+                "--cuda-runtime-dir=DIR");
+  std::string cc = ccName;
+  if (cc.empty())
+    if (std::optional<std::string> env = llvm::sys::Process::GetEnv("CC"))
+      cc = *env;
+  if (cc.empty())
+    cc = "cc";
+  std::string program = cc;
+  if (!llvm::sys::path::has_parent_path(cc)) {
+    llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName(cc);
+    if (!found)
+      return fail("cannot link: the C compiler '" + cc +
+                  "' is not on PATH (set --cc=PROGRAM or $CC)");
+    program = *found;
+  }
+  // The runtime is found through the rpath: $ORIGIN first (ship the two
+  // libraries side by side), then the directory it was linked from.
+  SmallVector<std::string> argv = {program,
+                                   "-shared",
+                                   "-o",
+                                   outputFilename.getValue(),
+                                   std::string(objectPath),
+                                   "-Wl,--no-undefined",
+                                   "-L" + *runtimeDir,
+                                   "-Wl,-rpath,$ORIGIN:" + *runtimeDir,
+                                   "-lTuckerCudaRuntime",
+                                   "-lm"};
+  std::string log;
+  int rc = runProgram(argv, log);
+  if (rc != 0)
+    return fail("linking the shared library failed (exit code " +
+                llvm::Twine(rc) + "):\n  " + llvm::join(argv, " ") + "\n" +
+                log);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Targets
 //===----------------------------------------------------------------------===//
 
@@ -635,9 +819,7 @@ struct TargetBackend {
 
 static const TargetBackend targets[] = {
     {"cpu", compileForCpu, ""},
-    {"cuda", nullptr,
-     "--target=cuda is not available yet: it arrives with the GPU pipeline "
-     "(--tucker-gpu-pipeline); use --target=cpu"},
+    {"cuda", compileForCuda, ""},
 };
 
 static FailureOr<const TargetBackend *> lookupBackend(StringRef name) {
@@ -731,6 +913,10 @@ int main(int argc, char **argv) {
   registry.insert<tucker::TuckerDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  // --target=cuda: gpu.binary / gpu.launch_func and NVVM to LLVM IR.
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   MLIRContext context(registry);
   // A pass that fails on the module would attach the whole module to its
   // error; keep diagnostics to the point unless asked for.

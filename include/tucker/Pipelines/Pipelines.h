@@ -13,6 +13,7 @@
 #include "mlir/Pass/PassOptions.h"
 
 #include <cstdint>
+#include <string>
 
 namespace mlir {
 class OpPassManager;
@@ -93,7 +94,35 @@ void buildTuckerCpuLoweringPipeline(OpPassManager &pm,
 void buildTuckerCpuPipeline(OpPassManager &pm,
                             const TuckerCpuPipelineOptions &options);
 
-/// Registers --tucker-cpu-pipeline (and, as they land, the GPU pipeline).
+/// Options of --tucker-gpu-pipeline (lib/Pipelines/GpuPipeline.cpp).
+struct TuckerGpuPipelineOptions
+    : public PassPipelineOptions<TuckerGpuPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("Target chip (sm_90a; sm_90 is taken as sm_90a)"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("gpu.binary format: isa (PTX text, no CUDA toolkit "
+                     "needed), bin (cubin) or fatbin (both need ptxas)"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<int> optLevel{
+      *this, "opt-level",
+      llvm::cl::desc("Optimization level of the NVVM compilation"),
+      llvm::cl::init(3)};
+};
+
+/// --tucker-gpu-pipeline: tucker stage, --tucker-flash-to-gpu, a check that
+/// nothing but the flash kernels' launch is left for the host (the
+/// whole-layer GPU path is refused), one-shot bufferization with out-params,
+/// device buffers for the flash outputs, gpu-lower-to-nvvm-pipeline.
+void buildTuckerGpuPipeline(OpPassManager &pm,
+                            const TuckerGpuPipelineOptions &options);
+
+/// Registers --tucker-gpu-pipeline (called by registerTuckerPipelines()).
+void registerTuckerGpuPipeline();
+
+/// Registers --tucker-cpu-pipeline and --tucker-gpu-pipeline.
 void registerTuckerPipelines();
 
 } // namespace tucker

@@ -42,7 +42,7 @@
 // OPTIONS: tucker-compile: error: invalid --pipeline-options='query-tile=many' for --tucker-cpu-pipeline
 
 // RUN: not tucker-compile %t/ok.mlir -o %t/x.so --target=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
-// CUDA: tucker-compile: error: --target=cuda is not available yet: it arrives with the GPU pipeline (--tucker-gpu-pipeline); use --target=cpu
+// CUDA: error: tucker-gpu-pipeline: {{.*}} would run on the host: the whole-layer GPU path is not there yet
 
 // RUN: not tucker-compile %t/ok.mlir -o %t/x.so --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
 // TARGET: tucker-compile: error: unknown --target='tpu' (targets: cpu, cuda)

@@ -1,0 +1,77 @@
+// RUN: tucker-opt /dev/null --tucker-gpu-pipeline -dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=PIPE
+// RUN: tucker-opt /dev/null -dump-pass-pipeline -o /dev/null 2>&1 \
+// RUN:   --tucker-gpu-pipeline='chip=sm_90 opt-level=2' | FileCheck %s --check-prefix=OPTS
+// RUN: not tucker-opt %s -split-input-file --tucker-gpu-pipeline 2>&1 | FileCheck %s
+// tucker-compile --target=cuda: compiles and links (no GPU needed).
+// RUN: sed -n '/^func.func @chain/,/^}/p' %s > %t.mlir
+// RUN: tucker-compile %t.mlir --target=cuda -o %t.so --signature=%t.json
+// RUN: nm -D %t.so | FileCheck %s --check-prefix=SO
+// RUN: FileCheck %s --check-prefix=SIG < %t.json
+// RUN: not tucker-compile %s --target=cuda --entry=chain -o %t2.so 2>&1 | FileCheck %s --check-prefix=HOST
+// SO-DAG: T _mlir_ciface_chain
+// SO-DAG: U mgpuLaunchKernel
+// SO-DAG: U mgpuModuleLoadJIT
+// SO-DAG: U mgpuMemAlloc
+// SO-DAG: U mgpuTensorMapEncodeTiledMemref
+// SIG: "target":"cuda","entry":"chain","symbol":"_mlir_ciface_chain"
+// HOST: error: tucker-gpu-pipeline: 'linalg.matmul' would run on the host: the whole-layer GPU path is not there yet
+// HOST: the GPU pipeline (--tucker-gpu-pipeline) failed
+
+// The pipeline: tucker stage, flash-to-gpu, the host check, bufferization
+// with out-params, device buffers, then the upstream NVVM lowering.
+// PIPE:      builtin.module(
+// PIPE-NEXT:   tucker-lift,
+// PIPE-NEXT:   tucker-fold{
+// PIPE-NEXT:   canonicalize
+// PIPE-NEXT:   cse,
+// PIPE-NEXT:   tucker-fuse-rope,
+// PIPE-NEXT:   tucker-flash-to-gpu{chip=sm_90a
+// PIPE-NEXT:   tucker-gpu-check-host{format=isa},
+// PIPE-NEXT:   one-shot-bufferize{{.*}}bufferize-function-boundaries=true{{.*}}function-boundary-type-conversion=identity-layout-map
+// PIPE-NEXT:   buffer-results-to-out-params{{.*}}hoist-dynamic-allocs=true hoist-static-allocs=true modify-public-functions=true
+// PIPE-NEXT:   tucker-gpu-device-buffers,
+// PIPE:        nvvm-attach-target{O=3 chip=sm_90a {{.*}}features=+ptx80
+// PIPE:        gpu-to-llvm{
+// PIPE-NEXT:   gpu-module-to-binary{format=isa
+// PIPE:        reconcile-unrealized-casts
+// PIPE-NEXT: )
+
+// OPTS: tucker-flash-to-gpu{chip=sm_90
+// OPTS: nvvm-attach-target{O=2 chip=sm_90a
+// OPTS: gpu-module-to-binary{format=isa
+
+// A flash-only module: the entry takes q, k, v and the out-param o (memref
+// descriptors), the intermediate flash output lives in device memory, the
+// launcher encodes the tensor maps, the kernel is PTX with wgmma.
+// CHECK-LABEL: llvm.func @chain(
+// CHECK:         llvm.call @mgpuStreamCreate
+// CHECK:         llvm.call @mgpuMemAlloc
+// CHECK:         llvm.call @mgpuStreamSynchronize
+// CHECK:         llvm.call @tucker_flash_launch_flash_fwd_bf16_d128(
+// CHECK:         llvm.call @tucker_flash_launch_flash_fwd_bf16_d128(
+// CHECK:         llvm.call @mgpuMemFree
+// CHECK:         llvm.return
+// CHECK:       gpu.binary @tucker_flash_kernels
+// CHECK-SAME:    #nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
+// CHECK-SAME:    .entry flash_fwd_bf16_d128(
+// CHECK-SAME:    wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
+// CHECK-LABEL: llvm.func @tucker_flash_launch_flash_fwd_bf16_d128(
+// CHECK-COUNT-3: llvm.call @mgpuTensorMapEncodeTiledMemref
+// CHECK:         gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128
+// CHECK-NOT:   gpu.alloc
+func.func @chain(%q: tensor<1x2x64x128xbf16>, %k: tensor<1x2x64x128xbf16>, %v: tensor<1x2x64x128xbf16>) -> tensor<1x2x64x128xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<1x2x64x128xbf16>, tensor<1x2x64x128xbf16>, tensor<1x2x64x128xbf16> -> tensor<1x2x64x128xbf16>
+  %p = tucker.flash %o, %k, %v : tensor<1x2x64x128xbf16>, tensor<1x2x64x128xbf16>, tensor<1x2x64x128xbf16> -> tensor<1x2x64x128xbf16>
+  return %p : tensor<1x2x64x128xbf16>
+}
+
+// -----
+
+// Host-side linalg (as the projections of a tucker.mha become) is refused:
+// the whole-layer GPU path is not there yet.
+// CHECK: error: tucker-gpu-pipeline: 'linalg.matmul' would run on the host: the whole-layer GPU path is not there yet
+func.func @proj(%x: tensor<64x128xf32>, %w: tensor<128x128xf32>) -> tensor<64x128xf32> {
+  %z = tensor.empty() : tensor<64x128xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<64x128xf32>, tensor<128x128xf32>) outs(%z : tensor<64x128xf32>) -> tensor<64x128xf32>
+  return %y : tensor<64x128xf32>
+}
