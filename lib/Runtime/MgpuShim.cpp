@@ -101,8 +101,12 @@ MGPU_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
 }
 
 MGPU_EXPORT void mgpuModuleUnload(void *module) {
-  check(tuckerCudaModuleUnload(static_cast<TuckerCudaModule>(module)),
-        "mgpuModuleUnload");
+  // The generated destructor runs at process exit, possibly after the driver
+  // has shut down (CUDA_ERROR_DEINITIALIZED): the module is gone already.
+  constexpr int kDeinitialized = 4;
+  int status = tuckerCudaModuleUnload(static_cast<TuckerCudaModule>(module));
+  if (status != kDeinitialized)
+    check(status, "mgpuModuleUnload");
 }
 
 MGPU_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
