@@ -15,17 +15,14 @@ import pytest
 import tucker
 from tucker import _tools
 from tucker import reference as ref
+# The importer's MLIR spelling of attributes and float literals (MLIR rejects `1e-06`).
+from tucker.importer import _attrs_text as attrs_text, _fmt as fmt
 
 TOLERANCE = {"f32": 1e-5, "bf16": 2e-2}
 
 
 def rel_err(out, expected):
     return np.abs(np.asarray(out, np.float64) - expected).max() / np.abs(expected).max()
-
-
-def fmt(value):
-    """A float literal MLIR parses (it rejects `1e-06`)."""
-    return format(float(value), ".17e")
 
 
 def tensor_type(shape, dtype):
@@ -42,22 +39,6 @@ def rope_attr(rope):
         parts.append(f"stride = {r.stride}")
     parts.append(f"style = {r.style}")
     return "#tucker.rope<" + ", ".join(parts) + ">"
-
-
-def attrs_text(attrs):
-    items = []
-    for key, value in attrs.items():
-        if value is None or value is False:
-            continue
-        if value is True:
-            items.append(key)
-        elif isinstance(value, float):
-            items.append(f"{key} = {fmt(value)} : f64")
-        elif isinstance(value, int):
-            items.append(f"{key} = {value} : i64")
-        else:
-            items.append(f"{key} = {value}")
-    return "{" + ", ".join(items) + "}"
 
 
 def function(op_text, args, out_shape, dtype, constants=()):

@@ -462,7 +462,8 @@ static int runProgram(ArrayRef<std::string> argv, std::string &output) {
   return rc;
 }
 
-static LogicalResult linkSharedLibrary(StringRef object, StringRef output) {
+static LogicalResult linkSharedLibrary(StringRef object, StringRef output,
+                                       ArrayRef<std::string> libraryArgs) {
   std::string cc = ccName;
   if (cc.empty())
     if (std::optional<std::string> env = llvm::sys::Process::GetEnv("CC"))
@@ -477,20 +478,12 @@ static LogicalResult linkSharedLibrary(StringRef object, StringRef output) {
                   "' is not on PATH (set --cc=PROGRAM or $CC)");
     program = *found;
   }
-  // The MLIR runtime (memrefCopy for strided copies, print helpers) is
-  // linked only if the object needs it; every other symbol must resolve in
-  // libc/libm, so an unresolved reference fails here, not at dlopen.
-  std::string runtimeDir = TUCKER_MLIR_RUNTIME_DIR;
-  SmallVector<std::string> argv = {program,         "-shared", "-o",
-                                   output.str(),    object.str(),
+  // Every symbol must resolve in the given libraries or libc/libm, so an
+  // unresolved reference fails here, not at dlopen.
+  SmallVector<std::string> argv = {program,      "-shared", "-o",
+                                   output.str(), object.str(),
                                    "-Wl,--no-undefined"};
-  if (!runtimeDir.empty()) {
-    argv.push_back("-L" + runtimeDir);
-    argv.push_back("-Wl,-rpath," + runtimeDir);
-    argv.push_back("-Wl,--as-needed");
-    argv.push_back("-lmlir_c_runner_utils");
-    argv.push_back("-Wl,--no-as-needed");
-  }
+  argv.append(libraryArgs.begin(), libraryArgs.end());
   argv.push_back("-lm");
   std::string log;
   int rc = runProgram(argv, log);
@@ -501,44 +494,10 @@ static LogicalResult linkSharedLibrary(StringRef object, StringRef output) {
   return success();
 }
 
-static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
-                                   Signature &sig) {
-  auto options =
-      tucker::TuckerCpuPipelineOptions::createFromString(pipelineOptions);
-  if (!options)
-    return fail("invalid --pipeline-options='" + pipelineOptions +
-                "' for --tucker-cpu-pipeline");
-  // Without tucker ops the tucker stage has nothing to do: skip it unless
-  // asked for explicitly.
-  if (!options->tuckerStage.hasValue() && !containsTuckerOps(module))
-    options->tuckerStage = false;
-
-  // The C interface of the entry (_mlir_ciface_<name>, memref descriptors
-  // by pointer); it must stay visible.
-  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                 UnitAttr::get(module.getContext()));
-  entry.setPublic();
-  // Callers keep their inputs: the kernel never writes into an argument.
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-    if (isa<TensorType>(entry.getArgument(i).getType()))
-      entry.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
-                       BoolAttr::get(module.getContext(), false));
-  OwningOpRef<ModuleOp> original;
-  if (!signatureFilename.empty())
-    original = module.clone();
-
-  PassManager pm(module.getContext());
-  if (failed(applyPassManagerCLOptions(pm)))
-    return fail("invalid pass manager options");
-  tucker::buildTuckerCpuPipeline(pm, *options);
-  if (failed(pm.run(module)))
-    return fail("the CPU pipeline (--tucker-cpu-pipeline) failed on '" +
-                inputFilename + "'");
-
-  if (original &&
-      failed(resolveDynamicResultDims(*original, sig.entry, sig, *options)))
-    return failure();
-
+/// Writes the lowered module as --emit asks: MLIR, LLVM IR, an object, or
+/// (the default) a shared library linked with `libraryArgs`.
+static LogicalResult emitLibrary(ModuleOp module, const Signature &sig,
+                                 ArrayRef<std::string> libraryArgs) {
   if (emitKind == EmitKind::MLIR) {
     std::string error;
     auto out = openOutputFile(outputFilename, &error);
@@ -619,7 +578,56 @@ static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
   }
   if (emitKind == EmitKind::Object)
     return success();
-  return linkSharedLibrary(objectPath, outputFilename);
+  return linkSharedLibrary(objectPath, outputFilename, libraryArgs);
+}
+
+
+static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
+                                   Signature &sig) {
+  auto options =
+      tucker::TuckerCpuPipelineOptions::createFromString(pipelineOptions);
+  if (!options)
+    return fail("invalid --pipeline-options='" + pipelineOptions +
+                "' for --tucker-cpu-pipeline");
+  // Without tucker ops the tucker stage has nothing to do: skip it unless
+  // asked for explicitly.
+  if (!options->tuckerStage.hasValue() && !containsTuckerOps(module))
+    options->tuckerStage = false;
+
+  // The C interface of the entry (_mlir_ciface_<name>, memref descriptors
+  // by pointer); it must stay visible.
+  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                 UnitAttr::get(module.getContext()));
+  entry.setPublic();
+  // Callers keep their inputs: the kernel never writes into an argument.
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (isa<TensorType>(entry.getArgument(i).getType()))
+      entry.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                       BoolAttr::get(module.getContext(), false));
+  OwningOpRef<ModuleOp> original;
+  if (!signatureFilename.empty())
+    original = module.clone();
+
+  PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return fail("invalid pass manager options");
+  tucker::buildTuckerCpuPipeline(pm, *options);
+  if (failed(pm.run(module)))
+    return fail("the CPU pipeline (--tucker-cpu-pipeline) failed on '" +
+                inputFilename + "'");
+
+  if (original &&
+      failed(resolveDynamicResultDims(*original, sig.entry, sig, *options)))
+    return failure();
+
+  // The MLIR runtime (memrefCopy for strided copies, print helpers) is
+  // linked only if the object needs it.
+  SmallVector<std::string> libraryArgs;
+  if (StringRef runtimeDir = TUCKER_MLIR_RUNTIME_DIR; !runtimeDir.empty())
+    libraryArgs = {("-L" + runtimeDir).str(), ("-Wl,-rpath," + runtimeDir).str(),
+                   "-Wl,--as-needed", "-lmlir_c_runner_utils",
+                   "-Wl,--no-as-needed"};
+  return emitLibrary(module, sig, libraryArgs);
 }
 
 //===----------------------------------------------------------------------===//
@@ -688,120 +696,16 @@ static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
                                       tucker::TuckerCpuPipelineOptions())))
     return failure();
 
-  if (emitKind == EmitKind::MLIR) {
-    std::string error;
-    auto out = openOutputFile(outputFilename, &error);
-    if (!out)
-      return fail(error);
-    module.print(out->os());
-    out->keep();
-    return success();
-  }
-
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, llvmContext, sig.entry);
-  if (!llvmModule)
-    return fail("translating the LLVM dialect to LLVM IR failed");
-  std::string cInterface = "_mlir_ciface_" + sig.entry;
-  if (!llvmModule->getFunction(cInterface))
-    return fail("the lowered module lacks the C interface @" + cInterface);
-  // As for the CPU: export only the C interface (the module load/unload
-  // constructors stay reachable through llvm.global_ctors/dtors).
-  for (llvm::Function &f : *llvmModule) {
-    if (f.isDeclaration() || f.getName() == cInterface)
-      continue;
-    f.setName("__tucker_" + f.getName());
-    f.setLinkage(llvm::GlobalValue::InternalLinkage);
-  }
-
-  std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine();
-  if (!tm)
-    return failure();
-  llvmModule->setTargetTriple(tm->getTargetTriple());
-  llvmModule->setDataLayout(tm->createDataLayout());
-  if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
-                                                  tm.get())(llvmModule.get()))
-    return fail("optimizing the LLVM IR failed: " +
-                llvm::toString(std::move(err)));
-  if (emitKind == EmitKind::LLVMIR) {
-    std::string error;
-    auto out = openOutputFile(outputFilename, &error);
-    if (!out)
-      return fail(error);
-    llvmModule->print(out->os(), nullptr);
-    out->keep();
-    return success();
-  }
-
-  SmallString<128> objectPath;
-  std::optional<llvm::FileRemover> removeObject;
-  if (emitKind == EmitKind::Object) {
-    objectPath = outputFilename;
-  } else {
-    int fd;
-    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-            "tucker-compile", "o", fd, objectPath))
-      return fail("cannot create a temporary object file: " + ec.message());
-    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
-    removeObject.emplace(objectPath);
-  }
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(objectPath, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return fail("cannot write '" + objectPath + "': " + ec.message());
-    llvm::legacy::PassManager codegen;
-    if (tm->addPassesToEmitFile(codegen, os, nullptr,
-                                llvm::CodeGenFileType::ObjectFile))
-      return fail("the LLVM target cannot emit object files");
-    codegen.run(*llvmModule);
-    os.flush();
-    if (os.has_error())
-      return fail("cannot write '" + objectPath + "': " +
-                  os.error().message());
-  }
-  if (emitKind == EmitKind::Object)
-    return success();
-
   std::optional<std::string> runtimeDir = findCudaRuntimeDir();
   if (!runtimeDir)
     return fail("cannot link: libTuckerCudaRuntime.so not found next to "
                 "tucker-compile (../lib/Runtime or ../lib); pass "
                 "--cuda-runtime-dir=DIR");
-  std::string cc = ccName;
-  if (cc.empty())
-    if (std::optional<std::string> env = llvm::sys::Process::GetEnv("CC"))
-      cc = *env;
-  if (cc.empty())
-    cc = "cc";
-  std::string program = cc;
-  if (!llvm::sys::path::has_parent_path(cc)) {
-    llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName(cc);
-    if (!found)
-      return fail("cannot link: the C compiler '" + cc +
-                  "' is not on PATH (set --cc=PROGRAM or $CC)");
-    program = *found;
-  }
   // The runtime is found through the rpath: $ORIGIN first (ship the two
   // libraries side by side), then the directory it was linked from.
-  SmallVector<std::string> argv = {program,
-                                   "-shared",
-                                   "-o",
-                                   outputFilename.getValue(),
-                                   std::string(objectPath),
-                                   "-Wl,--no-undefined",
-                                   "-L" + *runtimeDir,
-                                   "-Wl,-rpath,$ORIGIN:" + *runtimeDir,
-                                   "-lTuckerCudaRuntime",
-                                   "-lm"};
-  std::string log;
-  int rc = runProgram(argv, log);
-  if (rc != 0)
-    return fail("linking the shared library failed (exit code " +
-                llvm::Twine(rc) + "):\n  " + llvm::join(argv, " ") + "\n" +
-                log);
-  return success();
+  return emitLibrary(module, sig,
+                     {"-L" + *runtimeDir, "-Wl,-rpath,$ORIGIN:" + *runtimeDir,
+                      "-lTuckerCudaRuntime"});
 }
 
 //===----------------------------------------------------------------------===//
