@@ -29,3 +29,27 @@ tools = ["tucker-opt", "tucker-compile", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.tucker_tools_dir, append_path=True)
+
+# `cuda`: an sm_90 GPU through the driver, and torch with CUDA for the checks
+# (test/Integration/GPU).
+def _have_hopper():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count, major = ctypes.c_int(0), ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        return False
+    # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75
+    if cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, 0) != 0 or major.value != 9:
+        return False
+    import subprocess
+    probe = subprocess.run([config.python_executable, "-c", "import torch; assert torch.cuda.is_available()"],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+if _have_hopper():
+    config.available_features.add("cuda")
+config.substitutions.append(("%python", config.python_executable))

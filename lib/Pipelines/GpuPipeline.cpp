@@ -194,6 +194,8 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   pm.addPass(createTuckerFuseRopePass());
   TuckerFlashToGpuPassOptions flash;
   flash.chip = options.chip;
+  flash.pingPong = options.pingPong;
+  flash.headsPerTile = options.headsPerTile;
   pm.addPass(createTuckerFlashToGpuPass(flash));
   pm.addPass(std::make_unique<TuckerGpuCheckHostPass>(options.format));
 

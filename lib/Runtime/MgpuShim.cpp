@@ -9,10 +9,15 @@
 // Semantics:
 //  - Context: the primary context of device 0 (or the one set with
 //    mgpuSetDefaultDevice before the first call), retained on first use.
-//  - Streams: tucker's runtime has no stream creation, so mgpuStreamCreate
-//    returns NULL, the legacy default stream; mgpuStreamDestroy is a no-op
-//    and mgpuStreamSynchronize synchronizes that stream. Everything the
-//    compiled code does is therefore ordered on the default stream.
+//  - Streams: tucker's runtime creates none. Between tuckerStreamBegin(s)
+//    and tuckerStreamEnd() on a thread (the C entry of a `tucker-compile
+//    --target=cuda` library brackets its body so, with the caller's stream),
+//    mgpuStreamCreate returns s and mgpuStreamSynchronize of s is a no-op:
+//    the work is enqueued on the caller's stream in order and the call
+//    returns without waiting. Outside such a bracket, mgpuStreamCreate
+//    returns NULL, the legacy default stream, and mgpuStreamSynchronize
+//    waits for it (synchronous calls, as mlir-runner expects).
+//    mgpuStreamDestroy is always a no-op.
 //  - Tensor maps: mgpuTensorMapEncodeTiledMemref encodes the CUtensorMap and
 //    copies it to device memory; the device copies are cached by the
 //    encoded 128 bytes, so calling again with the same buffer and shape
@@ -34,6 +39,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -138,14 +144,32 @@ MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
         "mgpuLaunchKernel");
 }
 
+namespace {
+/// Caller streams of the C entries active on this thread, innermost last.
+thread_local std::vector<void *> callerStreams;
+} // namespace
+
+MGPU_EXPORT void tuckerStreamBegin(void *stream) {
+  callerStreams.push_back(stream);
+}
+
+MGPU_EXPORT void tuckerStreamEnd() {
+  if (callerStreams.empty())
+    fail("tuckerStreamEnd", "no tuckerStreamBegin to end");
+  callerStreams.pop_back();
+}
+
 MGPU_EXPORT void *mgpuStreamCreate() {
   ensureContext("mgpuStreamCreate");
-  return nullptr; // the legacy default stream
+  // The caller's stream, else the legacy default stream.
+  return callerStreams.empty() ? nullptr : callerStreams.back();
 }
 
 MGPU_EXPORT void mgpuStreamDestroy(void * /*stream*/) {}
 
 MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
+  if (!callerStreams.empty() && stream == callerStreams.back())
+    return; // stream-ordered: the caller synchronizes when it needs to
   ensureContext("mgpuStreamSynchronize");
   check(tuckerCudaStreamSynchronize(static_cast<TuckerCudaStream>(stream)),
         "mgpuStreamSynchronize");

@@ -138,6 +138,21 @@ class Signature(NamedTuple):
                    tuple(spec(t, True) for t in j["outputs"]))
 
 
+def _require_hopper():
+    """Raises RuntimeError unless torch sees an sm_90 GPU on cuda:0 (what --target=cuda runs on)."""
+    try:
+        torch = _torch()
+    except ImportError:
+        raise RuntimeError("the cuda target runs on torch CUDA tensors, and torch is not installed") from None
+    if not torch.cuda.is_available():
+        raise RuntimeError("the cuda target needs an NVIDIA Hopper GPU (sm_90a) with its driver, and torch "
+                           "finds no CUDA device here (torch.cuda.is_available() is False)")
+    major, minor = torch.cuda.get_device_capability(0)
+    if major != 9:
+        raise RuntimeError(f"the cuda target's kernels are for Hopper (sm_90a); cuda:0 is "
+                           f"{torch.cuda.get_device_name(0)} (sm_{major}{minor})")
+
+
 class Kernel:
     """A compiled entry function. Call it with one array per argument; returns the output (or a
     tuple of outputs, or None without results). `signature` describes the arguments and results."""
@@ -146,13 +161,18 @@ class Kernel:
         self.signature = signature if isinstance(signature, Signature) else Signature.from_json(signature)
         self.entry = self.signature.entry
         self.library_path = library if keep_library else None  # None: removed after loading
+        if self.signature.target == "cuda":
+            _require_hopper()  # loading the library loads its kernels onto the GPU
         self._lib = ctypes.CDLL(library)
         try:
             self._fn = getattr(self._lib, self.signature.symbol)
         except AttributeError:
             raise CompileError(f"{library} does not export {self.signature.symbol}") from None
         self._fn.restype = None
-        self._fn.argtypes = [ctypes.c_void_p] * (len(self.signature.args) + len(self.signature.results))
+        # --target=cuda: a leading CUstream; the call enqueues on it and returns at once.
+        self._cuda = self.signature.target == "cuda"
+        self._fn.argtypes = [ctypes.c_void_p] * (len(self.signature.args) + len(self.signature.results)
+                                                 + int(self._cuda))
 
     def __repr__(self):
         ins = ", ".join(map(str, self.signature.args))
@@ -167,11 +187,19 @@ class Kernel:
             want = _torch_dtype(dtype)
             if x.dtype != want:
                 raise TypeError(f"{name} must be {dtype} ({want}), got {x.dtype}")
-            if x.device.type != "cpu":
+            if self._cuda and x.device.type != "cuda":
+                raise ValueError(f"{name} is on {x.device}; the cuda target takes CUDA tensors")
+            if self._cuda and (x.device.index or 0) != 0:
+                raise ValueError(f"{name} is on {x.device}; tucker's CUDA runtime runs on cuda:0")
+            if not self._cuda and x.device.type != "cpu":
                 raise ValueError(f"{name} is on {x.device}; the cpu target takes CPU tensors")
+            if x.layout != _torch().strided:
+                raise TypeError(f"{name} must be a dense tensor, got layout {x.layout} (use .to_dense())")
             arr = x.detach().contiguous()
             ptr = arr.data_ptr()
             shape = tuple(arr.shape)
+        elif self._cuda:
+            raise TypeError(f"{name} must be a torch CUDA tensor, got {type(x).__name__}")
         elif isinstance(x, np.ndarray):
             want = _NUMPY_DTYPES[dtype]
             if x.dtype != want:
@@ -204,14 +232,20 @@ class Kernel:
             shape = tuple(d if isinstance(d, int) else shapes[d[0]][d[1]] for d in spec.dims)
             if use_torch:
                 torch = _torch()
-                out = torch.empty(shape, dtype=_torch_dtype(spec.dtype))
+                device = "cuda:0" if self._cuda else "cpu"
+                out = torch.empty(shape, dtype=_torch_dtype(spec.dtype), device=device)
                 ptr = out.data_ptr()
             else:
                 out = np.empty(shape, dtype=_NUMPY_DTYPES[spec.dtype])
                 ptr = out.ctypes.data
             results.append(out)
             descs.append(_descriptor(ptr, shape))
-        self._fn(*[ctypes.addressof(d) for d in descs])
+        pointers = [ctypes.addressof(d) for d in descs]
+        if self._cuda:
+            # torch's current stream: ordered after the work that made the inputs, before the
+            # work that reads the outputs; no host synchronization.
+            pointers.insert(0, _torch().cuda.current_stream(0).cuda_stream)
+        self._fn(*pointers)
         del keep
         if not results:
             return None
@@ -233,7 +267,8 @@ def _options_string(options):
 def compile(mlir_text, *, target="cpu", pipeline_options=None, entry=None, workdir=None):
     """Compiles `mlir_text` with tucker-compile and loads the result.
 
-    target: "cpu" (the only one so far). pipeline_options: the options of the target pipeline as
+    target: "cpu", or "cuda" (Hopper, sm_90a: the kernel takes and returns torch CUDA tensors on
+    cuda:0 and runs on torch's current stream). pipeline_options: the options of the target pipeline as
     tucker-opt takes them ("query-tile=32 key-tile=32") or a dict ({"query-tile": 32}). entry: the
     function to export (default: the only public function). workdir: keep the .mlir, .so and
     .json in a new subdirectory of it (Kernel.library_path) instead of a temporary directory that

@@ -2,6 +2,7 @@
 // RUN: tucker-opt /dev/null -dump-pass-pipeline -o /dev/null 2>&1 \
 // RUN:   --tucker-gpu-pipeline='chip=sm_90 opt-level=2' | FileCheck %s --check-prefix=OPTS
 // RUN: not tucker-opt %s -split-input-file --tucker-gpu-pipeline 2>&1 | FileCheck %s
+// RUN: not tucker-opt %s -split-input-file --tucker-gpu-pipeline 2>&1 >/dev/null | FileCheck %s --check-prefix=REFUSE
 // tucker-compile --target=cuda: compiles and links (no GPU needed).
 // RUN: sed -n '/^func.func @chain/,/^}/p' %s > %t.mlir
 // RUN: tucker-compile %t.mlir --target=cuda -o %t.so --signature=%t.json
@@ -13,7 +14,9 @@
 // SO-DAG: U mgpuModuleLoadJIT
 // SO-DAG: U mgpuMemAlloc
 // SO-DAG: U mgpuTensorMapEncodeTiledMemref
-// SIG: "target":"cuda","entry":"chain","symbol":"_mlir_ciface_chain"
+// SO-DAG: U tuckerStreamBegin
+// SO-DAG: U tuckerStreamEnd
+// SIG: "target":"cuda","entry":"chain","symbol":"_mlir_ciface_chain","stream":"first argument: the CUstream the call enqueues on; it returns without synchronizing"
 // HOST: error: tucker-gpu-pipeline: 'linalg.matmul' would run on the host: the whole-layer GPU path is not there yet
 // HOST: the GPU pipeline (--tucker-gpu-pipeline) failed
 
@@ -69,7 +72,7 @@ func.func @chain(%q: tensor<1x2x64x128xbf16>, %k: tensor<1x2x64x128xbf16>, %v: t
 
 // Host-side linalg (as the projections of a tucker.mha become) is refused:
 // the whole-layer GPU path is not there yet.
-// CHECK: error: tucker-gpu-pipeline: 'linalg.matmul' would run on the host: the whole-layer GPU path is not there yet
+// REFUSE: error: tucker-gpu-pipeline: 'linalg.matmul' would run on the host: the whole-layer GPU path is not there yet
 func.func @proj(%x: tensor<64x128xf32>, %w: tensor<128x128xf32>) -> tensor<64x128xf32> {
   %z = tensor.empty() : tensor<64x128xf32>
   %y = linalg.matmul ins(%x, %w : tensor<64x128xf32>, tensor<128x128xf32>) outs(%z : tensor<64x128xf32>) -> tensor<64x128xf32>

@@ -169,6 +169,7 @@ struct TensorSpec {
 struct Signature {
   std::string entry;
   SmallVector<TensorSpec> inputs, outputs;
+  bool stream = false; // a leading CUstream argument (--target=cuda)
 };
 } // namespace
 
@@ -364,6 +365,9 @@ static void writeSignatureJson(llvm::raw_ostream &os, const Signature &sig,
     j.attribute("target", target);
     j.attribute("entry", sig.entry);
     j.attribute("symbol", "_mlir_ciface_" + sig.entry);
+    if (sig.stream)
+      j.attribute("stream", "first argument: the CUstream the call enqueues "
+                            "on; it returns without synchronizing");
     j.attributeArray("inputs", [&] {
       for (const TensorSpec &t : sig.inputs)
         j.object([&] {
@@ -660,12 +664,41 @@ static std::optional<std::string> findCudaRuntimeDir() {
   return std::nullopt;
 }
 
+/// Gives `entry` a leading `!llvm.ptr` argument, the caller's CUDA stream,
+/// and brackets its body with tuckerStreamBegin(stream) / tuckerStreamEnd()
+/// (lib/Runtime/MgpuShim.cpp): the launches inside go to that stream and
+/// the entry returns without synchronizing.
+static void addStreamArgument(ModuleOp module, func::FuncOp entry) {
+  MLIRContext *ctx = module.getContext();
+  ctx->getOrLoadDialect<LLVM::LLVMDialect>();
+  OpBuilder b(ctx);
+  Location loc = entry.getLoc();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto declare = [&](StringRef name, TypeRange args) {
+    b.setInsertionPointToStart(module.getBody());
+    auto f = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+    f.setPrivate();
+    return f;
+  };
+  func::FuncOp begin = declare("tuckerStreamBegin", {ptr});
+  func::FuncOp end = declare("tuckerStreamEnd", {});
+  (void)entry.insertArgument(0, ptr, DictionaryAttr(), loc);
+  Block &body = entry.getBody().front();
+  b.setInsertionPointToStart(&body);
+  func::CallOp::create(b, loc, begin, ValueRange{entry.getArgument(0)});
+  entry.walk([&](func::ReturnOp ret) {
+    b.setInsertionPoint(ret);
+    func::CallOp::create(b, loc, end, ValueRange{});
+  });
+}
+
 /// --target=cuda: --tucker-gpu-pipeline in-process (the kernels into a
 /// gpu.binary embedded in the host code), the host code to an object, linked
 /// against libTuckerCudaRuntime (the mgpu* functions, over the dlopen'd
-/// driver). The exported `_mlir_ciface_<entry>` takes memref descriptors of
-/// DEVICE pointers (inputs, then the caller-allocated outputs) and runs on
-/// the default stream, synchronously (README.md, "--target=cuda").
+/// driver). The exported `_mlir_ciface_<entry>` takes the caller's CUDA
+/// stream, then memref descriptors of DEVICE pointers (inputs, then the
+/// caller-allocated outputs); it enqueues its kernels on that stream and
+/// returns without synchronizing (README.md, "--target=cuda").
 static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
                                     Signature &sig) {
   auto options =
@@ -683,6 +716,8 @@ static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
   OwningOpRef<ModuleOp> original;
   if (!signatureFilename.empty())
     original = module.clone();
+  addStreamArgument(module, entry);
+  sig.stream = true;
 
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))

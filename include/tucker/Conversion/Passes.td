@@ -111,11 +111,18 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     tiles past the diagonal skipped, only diagonal and tail tiles masked.
     GQA reads kv head `h / (Hq/Hkv)` through the TMA coordinates.
 
-    Kernel ABI: `(tmap_q, tmap_k, tmap_v: !llvm.ptr, o: !llvm.ptr, n: i32)`,
-    grid `(ceil(N/128), Hq, B)`, block 384, dynamic shared memory as in the
-    kernel's `tucker.launch` attribute; each tmap points to a 128-byte
+    GQA/MQA: `heads-per-tile` query heads of one kv head share the M tile
+    (128 rows = heads × positions), so each K/V tile is loaded once for all
+    of them; when `v` is a column slice of `k` (a shared latent, as
+    `--tucker-fold` makes it), only K is loaded and `P·V` reads the slice
+    in place.
+
+    Kernel ABI: `(tmap_q, tmap_k, tmap_v: !llvm.ptr, o: !llvm.ptr,
+    nq, nk: i32)`, grid `(ceil(Nq / rows), Hq / heads-per-tile, B)` with
+    `rows = 128 / heads-per-tile`, block 384, dynamic shared memory as in
+    the kernel's `tucker.launch` attribute; each tmap points to a 128-byte
     `CUtensorMap` in device memory (4-D, dims `(D, N, H, B)` innermost
-    first, box `(64, rows, 1, 1)`, 128B swizzle, zero fill).
+    first, box `(64, rows, heads, 1)`, 128B swizzle, zero fill).
 
     Result, for `%o = tucker.flash %q, %k, %v {causal} : ...bf16...`:
 
@@ -143,11 +150,14 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     (after bufferization) lowers the whole result; the host code then calls
     MLIR's `mgpu*` runtime ABI.
 
-    Supported: bf16 and f16, `Dqk = Dv` of 64, 128 or 256, `Hq % Hkv == 0`,
-    any B, `Nq == Nk` (both static and equal, or both dynamic: checked by a
-    `cf.assert` in the launcher), causal or not. Everything else (f32, other
-    widths, `Nq != Nk`, `rope`, a chip other than sm_90a) is refused with an
-    error at the op that names the limit.
+    Supported: bf16 and f16; `Dqk` and `Dv` multiples of 16 up to 256 (a
+    partial 64-column chunk is zero-filled; keys per tile shrink with the
+    width so the ring fits); `Hq % Hkv == 0`; any B, Nq and Nk ≥ 1 (causal
+    aligns the last query with the last key; rows that see no key are 0);
+    `v` a separate tensor or `tensor.extract_slice` of `k` along the last
+    dimension from a multiple of 64. Everything else (f32, wider heads,
+    `rope`, a chip other than sm_90a) is refused with an error at the op
+    that names the limit.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -155,6 +165,10 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
            "wgmma and setmaxnreg, so compile them for sm_90a)">,
     Option<"pingPong", "ping-pong", "bool", /*default=*/"true",
            "Consumer warpgroups take turns issuing wgmma (named barriers)">,
+    Option<"headsPerTile", "heads-per-tile", "int64_t", /*default=*/"0",
+           "Query heads of one kv head packed into the 128-row M tile: a "
+           "power of two dividing Hq / Hkv; 0 picks it from the shapes "
+           "(packs when Nq < 128)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

@@ -110,6 +110,15 @@ struct TuckerGpuPipelineOptions
       *this, "opt-level",
       llvm::cl::desc("Optimization level of the NVVM compilation"),
       llvm::cl::init(3)};
+  PassOptions::Option<bool> pingPong{
+      *this, "ping-pong",
+      llvm::cl::desc("--tucker-flash-to-gpu's ping-pong option"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> headsPerTile{
+      *this, "heads-per-tile",
+      llvm::cl::desc("--tucker-flash-to-gpu's heads-per-tile option (0: from "
+                     "the shapes)"),
+      llvm::cl::init(0)};
 };
 
 /// --tucker-gpu-pipeline: tucker stage, --tucker-flash-to-gpu, a check that

@@ -6,15 +6,16 @@
 // Launcher ABI (docs/gpu-notes.md, "The --tucker-flash-to-gpu pass"):
 //
 //   func.func private @tucker_flash_launch_<kernel>(
-//       %q: memref<BxHqxNxDqkxT>, %k: memref<BxHkvxNxDqkxT>,
-//       %v: memref<BxHkvxNxDvxT>, %o: memref<BxHqxNxDvxT>)
+//       %q: memref<BxHqxNqxDqkxT>, %k: memref<BxHkvxNkxDqkxT>,
+//       [%v: memref<BxHkvxNkxDvxT>,] %o: memref<BxHqxNqxDvxT>)
 //
-// with row-major (identity-layout) device buffers. It builds the three
-// tensor maps with nvgpu.tma.create.descriptor (the upstream host op; it
-// lowers to mgpuTensorMapEncodeTiledMemref, which encodes the CUtensorMap and
-// copies it to device memory), and launches the kernel with gpu.launch_func
-// on grid (ceil(N / 128), Hq, B), block 384 and the kernel's dynamic shared
-// memory, when N > 0 and B > 0.
+// with row-major (identity-layout) device buffers; %v is absent when the
+// kernel reads V out of K. It builds the tensor maps with
+// nvgpu.tma.create.descriptor (the upstream host op; it lowers to
+// mgpuTensorMapEncodeTiledMemref, which encodes the CUtensorMap and copies
+// it to device memory), and launches the kernel with gpu.launch_func on grid
+// (ceil(Nq / rows), Hq / headsPerTile, B), block 384 and the kernel's
+// dynamic shared memory, when Nq > 0 and B > 0.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,16 +43,17 @@ static MemRefType bufferType(Type tensorType) {
 }
 
 /// Tensor map of one operand: 4-D (D, N, heads, batch) innermost first, box
-/// (64, rows, 1, 1), 128-byte swizzle, out-of-range rows read as zero.
+/// (64, rows, heads, 1), 128-byte swizzle, out-of-range elements read as
+/// zero.
 static Value createTensorMap(OpBuilder &b, Location loc, Value buffer,
-                             int64_t rows,
+                             int64_t rows, int64_t heads,
                              llvm::function_ref<Value(int64_t)> index) {
   auto type = cast<MemRefType>(buffer.getType());
   Type element = type.getElementType();
   auto unranked = UnrankedMemRefType::get(element, /*memorySpace=*/0);
   Value cast = memref::CastOp::create(b, loc, unranked, buffer);
   auto box =
-      MemRefType::get({1, 1, rows, FlashTiling::kChunk}, element,
+      MemRefType::get({1, heads, rows, FlashTiling::kChunk}, element,
                       MemRefLayoutAttrInterface(), b.getI64IntegerAttr(3));
   auto mapType = nvgpu::TensorMapDescriptorType::get(
       b.getContext(), box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
@@ -88,12 +90,17 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   MemRefType kType = bufferType(op.getK().getType());
   MemRefType vType = bufferType(op.getV().getType());
   MemRefType oType = bufferType(op.getResult().getType());
-  auto funcType = builder.getFunctionType({qType, kType, vType, oType}, {});
-  auto func = func::FuncOp::create(builder, loc, name, funcType);
+  SmallVector<Type> argTypes{qType, kType};
+  if (!spec.valueFromKey)
+    argTypes.push_back(vType);
+  argTypes.push_back(oType);
+  auto func = func::FuncOp::create(builder, loc, name,
+                                    builder.getFunctionType(argTypes, {}));
   func.setPrivate();
   OpBuilder b = OpBuilder::atBlockEnd(func.addEntryBlock());
-  Value q = func.getArgument(0), k = func.getArgument(1),
-        v = func.getArgument(2), o = func.getArgument(3);
+  Value q = func.getArgument(0), k = func.getArgument(1);
+  Value v = spec.valueFromKey ? Value() : func.getArgument(2);
+  Value o = func.getArguments().back();
 
   // Index constants, created once at the top of the launcher.
   FlashTiling tiling(spec);
@@ -109,39 +116,41 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   };
   for (int64_t value :
        {int64_t(0), int64_t(1), int64_t(2), FlashTiling::kChunk, tiling.blockN,
-        FlashTiling::kBlockM, qType.getDimSize(1), FlashTiling::kThreads})
+        spec.rowsPerHead(), spec.headsPerTile, FlashTiling::kThreads})
     index(value);
 
   Value batch = dimOf(b, loc, q, 0, index);
   Value nq = dimOf(b, loc, q, 2, index);
-  if (qType.isDynamicDim(2) || kType.isDynamicDim(2)) {
-    Value nk = dimOf(b, loc, k, 2, index);
-    Value same =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, nq, nk);
-    cf::AssertOp::create(
-        b, loc, same,
-        "tucker.flash on the GPU needs as many queries as keys (Nq == Nk)");
+  Value nk = dimOf(b, loc, k, 2, index);
+  if (kType.isDynamicDim(2)) {
+    Value some =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, nk, index(0));
+    cf::AssertOp::create(b, loc, some,
+                         "tucker.flash on the GPU needs at least one key");
   }
 
-  Value mapQ = createTensorMap(b, loc, q, FlashTiling::kBlockM, index);
-  Value mapK = createTensorMap(b, loc, k, tiling.blockN, index);
-  Value mapV = createTensorMap(b, loc, v, tiling.blockN, index);
+  Value mapQ = createTensorMap(b, loc, q, spec.rowsPerHead(),
+                               spec.headsPerTile, index);
+  Value mapK = createTensorMap(b, loc, k, tiling.blockN, 1, index);
+  Value mapV =
+      v ? createTensorMap(b, loc, v, tiling.blockN, 1, index) : mapK;
   Value oIndex = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, o);
   Value oInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), oIndex);
   Value oPtr = LLVM::IntToPtrOp::create(
       b, loc, LLVM::LLVMPointerType::get(b.getContext()), oInt);
-  Value n32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), nq);
+  Value nq32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), nq);
+  Value nk32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), nk);
 
   Value gridX =
-      arith::CeilDivUIOp::create(b, loc, nq, index(FlashTiling::kBlockM));
-  Value heads = index(qType.getDimSize(1));
+      arith::CeilDivUIOp::create(b, loc, nq, index(spec.rowsPerHead()));
+  Value heads = index(qType.getDimSize(1) / spec.headsPerTile);
   Value smem =
       arith::ConstantIntOp::create(b, loc, b.getI32Type(), tiling.request);
   gpu::KernelDim3 grid{gridX, heads, batch};
   gpu::KernelDim3 block{index(FlashTiling::kThreads), index(1), index(1)};
   auto launch = [&](OpBuilder &lb) {
     gpu::LaunchFuncOp::create(lb, loc, kernel, grid, block, smem,
-                              ValueRange{mapQ, mapK, mapV, oPtr, n32});
+                              ValueRange{mapQ, mapK, mapV, oPtr, nq32, nk32});
   };
   bool staticNonEmpty = !qType.isDynamicDim(0) && !qType.isDynamicDim(2) &&
                         qType.getDimSize(0) > 0 && qType.getDimSize(2) > 0;
@@ -164,9 +173,9 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   return func;
 }
 
-void mlir::tucker::flash_to_gpu::replaceWithLaunch(RewriterBase &rewriter,
-                                                   FlashOp op,
-                                                   func::FuncOp launcher) {
+void mlir::tucker::flash_to_gpu::replaceWithLaunch(
+    RewriterBase &rewriter, FlashOp op, const FlashKernelSpec &spec,
+    func::FuncOp launcher) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
@@ -176,15 +185,18 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(RewriterBase &rewriter,
                                              tensor, /*read_only=*/true)
         .getResult();
   };
-  Value q = toBuffer(op.getQ()), k = toBuffer(op.getK()),
-        v = toBuffer(op.getV());
+  SmallVector<Value> args{toBuffer(op.getQ()), toBuffer(op.getK())};
+  if (!spec.valueFromKey)
+    args.push_back(toBuffer(op.getV()));
+  Value q = args.front();
   MemRefType oType = bufferType(op.getResult().getType());
   SmallVector<Value> dynamicSizes;
   for (int64_t dim = 0; dim < oType.getRank(); ++dim)
     if (oType.isDynamicDim(dim)) // B and N: the same as q's
       dynamicSizes.push_back(memref::DimOp::create(rewriter, loc, q, dim));
   Value o = memref::AllocOp::create(rewriter, loc, oType, dynamicSizes);
-  func::CallOp::create(rewriter, loc, launcher, ValueRange{q, k, v, o});
+  args.push_back(o);
+  func::CallOp::create(rewriter, loc, launcher, args);
   Value result = bufferization::ToTensorOp::create(
       rewriter, loc, op.getResult().getType(), o, /*restrict=*/true,
       /*writable=*/true);

@@ -59,7 +59,7 @@ public:
   FlashKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
                      ValueRange args)
       : e(e), spec(spec), t(spec), tmapQ(args[0]), tmapK(args[1]),
-        tmapV(args[2]), out(args[3]), n(args[4]) {
+        tmapV(args[2]), out(args[3]), nq(args[4]), nk(args[5]) {
     ns = t.blockN / 2;
     np = t.blockN / 4;
     nacc = spec.valueDim / 2;
@@ -75,16 +75,18 @@ private:
   KernelEmitter &e;
   const FlashKernelSpec &spec;
   FlashTiling t;
-  Value tmapQ, tmapK, tmapV, out, n;
+  Value tmapQ, tmapK, tmapV, out, nq, nk;
   int64_t ns, np, nacc;
   NVVM::WGMMATypes abType;
   Type halfType;
 
-  // Work item of the CTA.
-  Value m0, head, kvHead, batch, nt, nfull;
-  // Consumer thread.
+  // Work item of the CTA: positions n0 .. n0 + rowsPerHead - 1 of query
+  // heads headBase .. headBase + headsPerTile - 1 (all reading kvHead).
+  Value n0, headBase, kvHead, batch, nt, nfull;
+  // Consumer thread: its two rows' query position and head; the last key
+  // each row may see (causal: position + Nk - Nq).
   Value wg, qDescOff, t2;
-  SmallVector<Value> qrow;
+  SmallVector<Value> qpos, qhead, keyLimit;
   Value scaleLog2e, negScaleLog2e;
 
   Value barrier(int64_t base, Value stage) {
@@ -122,27 +124,41 @@ void FlashKernelBuilder::build() {
   Location loc = e.loc();
   Value tid = e.threadIdX();
   Value bx = e.blockIdX();
-  head = e.blockIdY();
+  headBase = spec.headsPerTile == 1
+                 ? e.blockIdY()
+                 : e.mul(e.blockIdY(), e.i32(spec.headsPerTile));
   batch = e.blockIdZ();
   if (spec.causal) // longest query tiles first
     bx = e.sub(e.sub(e.gridDimX(), e.i32(1)), bx);
-  m0 = e.mul(bx, e.i32(FlashTiling::kBlockM));
-  kvHead = spec.groupSize == 1 ? head : e.udiv(head, e.i32(spec.groupSize));
+  int64_t rows = spec.rowsPerHead();
+  n0 = e.mul(bx, e.i32(rows));
+  kvHead = spec.groupSize == 1 ? headBase
+                               : e.udiv(headBase, e.i32(spec.groupSize));
   scaleLog2e = e.f32(spec.scaleLog2e);
   negScaleLog2e = e.f32(-spec.scaleLog2e);
 
   // Tiles to visit (nt) and leading tiles that need no mask (nfull).
   int64_t bn = t.blockN;
-  nt = e.udiv(e.add(n, e.i32(bn - 1)), e.i32(bn));
-  nfull = e.udiv(n, e.i32(bn));
+  nt = e.udiv(e.add(nk, e.i32(bn - 1)), e.i32(bn));
+  nfull = e.udiv(nk, e.i32(bn));
   if (spec.causal) {
-    Value last =
-        e.add(e.udiv(e.add(m0, e.i32(FlashTiling::kBlockM - 1)), e.i32(bn)),
-              e.i32(1));
-    nt = e.minui(nt, last);
-    // Tile j needs no mask iff its last key bn·j + bn − 1 <= m0.
-    nfull = e.minui(nfull, e.udiv(e.add(m0, e.i32(1)), e.i32(bn)));
+    // Query position p sees keys up to p + Nk - Nq (signed: rows with
+    // p + Nk - Nq < 0 see none and come out 0).
+    Value offset = e.sub(nk, nq);
+    Value lastPos = e.sub(e.minui(e.add(n0, e.i32(rows)), nq), e.i32(1));
+    Value lastKey = e.add(lastPos, offset);
+    Value none = e.cmp(Pred::slt, lastKey, e.i32(0));
+    nt = e.minui(nt, e.select(none, e.i32(0),
+                              e.add(e.udiv(lastKey, e.i32(bn)), e.i32(1))));
+    // Tile j needs no mask iff its last key bn·j + bn − 1 <= n0 + offset.
+    Value firstLimit = e.add(e.add(n0, offset), e.i32(1));
+    Value noneFull = e.cmp(Pred::sle, firstLimit, e.i32(0));
+    nfull = e.minui(nfull, e.select(noneFull, e.i32(0),
+                                    e.udiv(firstLimit, e.i32(bn))));
   }
+  // At least one (then fully masked) tile, so every row ends with l = 0 or
+  // a real sum and the schedule needs no empty case.
+  nt = e.select(e.cmp(Pred::eq, nt, e.i32(0)), e.i32(1), nt);
 
   e.initSharedBase(kSharedMemorySymbol);
   e.ifThen(e.cmp(Pred::eq, tid, e.i32(0)), [&] { initBarriers(); });
@@ -168,9 +184,16 @@ void FlashKernelBuilder::build() {
     Value lane = e.urem(wgTid, e.i32(32));
     Value g = e.udiv(lane, e.i32(4));
     t2 = e.mul(e.urem(lane, e.i32(4)), e.i32(2));
-    Value consM0 = e.add(m0, e.mul(wg, e.i32(64)));
-    Value r0 = e.add(e.add(consM0, e.mul(warp, e.i32(16))), g);
-    qrow = {r0, e.add(r0, e.i32(8))};
+    // Rows r (of 128) are (head r / rows, position n0 + r % rows).
+    Value r0 = e.add(e.add(e.mul(wg, e.i32(64)), e.mul(warp, e.i32(16))), g);
+    Value offset = e.sub(nk, nq);
+    for (Value r : {r0, e.add(r0, e.i32(8))}) {
+      Value pos = e.add(n0, rows == 128 ? r : e.urem(r, e.i32(rows)));
+      qpos.push_back(pos);
+      qhead.push_back(rows == 128 ? headBase
+                                  : e.add(headBase, e.udiv(r, e.i32(rows))));
+      keyLimit.push_back(e.add(pos, offset));
+    }
     // This warpgroup's 64 Q rows: 64 · 128 B into every chunk.
     qDescOff = e.mul(wg, e.i32(64 * FlashTiling::kRowBytes / 16));
     consumer();
@@ -188,11 +211,13 @@ void FlashKernelBuilder::initBarriers() {
 }
 
 void FlashKernelBuilder::producer() {
+  // The Q box is (64, rowsPerHead, headsPerTile): 128 rows of 128 B per
+  // chunk, head-major, the same smem image as a 128-row box.
   Value qBar = e.sharedAt(t.qFull);
   e.mbarrierArriveExpectTx(qBar, t.qkChunks * t.qChunkBytes);
   for (int64_t c = 0; c < t.qkChunks; ++c)
     e.tmaLoad(e.sharedAt(t.q + c * t.qChunkBytes), tmapQ,
-              {e.i32(FlashTiling::kChunk * c), m0, head, batch}, qBar);
+              {e.i32(FlashTiling::kChunk * c), n0, headBase, batch}, qBar);
 
   e.forLoop(e.i32(0), nt, {}, [&](Value j, ValueRange) {
     Value stage = e.urem(j, e.i32(t.stages));
@@ -201,12 +226,15 @@ void FlashKernelBuilder::producer() {
     e.ifThen(e.cmp(Pred::uge, j, e.i32(t.stages)),
              [&] { e.mbarrierWait(barrier(t.empty, stage), parity); });
     Value full = barrier(t.full, stage);
-    e.mbarrierArriveExpectTx(full, t.kStageBytes + t.vStageBytes);
+    e.mbarrierArriveExpectTx(full, t.kStageBytes +
+                                       (spec.valueFromKey ? 0 : t.vStageBytes));
     Value row = e.mul(j, e.i32(t.blockN));
     Value kOff = e.mul(stage, e.i32(t.kStageBytes));
     for (int64_t c = 0; c < t.qkChunks; ++c)
       e.tmaLoad(e.sharedAt(e.add(kOff, e.i32(t.k + c * t.kChunkBytes))), tmapK,
                 {e.i32(FlashTiling::kChunk * c), row, kvHead, batch}, full);
+    if (spec.valueFromKey) // P·V reads V out of the K tile
+      return SmallVector<Value>{};
     Value vOff = e.mul(stage, e.i32(t.vStageBytes));
     for (int64_t c = 0; c < t.valueChunks; ++c)
       e.tmaLoad(e.sharedAt(e.add(vOff, e.i32(t.v + c * t.vChunkBytes))), tmapV,
@@ -236,6 +264,8 @@ SmallVector<Value> FlashKernelBuilder::issueQK(Value stage) {
   Value kBase = e.mul(stage, e.i32(t.kStageBytes / 16));
   Type accType = e.accumulatorType(ns);
   Value acc;
+  // A partial last chunk (Dqk % 64 != 0) is zero-filled past Dqk and its
+  // k-steps there are skipped.
   for (int64_t kk = 0; kk < spec.qkDim / 16; ++kk) {
     int64_t chunk = kk / 4, within = kk % 4;
     int64_t qOff = t.q + chunk * t.qChunkBytes + within * 32;
@@ -278,14 +308,14 @@ SoftmaxResult FlashKernelBuilder::softmax(ArrayRef<Value> sIn,
                                           Value tile, bool pack) {
   SmallVector<Value> s(sIn);
   if (masked) {
-    // key >= N, and (causal) key > query.
+    // key >= Nk, and (causal) key > position + Nk - Nq.
     Value col0 = e.add(e.mul(tile, e.i32(t.blockN)), t2);
     Value negInf = e.f32(-std::numeric_limits<float>::infinity());
     for (int64_t i = 0; i < ns; ++i) {
       Value col = e.add(col0, e.i32(8 * (i / 4) + (i % 2)));
-      Value bad = e.cmp(Pred::sge, col, n);
+      Value bad = e.cmp(Pred::sge, col, nk);
       if (spec.causal)
-        bad = e.ori(bad, e.cmp(Pred::sgt, col, qrow[rowOf(i)]));
+        bad = e.ori(bad, e.cmp(Pred::sgt, col, keyLimit[rowOf(i)]));
       s[i] = e.select(bad, negInf, s[i]);
     }
   }
@@ -465,25 +495,29 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
 
 void FlashKernelBuilder::epilogue(const RowState &st) {
   OpBuilder &b = e.builder();
-  // Finish the row sums over the quad, O /= l, 16-bit pairs straight to
-  // global memory for rows < N.
+  // Finish the row sums over the quad, O /= l (0 for a row that saw no
+  // key), 16-bit pairs straight to global memory for positions < Nq.
   SmallVector<Value> inv;
   for (int64_t row = 0; row < 2; ++row) {
     Value l = st.l[row];
     for (int64_t off : {1, 2})
       l = e.fadd(l, e.shuffleXor(l, off));
-    inv.push_back(e.fdiv(e.f32(1.0f), l));
+    Value empty = arith::CmpFOp::create(b, e.loc(), arith::CmpFPredicate::OEQ,
+                                        l, e.f32(0.0f));
+    inv.push_back(e.select(empty, e.f32(0.0f), e.fdiv(e.f32(1.0f), l)));
   }
   SmallVector<Value> o;
   for (int64_t i = 0; i < nacc; ++i)
     o.push_back(e.fmul(st.o[i], inv[rowOf(i)]));
   SmallVector<Value> regs = packP(o); // reg 2·jn + r = row r, columns 8jn + 2t
-  Value heads = e.gridDimY();
-  Value bh = e.add(e.mul(batch, heads), head);
+  Value heads = spec.headsPerTile == 1
+                    ? e.gridDimY()
+                    : e.mul(e.gridDimY(), e.i32(spec.headsPerTile));
   auto ptrType = e.globalPtr();
   for (int64_t row = 0; row < 2; ++row) {
-    e.ifThen(e.cmp(Pred::slt, qrow[row], n), [&] {
-      Value rowIndex = e.zext64(e.add(e.mul(bh, n), qrow[row]));
+    e.ifThen(e.cmp(Pred::slt, qpos[row], nq), [&] {
+      Value bh = e.add(e.mul(batch, heads), qhead[row]);
+      Value rowIndex = e.zext64(e.add(e.mul(bh, nq), qpos[row]));
       Value rowBase =
           e.add(e.mul(rowIndex, e.i64(spec.valueDim)), e.zext64(t2));
       for (int64_t jn = 0; jn < nacc / 4; ++jn) {
@@ -511,8 +545,8 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashKernel(
   // A !nvgpu.tensormap.descriptor parameter does not legalize in MLIR 22:
   // tensor maps come in as pointers to the 128-byte CUtensorMap in global
   // memory (docs/gpu-notes.md, "Measured with this toolchain", item 1).
-  auto type =
-      builder.getFunctionType({ptr, ptr, ptr, ptr, builder.getI32Type()}, {});
+  Type i32 = builder.getI32Type();
+  auto type = builder.getFunctionType({ptr, ptr, ptr, ptr, i32, i32}, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());

@@ -30,17 +30,28 @@ enum class FlashElement { BF16, F16 };
 
 struct FlashKernelSpec {
   FlashElement element = FlashElement::BF16;
-  int64_t qkDim = 128;    // Dqk
-  int64_t valueDim = 128; // Dv
+  int64_t qkDim = 128;    // Dqk (a multiple of 16)
+  int64_t valueDim = 128; // Dv (a multiple of 16)
   int64_t groupSize = 1;  // Hq / Hkv: query head h reads kv head h / groupSize
+  // Query heads of one kv head packed into the 128-row M tile (a power of
+  // two dividing groupSize): rows are (head, position) pairs, 128 /
+  // headsPerTile positions per head, so one K/V tile serves them all.
+  int64_t headsPerTile = 1;
+  // V is the column slice [valueColumn, valueColumn + Dv) of K (a shared
+  // latent): only K is loaded and P·V reads it in place.
+  bool valueFromKey = false;
+  int64_t valueColumn = 0; // a multiple of 64
   bool causal = false;
   float scaleLog2e = 0; // softmax scale · log2(e), folded into exp2
   bool pingPong = true; // consumer warpgroups take turns issuing wgmma (v5)
 
   auto key() const {
-    return std::make_tuple(element, qkDim, valueDim, groupSize, causal,
-                           scaleLog2e, pingPong);
+    return std::make_tuple(element, qkDim, valueDim, groupSize, headsPerTile,
+                           valueFromKey, valueColumn, causal, scaleLog2e,
+                           pingPong);
   }
+  /// Query positions per M tile: 128 / headsPerTile.
+  int64_t rowsPerHead() const { return 128 / headsPerTile; }
   bool operator<(const FlashKernelSpec &o) const { return key() < o.key(); }
 
   /// "bf16" or "f16".
@@ -61,8 +72,8 @@ struct FlashTiling {
 
   int64_t blockN;      // keys per K/V tile
   int64_t stages;      // K/V ring slots
-  int64_t qkChunks;    // Dqk / 64
-  int64_t valueChunks; // Dv / 64
+  int64_t qkChunks;    // ceil(Dqk / 64); a partial last chunk is zero-filled
+  int64_t valueChunks; // ceil(Dv / 64)
 
   // Shared memory map.
   int64_t q;           // Q tile: qkChunks chunks of kBlockM rows
@@ -70,9 +81,10 @@ struct FlashTiling {
   int64_t k;           // K ring: stage s at k + s · kStageBytes
   int64_t kChunkBytes; // blockN · 128
   int64_t kStageBytes;
-  int64_t v;           // V ring: stage s at v + s · vStageBytes
+  int64_t v;           // V ring: stage s at v + s · vStageBytes (inside the
+                       // K ring when the spec reads V from K)
   int64_t vChunkBytes; // blockN · 128
-  int64_t vStageBytes;
+  int64_t vStageBytes; // stride between the V tiles of two stages
   int64_t full;    // stages × 8 B: K/V of a slot landed (count 1 + tx)
   int64_t empty;   // stages × 8 B: slot consumed (count 256)
   int64_t qFull;   // 8 B: Q landed
@@ -88,9 +100,10 @@ std::string unsupportedReason(const FlashKernelSpec &spec);
 
 /// Builds the kernel `name` for `spec` at the end of `module`: a gpu.func
 /// with the ABI
-///   (tmap_q, tmap_k, tmap_v : !llvm.ptr, o : !llvm.ptr, n : i32)
-/// launched on grid (ceil(n / 128), Hq, B), block (384, 1, 1), with
-/// `FlashTiling(spec).request` bytes of dynamic shared memory.
+///   (tmap_q, tmap_k, tmap_v : !llvm.ptr, o : !llvm.ptr, nq, nk : i32)
+/// launched on grid (ceil(nq / rowsPerHead), Hq / headsPerTile, B), block
+/// (384, 1, 1), with `FlashTiling(spec).request` bytes of dynamic shared
+/// memory. tmap_v is not read when the spec reads V from K.
 gpu::GPUFuncOp buildFlashKernel(OpBuilder &builder, Location loc,
                                 gpu::GPUModuleOp module,
                                 const FlashKernelSpec &spec,

@@ -8,8 +8,9 @@
 // scale): batch, sequence length and head count are run-time values.
 //
 // What the kernels take, and the diagnostics for the rest:
-//   element type bf16 or f16; Dqk = Dv ∈ {64, 128, 256}; Hq % Hkv == 0;
-//   Nq == Nk (checked at run time when dynamic); no rope; chip sm_90a.
+//   element type bf16 or f16; Dqk, Dv multiples of 16 up to 256;
+//   Hq % Hkv == 0; any Nq, Nk >= 1; v separate or a last-dim slice of k;
+//   no rope; chip sm_90a.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,7 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/SymbolTable.h"
 #include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
@@ -38,8 +40,50 @@ using namespace mlir::tucker::flash_to_gpu;
 
 namespace {
 
+/// Column offset of `v` in `k` when `v` is `k` itself or
+/// `tensor.extract_slice` of `k` along the last dimension only (unit
+/// strides, other dims whole): the shared latent of a folded Tucker layer.
+static std::optional<int64_t> valueColumnInKey(FlashOp op) {
+  if (op.getV() == op.getK())
+    return 0;
+  auto slice = op.getV().getDefiningOp<tensor::ExtractSliceOp>();
+  if (!slice || slice.getSource() != op.getK())
+    return std::nullopt;
+  auto kType = cast<RankedTensorType>(op.getK().getType());
+  int64_t rank = kType.getRank();
+  ArrayRef<int64_t> offsets = slice.getStaticOffsets();
+  ArrayRef<int64_t> sizes = slice.getStaticSizes();
+  ArrayRef<int64_t> strides = slice.getStaticStrides();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (strides[d] != 1)
+      return std::nullopt;
+    if (d == rank - 1)
+      break;
+    if (offsets[d] != 0 || ShapedType::isDynamic(sizes[d]) ||
+        sizes[d] != kType.getDimSize(d))
+      return std::nullopt;
+  }
+  if (ShapedType::isDynamic(offsets[rank - 1]))
+    return std::nullopt;
+  return offsets[rank - 1];
+}
+
+/// Query heads per M tile when the option leaves it to the shapes: pack
+/// the group's heads when a head has fewer than 128 query rows (decode,
+/// short prefill), as many as fill the tile.
+static int64_t autoHeadsPerTile(int64_t group, int64_t nq) {
+  if (group == 1 || ShapedType::isDynamic(nq) || nq >= 128)
+    return 1;
+  int64_t rows = llvm::PowerOf2Ceil(std::max<int64_t>(nq, 1));
+  int64_t heads = 128 / rows;
+  while (group % heads != 0)
+    heads /= 2;
+  return heads;
+}
+
 /// The kernel spec of `op`, or a diagnostic at the op naming the limit.
-FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong) {
+FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
+                                   int64_t headsPerTile) {
   auto fail = [&]() {
     return op.emitOpError() << "cannot be lowered by --tucker-flash-to-gpu: ";
   };
@@ -68,23 +112,28 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong) {
               "flash, or use --tucker-flash-to-linalg)";
     return failure();
   }
-  int64_t nq = qType.getDimSize(2), nk = kType.getDimSize(2);
-  if (!ShapedType::isDynamic(nq) && !ShapedType::isDynamic(nk) && nq != nk) {
-    fail() << "Nq = " << nq << " and Nk = " << nk
-           << " differ (the kernels need Nq == Nk)";
-    return failure();
-  }
-  if (ShapedType::isDynamic(nq) != ShapedType::isDynamic(nk)) {
-    fail() << "Nq and Nk must be both static or both dynamic (the kernels "
-              "need Nq == Nk), got Nq = "
-           << (ShapedType::isDynamic(nq) ? "?" : std::to_string(nq))
-           << ", Nk = "
-           << (ShapedType::isDynamic(nk) ? "?" : std::to_string(nk));
+  if (kType.getDimSize(2) == 0) {
+    fail() << "Nk = 0: there is no key to attend to";
     return failure();
   }
   spec.qkDim = qType.getDimSize(3);
   spec.valueDim = vType.getDimSize(3);
   spec.groupSize = qType.getDimSize(1) / kType.getDimSize(1);
+  if (headsPerTile == 0) {
+    spec.headsPerTile = autoHeadsPerTile(spec.groupSize, qType.getDimSize(2));
+  } else if (!llvm::isPowerOf2_64(headsPerTile) || headsPerTile > 128 ||
+             spec.groupSize % headsPerTile != 0) {
+    fail() << "heads-per-tile = " << headsPerTile
+           << " must be a power of two up to 128 that divides Hq / Hkv = "
+           << spec.groupSize;
+    return failure();
+  } else {
+    spec.headsPerTile = headsPerTile;
+  }
+  if (std::optional<int64_t> column = valueColumnInKey(op)) {
+    spec.valueFromKey = true;
+    spec.valueColumn = *column;
+  }
   spec.causal = op.getCausal();
   spec.scaleLog2e = float(op.getEffectiveScale() * M_LOG2E);
   spec.pingPong = pingPong;
@@ -105,7 +154,8 @@ struct TuckerFlashToGpuPass
     SmallVector<std::pair<FlashOp, FlashKernelSpec>> work;
     bool ok = true;
     module.walk([&](FlashOp op) {
-      FailureOr<FlashKernelSpec> spec = analyze(op, chip, pingPong);
+      FailureOr<FlashKernelSpec> spec =
+          analyze(op, chip, pingPong, headsPerTile);
       if (failed(spec))
         ok = false;
       else
@@ -150,6 +200,10 @@ struct TuckerFlashToGpuPass
             builder.getDictionaryAttr({
                 builder.getNamedAttr(
                     "block_m", builder.getI64IntegerAttr(FlashTiling::kBlockM)),
+                builder.getNamedAttr("heads_per_tile", builder.getI64IntegerAttr(
+                                                           spec.headsPerTile)),
+                builder.getNamedAttr("value_from_key",
+                                     builder.getBoolAttr(spec.valueFromKey)),
                 builder.getNamedAttr("block_n",
                                      builder.getI64IntegerAttr(tiling.blockN)),
                 builder.getNamedAttr("threads", builder.getI64IntegerAttr(
@@ -184,7 +238,11 @@ struct TuckerFlashToGpuPass
                           ("tucker_flash_launch_" + kernel.getName()).str());
         symbols.insert(launcher);
       }
-      replaceWithLaunch(rewriter, op, launcher);
+      Operation *slice = op.getV().getDefiningOp<tensor::ExtractSliceOp>();
+      replaceWithLaunch(rewriter, op, spec, launcher);
+      // V was read from K: the slice that made it is dead now.
+      if (spec.valueFromKey && slice && slice->use_empty())
+        rewriter.eraseOp(slice);
     }
   }
 };

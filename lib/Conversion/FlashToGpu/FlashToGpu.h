@@ -18,17 +18,18 @@ namespace mlir::tucker {
 class FlashOp;
 namespace flash_to_gpu {
 
-/// Builds `func.func private @name(q, k, v, o : memref)` at the end of
+/// Builds `func.func private @name(q, k, [v,] o : memref)` at the end of
 /// `module`: tensor maps from the buffers, then gpu.launch_func of `kernel`
 /// (types taken from `op`, whose spec is `spec`).
 func::FuncOp buildLauncher(OpBuilder &builder, Location loc, ModuleOp module,
                            gpu::GPUFuncOp kernel, const FlashKernelSpec &spec,
                            FlashOp op, StringRef name);
 
-/// Replaces `op` (on tensors) by buffers of its operands, an output buffer,
-/// a call of `launcher` and the output as a tensor.
+/// Replaces `op` (on tensors) by buffers of its operands (no v when the
+/// spec reads V from K), an output buffer, a call of `launcher` and the
+/// output as a tensor.
 void replaceWithLaunch(RewriterBase &rewriter, FlashOp op,
-                       func::FuncOp launcher);
+                       const FlashKernelSpec &spec, func::FuncOp launcher);
 
 } // namespace flash_to_gpu
 } // namespace mlir::tucker

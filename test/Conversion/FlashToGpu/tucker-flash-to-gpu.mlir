@@ -20,9 +20,9 @@
 
 // CHECK-LABEL: gpu.module @tucker_flash_kernels
 // CHECK: llvm.mlir.global external @__tucker_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
-// CHECK: gpu.func @flash_fwd_bf16_d128(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32) kernel
+// CHECK: gpu.func @flash_fwd_bf16_d128(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.maxntid = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
-// CHECK-SAME: tucker.launch = {block_m = 128 : i64, block_n = 128 : i64, causal = false, element = "bf16", group = 1 : i64, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = 230456 : i64, stages = 3 : i64, threads = 384 : i64, v_dim = 128 : i64}
+// CHECK-SAME: tucker.launch = {block_m = 128 : i64, block_n = 128 : i64, causal = false, element = "bf16", group = 1 : i64, heads_per_tile = 1 : i64, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = 230456 : i64, stages = 3 : i64, threads = 384 : i64, v_dim = 128 : i64, value_from_key = false}
 // CHECK: %[[TID:.+]] = nvvm.read.ptx.sreg.tid.x : i32
 // CHECK: %[[HEAD:.+]] = nvvm.read.ptx.sreg.ctaid.y : i32
 // CHECK: %[[BATCH:.+]] = nvvm.read.ptx.sreg.ctaid.z : i32
@@ -102,11 +102,12 @@
 // CHECK: %[[OI:.+]] = memref.extract_aligned_pointer_as_index %[[LO]]
 // CHECK: %[[OI64:.+]] = arith.index_cast %[[OI]] : index to i64
 // CHECK: %[[PO:.+]] = llvm.inttoptr %[[OI64]] : i64 to !llvm.ptr
-// CHECK: %[[N:.+]] = arith.index_cast %[[C1000]] : index to i32
+// CHECK: %[[NQ:.+]] = arith.index_cast %[[C1000]] : index to i32
+// CHECK: %[[NK:.+]] = arith.index_cast %[[C1000]] : index to i32
 // CHECK: %[[GX:.+]] = arith.ceildivui %[[C1000]], %[[C128]] : index
 // CHECK: %[[SMEM:.+]] = arith.constant 230456 : i32
 // CHECK-NOT: scf.if
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128 blocks in (%[[GX]], %[[C16]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEM]] args(%[[PQ]] : !llvm.ptr, %[[PK]] : !llvm.ptr, %[[PV]] : !llvm.ptr, %[[PO]] : !llvm.ptr, %[[N]] : i32)
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128 blocks in (%[[GX]], %[[C16]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEM]] args(%[[PQ]] : !llvm.ptr, %[[PK]] : !llvm.ptr, %[[PV]] : !llvm.ptr, %[[PO]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32)
 // CHECK: return
 
 // Without ping-pong (v4): no named barriers.
@@ -122,8 +123,8 @@ func.func @mha(%q: tensor<2x16x1000x128xbf16>, %k: tensor<2x16x1000x128xbf16>, %
 
 // Tests that: GQA (8 query heads on 2 kv heads), causal, f16, dynamic B and
 // N: K/V are read at kv head h / 4 by TMA coordinate, the causal kernel runs
-// query tiles longest first and masks key > query, and the launcher checks
-// Nq == Nk at run time and skips empty launches.
+// query tiles longest first and masks key > query + Nk - Nq, and the
+// launcher checks Nk > 0 at run time and skips empty launches.
 
 // CHECK-LABEL: func.func @gqa(
 // CHECK-SAME: %[[Q:[^:]+]]: tensor<?x8x?x128xf16>
@@ -159,8 +160,8 @@ func.func @mha(%q: tensor<2x16x1000x128xbf16>, %k: tensor<2x16x1000x128xbf16>, %
 // CHECK: %[[B:.+]] = memref.dim %[[LQ]], %[[C0]]
 // CHECK: %[[NQ:.+]] = memref.dim %[[LQ]], %[[C2]]
 // CHECK: %[[NK:.+]] = memref.dim %[[LK]], %[[C2]]
-// CHECK: %[[SAME:.+]] = arith.cmpi eq, %[[NQ]], %[[NK]] : index
-// CHECK: cf.assert %[[SAME]], "tucker.flash on the GPU needs as many queries as keys (Nq == Nk)"
+// CHECK: %[[SOME:.+]] = arith.cmpi ugt, %[[NK]], %[[C0]] : index
+// CHECK: cf.assert %[[SOME]], "tucker.flash on the GPU needs at least one key"
 // CHECK: nvgpu.tma.create.descriptor {{.+}} : memref<*xf16> -> <tensor = memref<1x1x128x64xf16, 3>
 // CHECK: %[[GX:.+]] = arith.ceildivui %[[NQ]]
 // CHECK: %[[NONEMPTY:.+]] = arith.andi
@@ -229,4 +230,59 @@ func.func @d256(%q: tensor<1x2x512x256xbf16>, %k: tensor<1x2x512x256xbf16>, %v: 
 // CHECK-NOT: gpu.module
 func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
+}
+
+// -----
+
+// Tests that: latent MQA (16 query heads on one latent), decode-shaped
+// (Nq = 5 < Nk = 300) with v the first 128 columns of k: 16 heads share the
+// M tile (8 positions each; Q box of 8 rows x 16 heads), only K is loaded
+// (no V map, the slice is gone) and P·V reads the K tile.
+
+// CHECK-LABEL: func.func @latent(
+// CHECK-NOT: tensor.extract_slice
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p16_vk0_causal(%{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}) : (memref<2x16x5x192xbf16>, memref<2x1x300x192xbf16>, memref<2x16x5x128xbf16>) -> ()
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d192_v128_g16_p16_vk0_causal(
+// CHECK-SAME: heads_per_tile = 16 : i64
+// CHECK-SAME: value_from_key = true
+// Producer: Q (3 chunks), then K only: 3 loads per ring slot.
+// CHECK: scf.for
+// CHECK: nvvm.mbarrier.arrive.expect_tx
+// CHECK-COUNT-3: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK-NOT: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: nvvm.setmaxregister increase 240
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p16_vk0_causal(
+// CHECK-SAME: memref<2x16x5x192xbf16>, %{{[^:]+}}: memref<2x1x300x192xbf16>, %{{[^:]+}}: memref<2x16x5x128xbf16>)
+// CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
+// CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
+// CHECK: nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %[[C16]], %[[C8]], %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x16x8x64xbf16, 3>
+// CHECK: builtin.unrealized_conversion_cast
+// CHECK: nvgpu.tma.create.descriptor %{{.+}} -> <tensor = memref<1x1x128x64xbf16, 3>
+// CHECK: %[[KMAP:.+]] = builtin.unrealized_conversion_cast
+// CHECK-NOT: nvgpu.tma.create.descriptor
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p16_vk0_causal blocks in (%{{.+}}, %{{.+}}, %{{.+}}) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr,
+func.func @latent(%q: tensor<2x16x5x192xbf16>, %k: tensor<2x1x300x192xbf16>) -> tensor<2x16x5x128xbf16> {
+  %v = tensor.extract_slice %k[0, 0, 0, 0] [2, 1, 300, 128] [1, 1, 1, 1] : tensor<2x1x300x192xbf16> to tensor<2x1x300x128xbf16>
+  %o = tucker.flash %q, %k, %v {causal} : tensor<2x16x5x192xbf16>, tensor<2x1x300x192xbf16>, tensor<2x1x300x128xbf16> -> tensor<2x16x5x128xbf16>
+  return %o : tensor<2x16x5x128xbf16>
+}
+
+// -----
+
+// Tests that: an odd width (96 = 64 + 32) loads two 64-column chunks (the
+// second zero-filled past 96) and runs 6 k-steps for S, N = 96 for P·V.
+
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d96(
+// CHECK-SAME: qk_dim = 96 : i64
+// CHECK: nvvm.setmaxregister increase 240
+// CHECK-COUNT-6: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 128, k = 16>
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: scf.for
+// CHECK-COUNT-6: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 128, k = 16>
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: wgmma.mma_async.sync.aligned.m64n96k16.f32.bf16.bf16
+func.func @odd(%q: tensor<1x2x300x96xbf16>, %k: tensor<1x2x300x96xbf16>, %v: tensor<1x2x300x96xbf16>) -> tensor<1x2x300x96xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<1x2x300x96xbf16>, tensor<1x2x300x96xbf16>, tensor<1x2x300x96xbf16> -> tensor<1x2x300x96xbf16>
+  return %o : tensor<1x2x300x96xbf16>
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds, here (no GPU needed), everything the GPU machine runs, into
+# bench/gpu/out/gpu/ (carry that path to the device):
+#   tests/<case>.so .json   test/Integration/GPU/*.mlir, tucker-compile --target=cuda
+#   bench/<shape>.so .json  bench_cases.py shapes, likewise; cases.json
+#   libTuckerCudaRuntime.so next to them ($ORIGIN rpath)
+#   ptxas.txt               registers, spills and shared memory of every kernel
+# usage: bench/gpu/build_gpu.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+BUILD="$(cd "${1:-$REPO/build}" && pwd)"
+OUT="$HERE/out/gpu"
+PTXAS="${CUDA_HOME:-/usr/local/cuda}/bin/ptxas"
+rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/ptx"
+
+compile() { # case.mlir outdir
+  local name opts
+  name="$(basename "$1" .mlir)"
+  opts="$(grep -o "pipeline-options='[^']*'" "$1" | sed "s/pipeline-options='//;s/'//" || true)"
+  "$BUILD/bin/tucker-compile" "$1" --target=cuda --pipeline-options="${opts:-format=bin}" \
+    -o "$2/$name.so" --signature="$2/$name.json" --cuda-runtime-dir="$BUILD/lib/Runtime"
+  # The same kernels as PTX, for ptxas's resource report.
+  "$BUILD/bin/tucker-opt" "$1" --tucker-gpu-pipeline="${opts/format=bin/format=isa}" \
+    -o "$OUT/ptx/$name.mlir"
+  python3 "$HERE/extract_ptx.py" "$OUT/ptx/$name.mlir" "$OUT/ptx/$name.ptx"
+  "$PTXAS" -arch=sm_90a -v "$OUT/ptx/$name.ptx" -o /dev/null 2>&1 \
+    | sed -n "s/.*Compiling entry function '\(.*\)' for.*/\1/p;s/.*Used \([0-9][0-9]*\) registers.*/regs=\1/p;s/.*, \([0-9][0-9]*\) bytes spill stores.*/spill_stores=\1/p" \
+    >> "$OUT/ptxas.txt"
+  rm -f "$OUT/ptx/$name.mlir"
+}
+
+for f in "$REPO"/test/Integration/GPU/*.mlir; do compile "$f" "$OUT/tests"; done
+python3 "$HERE/bench_cases.py" write "$OUT/bench-src"
+cp "$OUT/bench-src/cases.json" "$OUT/bench/"
+for f in "$OUT"/bench-src/*.mlir; do compile "$f" "$OUT/bench"; done
+cp "$BUILD/lib/Runtime/libTuckerCudaRuntime.so" "$OUT/tests/"
+cp "$BUILD/lib/Runtime/libTuckerCudaRuntime.so" "$OUT/bench/"
+rm -rf "$OUT/bench-src" "$OUT/ptx"
+paste - - - < "$OUT/ptxas.txt" | sort -u | column -t
+du -sh "$OUT"

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Checks a tucker.flash compiled with `tucker-compile --target=cuda` on the GPU.
+
+usage: check_flash.py CASE.mlir LIB.so SIGNATURE.json [--repeat N]
+
+CASE.mlir holds one line `// CASE: {...}` (JSON) with what the reference
+needs beyond the signature's shapes:
+    causal        bool
+    scale         float or null (null: 1/sqrt(Dqk))
+    value_column  int or absent: the entry takes (q, k) and v is
+                  k[..., value_column : value_column + Dv] (a shared latent)
+Inputs are random (seeded), the output is poisoned with NaN before every call
+(the block tucker's Kernel allocates it in is filled with NaN first),
+and the result is compared with a float32 torch reference on the GPU: causal
+aligns the last query with the last key (query i sees key j iff
+j <= i + Nk - Nq) and a row that sees no key is 0. Tolerance on the relative
+Frobenius error: bf16 2e-2, f16 1e-2. The call runs on a side stream to check
+that the entry enqueues on torch's current stream. Exit status 0 iff it passes.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "python"))
+
+import torch  # noqa: E402
+
+from tucker.compiler import Kernel  # noqa: E402
+
+TOLERANCE = {"bf16": 2e-2, "f16": 1e-2}
+DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16}
+
+
+def read_case(path):
+    with open(path) as fh:
+        for line in fh:
+            m = re.match(r"\s*//\s*CASE:\s*(\{.*\})\s*$", line)
+            if m:
+                return json.loads(m.group(1))
+    sys.exit(f"check_flash.py: no '// CASE: {{...}}' line in {path}")
+
+
+def reference(q, k, v, causal, scale):
+    """float32 attention, [B, Hq, Nq, Dv]; GQA by repeating kv heads."""
+    B, Hq, Nq, _ = q.shape
+    Hkv, Nk = k.shape[1], k.shape[2]
+    g = Hq // Hkv
+    kf = k.float().repeat_interleave(g, dim=1)
+    vf = v.float().repeat_interleave(g, dim=1)
+    out = torch.empty(B, Hq, Nq, v.shape[-1], device=q.device, dtype=torch.float32)
+    for r0 in range(0, Nq, 1024):
+        r1 = min(Nq, r0 + 1024)
+        s = torch.matmul(q[:, :, r0:r1].float(), kf.transpose(-1, -2)) * scale
+        if causal:
+            i = torch.arange(r0, r1, device=q.device)[:, None]
+            j = torch.arange(Nk, device=q.device)[None, :]
+            s = s.masked_fill(j > i + (Nk - Nq), float("-inf"))
+        p = torch.softmax(s, dim=-1).nan_to_num(0.0)  # rows that see no key: 0
+        out[:, :, r0:r1] = torch.matmul(p, vf)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("library")
+    ap.add_argument("signature")
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args()
+    case = read_case(args.case)
+    with open(args.signature) as fh:
+        sig = json.load(fh)
+    kernel = Kernel(os.path.abspath(args.library), sig)
+    specs = kernel.signature.args
+    element = specs[0].dtype
+    dt = DTYPES[element]
+    gen = torch.Generator(device="cuda").manual_seed(1234)
+    inputs = [torch.randn(s.shape, device="cuda", dtype=dt, generator=gen) for s in specs]
+    q, k = inputs[0], inputs[1]
+    out_dv = kernel.signature.results[0].shape[-1]
+    if "value_column" in case:
+        c = case["value_column"]
+        v = k[..., c:c + out_dv]
+    else:
+        v = inputs[2]
+    scale = case.get("scale") or 1.0 / math.sqrt(q.shape[-1])
+    ref = reference(q, k, v, case.get("causal", False), scale)
+
+    side = torch.cuda.Stream()
+    out_shape = tuple(ref.shape)
+    worst, ok = 0.0, True
+    for _ in range(args.repeat):
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            # Poison the block the kernel's output will get: torch's caching
+            # allocator hands a freed block of the same size on the same
+            # stream back to the next request.
+            poison = torch.full(out_shape, float("nan"), device="cuda", dtype=dt)
+            poisoned = poison.data_ptr()
+            del poison
+            o = kernel(*inputs)
+        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.synchronize()
+        if o.data_ptr() != poisoned:
+            print("note: the output did not reuse the poisoned block")
+        nan = int(torch.isnan(o).sum())
+        diff = (o.float() - ref).nan_to_num(nan=1e9)
+        rel = float(diff.norm() / ref.norm().clamp_min(1e-30))
+        worst = max(worst, rel)
+        ok &= nan == 0 and rel <= TOLERANCE[element]
+        del o
+    shapes = " ".join(f"{tuple(s.shape)}" for s in specs)
+    print(f"{'PASS' if ok else 'FAIL'} {os.path.basename(args.case)}: {element} {shapes} "
+          f"causal={case.get('causal', False)} rel_err={worst:.2e} (tol {TOLERANCE[element]:.0e})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
