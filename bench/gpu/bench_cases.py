@@ -24,6 +24,7 @@ for causal in (False, True):
         (f"latent-h16-r128-n4096{c}", 4, 16, 1, 4096, 128, 128, None, causal),
         (f"latent-h16-r256-shared-n4096{c}", 4, 16, 1, 4096, 256, 256, 0, causal),
         (f"mha-h32-d64-n4096{c}", 4, 32, 32, 4096, 64, 64, None, causal),
+        (f"mla-absorbed-h128-576-512-n4096{c}", 1, 128, 1, 4096, 576, 512, 0, causal),
     ]
 
 

@@ -25,8 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FlashKernelSpec.h"
-#include "KernelEmitter.h"
+#include "FlashKernelParts.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -80,13 +79,10 @@ private:
   NVVM::WGMMATypes abType;
   Type halfType;
 
-  // Work item of the CTA: positions n0 .. n0 + rowsPerHead - 1 of query
-  // heads headBase .. headBase + headsPerTile - 1 (all reading kvHead).
-  Value n0, headBase, kvHead, batch, nt, nfull;
-  // Consumer thread: its two rows' query position and head; the last key
-  // each row may see (causal: position + Nk - Nq).
+  TileWork w; // the CTA's queries and key tiles
+  // Consumer thread.
   Value wg, qDescOff, t2;
-  SmallVector<Value> qpos, qhead, keyLimit;
+  ThreadRows rows;
   Value scaleLog2e, negScaleLog2e;
 
   Value barrier(int64_t base, Value stage) {
@@ -123,42 +119,9 @@ void FlashKernelBuilder::build() {
   OpBuilder &b = e.builder();
   Location loc = e.loc();
   Value tid = e.threadIdX();
-  Value bx = e.blockIdX();
-  headBase = spec.headsPerTile == 1
-                 ? e.blockIdY()
-                 : e.mul(e.blockIdY(), e.i32(spec.headsPerTile));
-  batch = e.blockIdZ();
-  if (spec.causal) // longest query tiles first
-    bx = e.sub(e.sub(e.gridDimX(), e.i32(1)), bx);
-  int64_t rows = spec.rowsPerHead();
-  n0 = e.mul(bx, e.i32(rows));
-  kvHead = spec.groupSize == 1 ? headBase
-                               : e.udiv(headBase, e.i32(spec.groupSize));
+  w = tileWork(e, spec, t, nq, nk);
   scaleLog2e = e.f32(spec.scaleLog2e);
   negScaleLog2e = e.f32(-spec.scaleLog2e);
-
-  // Tiles to visit (nt) and leading tiles that need no mask (nfull).
-  int64_t bn = t.blockN;
-  nt = e.udiv(e.add(nk, e.i32(bn - 1)), e.i32(bn));
-  nfull = e.udiv(nk, e.i32(bn));
-  if (spec.causal) {
-    // Query position p sees keys up to p + Nk - Nq (signed: rows with
-    // p + Nk - Nq < 0 see none and come out 0).
-    Value offset = e.sub(nk, nq);
-    Value lastPos = e.sub(e.minui(e.add(n0, e.i32(rows)), nq), e.i32(1));
-    Value lastKey = e.add(lastPos, offset);
-    Value none = e.cmp(Pred::slt, lastKey, e.i32(0));
-    nt = e.minui(nt, e.select(none, e.i32(0),
-                              e.add(e.udiv(lastKey, e.i32(bn)), e.i32(1))));
-    // Tile j needs no mask iff its last key bn·j + bn − 1 <= n0 + offset.
-    Value firstLimit = e.add(e.add(n0, offset), e.i32(1));
-    Value noneFull = e.cmp(Pred::sle, firstLimit, e.i32(0));
-    nfull = e.minui(nfull, e.select(noneFull, e.i32(0),
-                                    e.udiv(firstLimit, e.i32(bn))));
-  }
-  // At least one (then fully masked) tile, so every row ends with l = 0 or
-  // a real sum and the schedule needs no empty case.
-  nt = e.select(e.cmp(Pred::eq, nt, e.i32(0)), e.i32(1), nt);
 
   e.initSharedBase(kSharedMemorySymbol);
   e.ifThen(e.cmp(Pred::eq, tid, e.i32(0)), [&] { initBarriers(); });
@@ -184,16 +147,8 @@ void FlashKernelBuilder::build() {
     Value lane = e.urem(wgTid, e.i32(32));
     Value g = e.udiv(lane, e.i32(4));
     t2 = e.mul(e.urem(lane, e.i32(4)), e.i32(2));
-    // Rows r (of 128) are (head r / rows, position n0 + r % rows).
     Value r0 = e.add(e.add(e.mul(wg, e.i32(64)), e.mul(warp, e.i32(16))), g);
-    Value offset = e.sub(nk, nq);
-    for (Value r : {r0, e.add(r0, e.i32(8))}) {
-      Value pos = e.add(n0, rows == 128 ? r : e.urem(r, e.i32(rows)));
-      qpos.push_back(pos);
-      qhead.push_back(rows == 128 ? headBase
-                                  : e.add(headBase, e.udiv(r, e.i32(rows))));
-      keyLimit.push_back(e.add(pos, offset));
-    }
+    rows = threadRows(e, spec, w, r0, nq, nk);
     // This warpgroup's 64 Q rows: 64 · 128 B into every chunk.
     qDescOff = e.mul(wg, e.i32(64 * FlashTiling::kRowBytes / 16));
     consumer();
@@ -217,9 +172,10 @@ void FlashKernelBuilder::producer() {
   e.mbarrierArriveExpectTx(qBar, t.qkChunks * t.qChunkBytes);
   for (int64_t c = 0; c < t.qkChunks; ++c)
     e.tmaLoad(e.sharedAt(t.q + c * t.qChunkBytes), tmapQ,
-              {e.i32(FlashTiling::kChunk * c), n0, headBase, batch}, qBar);
+              {e.i32(FlashTiling::kChunk * c), w.n0, w.headBase, w.batch},
+              qBar);
 
-  e.forLoop(e.i32(0), nt, {}, [&](Value j, ValueRange) {
+  e.forLoop(e.i32(0), w.nt, {}, [&](Value j, ValueRange) {
     Value stage = e.urem(j, e.i32(t.stages));
     Value round = e.udiv(j, e.i32(t.stages));
     Value parity = e.andi(e.sub(round, e.i32(1)), e.i32(1));
@@ -232,13 +188,13 @@ void FlashKernelBuilder::producer() {
     Value kOff = e.mul(stage, e.i32(t.kStageBytes));
     for (int64_t c = 0; c < t.qkChunks; ++c)
       e.tmaLoad(e.sharedAt(e.add(kOff, e.i32(t.k + c * t.kChunkBytes))), tmapK,
-                {e.i32(FlashTiling::kChunk * c), row, kvHead, batch}, full);
+                {e.i32(FlashTiling::kChunk * c), row, w.kvHead, w.batch}, full);
     if (spec.valueFromKey) // P·V reads V out of the K tile
       return SmallVector<Value>{};
     Value vOff = e.mul(stage, e.i32(t.vStageBytes));
     for (int64_t c = 0; c < t.valueChunks; ++c)
       e.tmaLoad(e.sharedAt(e.add(vOff, e.i32(t.v + c * t.vChunkBytes))), tmapV,
-                {e.i32(FlashTiling::kChunk * c), row, kvHead, batch}, full);
+                {e.i32(FlashTiling::kChunk * c), row, w.kvHead, w.batch}, full);
     return SmallVector<Value>{};
   });
 }
@@ -279,56 +235,26 @@ SmallVector<Value> FlashKernelBuilder::issueQK(Value stage) {
 
 SmallVector<Value> FlashKernelBuilder::issuePV(Value stage, ArrayRef<Value> o,
                                                ArrayRef<Value> pRegs) {
-  // B = V tile, MN-major ([keys][d]): 8 keys of 128 B per core group, groups
-  // 1024 B apart (SBO), 64-column chunks one chunk apart (LBO).
-  uint64_t mnMajor = KernelEmitter::descriptorBits(t.vChunkBytes, 1024, true);
-  Value vBase = e.mul(stage, e.i32(t.vStageBytes / 16));
-  StringRef ptxType = spec.element == FlashElement::BF16 ? "bf16" : "f16";
-  SmallVector<Value> acc(o);
-  for (int64_t kk = 0; kk < t.blockN / 16; ++kk) {
-    int64_t vOff = t.v + kk * 16 * FlashTiling::kRowBytes;
-    Value db = e.wgmmaDescriptor(mnMajor + (vOff >> 4), vBase);
-    acc = e.wgmmaRS(acc, pRegs.slice(4 * kk, 4), db, spec.valueDim, ptxType);
-  }
-  return acc;
+  return accumulatePV(e, spec, o, pRegs, t.blockN, t.v, t.vChunkBytes,
+                      e.mul(stage, e.i32(t.vStageBytes / 16)));
 }
 
 //===----------------------------------------------------------------------===//
 // Softmax on the accumulator fragments
 //===----------------------------------------------------------------------===//
 
-// Fragment layout of an m64nN f32 accumulator: value i of a thread (lane l of
-// warp w in the warpgroup, g = l / 4, t = l % 4) sits at row
-// 16w + g + 8·((i / 2) % 2) and column 8·(i / 4) + 2t + i % 2.
-static int64_t rowOf(int64_t i) { return (i / 2) % 2; }
-
 SoftmaxResult FlashKernelBuilder::softmax(ArrayRef<Value> sIn,
                                           ArrayRef<Value> mOld,
                                           ArrayRef<Value> lOld, bool masked,
                                           Value tile, bool pack) {
   SmallVector<Value> s(sIn);
-  if (masked) {
-    // key >= Nk, and (causal) key > position + Nk - Nq.
-    Value col0 = e.add(e.mul(tile, e.i32(t.blockN)), t2);
-    Value negInf = e.f32(-std::numeric_limits<float>::infinity());
-    for (int64_t i = 0; i < ns; ++i) {
-      Value col = e.add(col0, e.i32(8 * (i / 4) + (i % 2)));
-      Value bad = e.cmp(Pred::sge, col, nk);
-      if (spec.causal)
-        bad = e.ori(bad, e.cmp(Pred::sgt, col, keyLimit[rowOf(i)]));
-      s[i] = e.select(bad, negInf, s[i]);
-    }
-  }
+  if (masked) // key >= Nk, and (causal) key > position + Nk - Nq
+    maskScores(e, spec, t.blockN, s, tile, t2, nk, rows);
   SoftmaxResult r;
   SmallVector<Value> negMs;
+  SmallVector<Value> tileMax = rowReduce(e, s, /*max=*/true, /*quad=*/true);
   for (int64_t row = 0; row < 2; ++row) {
-    Value mx;
-    for (int64_t i = 0; i < ns; ++i)
-      if (rowOf(i) == row)
-        mx = mx ? e.fmax(mx, s[i]) : s[i];
-    for (int64_t off : {1, 2})
-      mx = e.fmax(mx, e.shuffleXor(mx, off));
-    Value mNew = e.fmax(mOld[row], mx);
+    Value mNew = e.fmax(mOld[row], tileMax[row]);
     r.m.push_back(mNew);
     r.alpha.push_back(e.exp2Ftz(e.fmul(e.fsub(mOld[row], mNew), scaleLog2e)));
     negMs.push_back(e.fmul(mNew, negScaleLog2e));
@@ -336,24 +262,15 @@ SoftmaxResult FlashKernelBuilder::softmax(ArrayRef<Value> sIn,
   SmallVector<Value> p;
   for (int64_t i = 0; i < ns; ++i)
     p.push_back(e.exp2Ftz(e.fma(s[i], scaleLog2e, negMs[rowOf(i)])));
-  for (int64_t row = 0; row < 2; ++row) {
-    Value sum;
-    for (int64_t i = 0; i < ns; ++i)
-      if (rowOf(i) == row)
-        sum = sum ? e.fadd(sum, p[i]) : p[i];
-    r.l.push_back(e.fma(lOld[row], r.alpha[row], sum));
-  }
+  SmallVector<Value> sums = rowReduce(e, p, /*max=*/false, /*quad=*/false);
+  for (int64_t row = 0; row < 2; ++row)
+    r.l.push_back(e.fma(lOld[row], r.alpha[row], sums[row]));
   r.p = pack ? packP(p) : p;
   return r;
 }
 
 SmallVector<Value> FlashKernelBuilder::packP(ArrayRef<Value> p) {
-  // A-fragment register r of k-step kk is (p[8kk + 2r], p[8kk + 2r + 1]):
-  // exactly the accumulator order, so no shuffles.
-  SmallVector<Value> regs;
-  for (size_t i = 0; i + 1 < p.size(); i += 2)
-    regs.push_back(e.pack2(p[i], p[i + 1], halfType));
-  return regs;
+  return packPairs(e, p, halfType);
 }
 
 //===----------------------------------------------------------------------===//
@@ -419,7 +336,7 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
     return values;
   };
   SmallVector<Value> pro = e.ifThenElse(
-      e.cmp(Pred::eq, nfull, e.i32(0)), proTypes,
+      e.cmp(Pred::eq, w.nfull, e.i32(0)), proTypes,
       [&] { return prologue(true); }, [&] { return prologue(false); });
 
   // Steady state, carried: O, m, l, P_{j-1}.
@@ -427,7 +344,7 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
   carried.append(pro.begin() + np, pro.end()); // m, l
   carried.append(pro.begin(), pro.begin() + np);
   SmallVector<Value> loop =
-      e.forLoop(e.i32(1), nt, carried, [&](Value j, ValueRange args) {
+      e.forLoop(e.i32(1), w.nt, carried, [&](Value j, ValueRange args) {
         SmallVector<Value> allValues(args.begin(), args.end());
         ArrayRef<Value> all(allValues);
         ArrayRef<Value> oIn = all.take_front(nacc);
@@ -458,7 +375,7 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
           return values;
         };
         SmallVector<Value> sm = e.ifThenElse(
-            e.cmp(Pred::uge, j, nfull), smTypes, [&] { return step(true); },
+            e.cmp(Pred::uge, j, w.nfull), smTypes, [&] { return step(true); },
             [&] { return step(false); });
         ArrayRef<Value> smv(sm);
         ArrayRef<Value> pF = smv.take_front(ns);
@@ -475,7 +392,7 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
       });
 
   ArrayRef<Value> res(loop);
-  Value lastStage = e.urem(e.sub(nt, e.i32(1)), e.i32(t.stages));
+  Value lastStage = e.urem(e.sub(w.nt, e.i32(1)), e.i32(t.stages));
   pingPongWait();
   e.wgmmaFence();
   RowState fin;
@@ -494,41 +411,8 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
 //===----------------------------------------------------------------------===//
 
 void FlashKernelBuilder::epilogue(const RowState &st) {
-  OpBuilder &b = e.builder();
-  // Finish the row sums over the quad, O /= l (0 for a row that saw no
-  // key), 16-bit pairs straight to global memory for positions < Nq.
-  SmallVector<Value> inv;
-  for (int64_t row = 0; row < 2; ++row) {
-    Value l = st.l[row];
-    for (int64_t off : {1, 2})
-      l = e.fadd(l, e.shuffleXor(l, off));
-    Value empty = arith::CmpFOp::create(b, e.loc(), arith::CmpFPredicate::OEQ,
-                                        l, e.f32(0.0f));
-    inv.push_back(e.select(empty, e.f32(0.0f), e.fdiv(e.f32(1.0f), l)));
-  }
-  SmallVector<Value> o;
-  for (int64_t i = 0; i < nacc; ++i)
-    o.push_back(e.fmul(st.o[i], inv[rowOf(i)]));
-  SmallVector<Value> regs = packP(o); // reg 2·jn + r = row r, columns 8jn + 2t
-  Value heads = spec.headsPerTile == 1
-                    ? e.gridDimY()
-                    : e.mul(e.gridDimY(), e.i32(spec.headsPerTile));
-  auto ptrType = e.globalPtr();
-  for (int64_t row = 0; row < 2; ++row) {
-    e.ifThen(e.cmp(Pred::slt, qpos[row], nq), [&] {
-      Value bh = e.add(e.mul(batch, heads), qhead[row]);
-      Value rowIndex = e.zext64(e.add(e.mul(bh, nq), qpos[row]));
-      Value rowBase =
-          e.add(e.mul(rowIndex, e.i64(spec.valueDim)), e.zext64(t2));
-      for (int64_t jn = 0; jn < nacc / 4; ++jn) {
-        Value index = e.add(rowBase, e.i64(8 * jn));
-        Value ptr = LLVM::GEPOp::create(b, e.loc(), ptrType, halfType, out,
-                                        ValueRange{index});
-        LLVM::StoreOp::create(b, e.loc(), regs[2 * jn + row], ptr,
-                              /*alignment=*/4);
-      }
-    });
-  }
+  storeOutput(e, spec, st.o, st.l, w, rows, out, nq, t2, /*column0=*/0,
+              halfType);
 }
 
 //===----------------------------------------------------------------------===//

@@ -32,7 +32,7 @@ std::string FlashKernelSpec::baseName() const {
 static void layout(FlashTiling &t, const FlashKernelSpec &spec,
                    int64_t blockN) {
   t.blockN = blockN;
-  t.qChunkBytes = FlashTiling::kBlockM * FlashTiling::kRowBytes;
+  t.qChunkBytes = t.blockM * FlashTiling::kRowBytes;
   t.kChunkBytes = blockN * FlashTiling::kRowBytes;
   t.vChunkBytes = t.kChunkBytes;
   t.kStageBytes = t.qkChunks * t.kChunkBytes;
@@ -48,6 +48,30 @@ static void layout(FlashTiling &t, const FlashKernelSpec &spec,
     t.vStageBytes = t.valueChunks * t.vChunkBytes;
     ringEnd = t.v + t.stages * t.vStageBytes;
   }
+  t.exchange = t.exchangeStage = t.exchangeWg = t.rowMax = t.rowSum = 0;
+  if (spec.wide()) {
+    // A K chunk V does not read holds warpgroup w's P fragments of the tile
+    // it computed (8 KB = 64 rows x 64 keys x 2 B), else a region of its own.
+    int64_t pBytes = 4 * (blockN / 4) * 128;
+    int64_t firstV = spec.valueColumn / FlashTiling::kChunk;
+    int64_t freeChunk = -1;
+    if (spec.valueFromKey && blockN == 64)
+      for (int64_t c = t.qkChunks - 1; c >= 0 && freeChunk < 0; --c)
+        if (c < firstV || c >= firstV + t.valueChunks)
+          freeChunk = c;
+    if (freeChunk >= 0) {
+      t.exchange = t.k + freeChunk * t.kChunkBytes;
+      t.exchangeStage = t.kStageBytes;
+      t.exchangeWg = 0; // each warpgroup writes the stage of its own tile
+    } else {
+      t.exchange = ringEnd;
+      t.exchangeWg = pBytes;
+      ringEnd += 2 * pBytes;
+    }
+    t.rowMax = ringEnd;
+    t.rowSum = t.rowMax + 2 * 64 * 4;
+    ringEnd = t.rowSum + 2 * 2 * 128 * 4;
+  }
   t.full = ringEnd;
   t.empty = t.full + 8 * t.stages;
   t.qFull = t.empty + 8 * t.stages;
@@ -56,12 +80,25 @@ static void layout(FlashTiling &t, const FlashKernelSpec &spec,
 }
 
 FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
+  blockM = spec.blockM();
+  qkChunks = (spec.qkDim + kChunk - 1) / kChunk;
+  valueChunks = (spec.valueDim + kChunk - 1) / kChunk;
+  if (spec.wide()) {
+    // Split-O: a pair of 64-key tiles in flight (one per consumer), a second
+    // pair prefetched when it fits, else 48- then 32-key tiles.
+    for (int64_t n : {64, 48, 32})
+      for (int64_t s : {4, 2}) {
+        stages = s;
+        layout(*this, spec, n);
+        if (request <= kMaxSharedBytes)
+          return;
+      }
+    return;
+  }
   // The overlapped schedule holds two slots at once (V(j-1) for P·V, K(j)
   // for S), so the ring needs 3 slots to prefetch anything
   // (docs/gpu-notes.md, pitfall 15).
   stages = 3;
-  qkChunks = (spec.qkDim + kChunk - 1) / kChunk;
-  valueChunks = (spec.valueDim + kChunk - 1) / kChunk;
   // Keys per tile: the largest multiple of 16 up to 128 whose ring fits in
   // shared memory and whose registers fit a consumer thread's 240 (O is
   // Dv/2 f32, S and P in flight about 1.25 · blockN: Dv <= 128 runs 128
@@ -77,12 +114,24 @@ FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
   layout(*this, spec, 16);
 }
 
+std::pair<int64_t, int64_t>
+mlir::tucker::flash_to_gpu::wideValueColumns(const FlashKernelSpec &spec,
+                                             int64_t wg) {
+  int64_t chunks = (spec.valueDim + FlashTiling::kChunk - 1) / FlashTiling::kChunk;
+  int64_t first = std::min(spec.valueDim, (chunks + 1) / 2 * FlashTiling::kChunk);
+  return wg == 0 ? std::make_pair(int64_t(0), first)
+                 : std::make_pair(first, spec.valueDim - first);
+}
+
 std::string
 mlir::tucker::flash_to_gpu::unsupportedReason(const FlashKernelSpec &spec) {
-  auto widthOk = [](int64_t d) { return d > 0 && d % 16 == 0 && d <= 256; };
-  if (!widthOk(spec.qkDim) || !widthOk(spec.valueDim))
+  auto widthOk = [](int64_t d, int64_t max) {
+    return d > 0 && d % 16 == 0 && d <= max;
+  };
+  if (!widthOk(spec.qkDim, 576) || !widthOk(spec.valueDim, 512))
     return llvm::formatv("head widths Dqk = {0}, Dv = {1} are not supported "
-                         "(the kernels take multiples of 16 up to 256)",
+                         "(the kernels take multiples of 16, Dqk up to 576 "
+                         "and Dv up to 512)",
                          spec.qkDim, spec.valueDim)
         .str();
   if (spec.valueFromKey &&
@@ -94,6 +143,12 @@ mlir::tucker::flash_to_gpu::unsupportedReason(const FlashKernelSpec &spec) {
                          spec.qkDim)
         .str();
   FlashTiling tiling(spec);
+  if (spec.wide() && wideValueColumns(spec, 1).second <= 0)
+    return llvm::formatv("Dv = {0} leaves the second consumer warpgroup of "
+                         "the wide kernel no columns (it splits Dv at a "
+                         "64-column chunk)",
+                         spec.valueDim)
+        .str();
   if (tiling.request > kMaxSharedBytes || tiling.blockN < 32)
     return llvm::formatv("the K/V ring for Dqk = {0}, Dv = {1} does not fit "
                          "in shared memory ({2} B with {3}-key tiles, at most "

@@ -50,8 +50,14 @@ struct FlashKernelSpec {
                            valueFromKey, valueColumn, causal, scaleLog2e,
                            pingPong);
   }
-  /// Query positions per M tile: 128 / headsPerTile.
-  int64_t rowsPerHead() const { return 128 / headsPerTile; }
+  /// Heads wider than 256 (up to Dqk 576, Dv 512) take the split-O kernel
+  /// (FlashWideKernel.cpp): 64 query rows per CTA, the two consumer
+  /// warpgroups computing S for alternate key tiles and O for half of Dv.
+  bool wide() const { return qkDim > 256 || valueDim > 256; }
+  /// Query rows per CTA.
+  int64_t blockM() const { return wide() ? 64 : 128; }
+  /// Query positions per M tile: blockM / headsPerTile.
+  int64_t rowsPerHead() const { return blockM() / headsPerTile; }
   bool operator<(const FlashKernelSpec &o) const { return key() < o.key(); }
 
   /// "bf16" or "f16".
@@ -67,9 +73,11 @@ struct FlashTiling {
   static constexpr int64_t kConsumers = 2; // consumer warpgroups
   static constexpr int64_t kThreads = 128 * (kConsumers + 1); // + producer
   static constexpr int64_t kBlockM = 64 * kConsumers; // query rows per CTA
+                                                      // (split-O: 64)
   static constexpr int64_t kChunk = 64;     // head-dim columns per TMA box
   static constexpr int64_t kRowBytes = 128; // one chunk row (64 × 16-bit)
 
+  int64_t blockM;      // query rows per CTA
   int64_t blockN;      // keys per K/V tile
   int64_t stages;      // K/V ring slots
   int64_t qkChunks;    // ceil(Dqk / 64); a partial last chunk is zero-filled
@@ -88,6 +96,16 @@ struct FlashTiling {
   int64_t full;    // stages × 8 B: K/V of a slot landed (count 1 + tx)
   int64_t empty;   // stages × 8 B: slot consumed (count 256)
   int64_t qFull;   // 8 B: Q landed
+  // Split-O kernel only: what the two consumer warpgroups exchange per pair
+  // of key tiles: the packed P fragments (16-bit pairs, [wg][reg][thread]),
+  // the row maxima ([wg][64] f32) and the per-thread row sums
+  // ([wg][2][thread] f32). The P fragments sit in a K chunk that V does not
+  // read (the rope columns of a shared latent) when there is one.
+  int64_t exchange;      // stage-0 address of warpgroup 0's P fragments
+  int64_t exchangeStage; // added per stage (0: a region of its own)
+  int64_t exchangeWg;    // added for warpgroup 1
+  int64_t rowMax;
+  int64_t rowSum;
   int64_t bytes;   // end of the map
   int64_t request; // dynamic shared memory to request (+ 1 KiB to align)
 
@@ -108,6 +126,18 @@ gpu::GPUFuncOp buildFlashKernel(OpBuilder &builder, Location loc,
                                 gpu::GPUModuleOp module,
                                 const FlashKernelSpec &spec,
                                 llvm::StringRef name);
+
+/// The split-O kernel for a wide spec (spec.wide()), with the same ABI and
+/// launch as buildFlashKernel (grid x over ceil(nq / rowsPerHead)).
+gpu::GPUFuncOp buildFlashWideKernel(OpBuilder &builder, Location loc,
+                                    gpu::GPUModuleOp module,
+                                    const FlashKernelSpec &spec,
+                                    llvm::StringRef name);
+
+/// Value columns of consumer warpgroup `wg` in the split-O kernel: [offset,
+/// offset + width), split at a 64-column chunk boundary.
+std::pair<int64_t, int64_t> wideValueColumns(const FlashKernelSpec &spec,
+                                             int64_t wg);
 
 /// Name of the dynamic shared memory symbol declared in the kernel module.
 inline constexpr llvm::StringLiteral kSharedMemorySymbol = "__tucker_smem";

@@ -71,11 +71,11 @@ static std::optional<int64_t> valueColumnInKey(FlashOp op) {
 /// Query heads per M tile when the option leaves it to the shapes: pack
 /// the group's heads when a head has fewer than 128 query rows (decode,
 /// short prefill), as many as fill the tile.
-static int64_t autoHeadsPerTile(int64_t group, int64_t nq) {
-  if (group == 1 || ShapedType::isDynamic(nq) || nq >= 128)
+static int64_t autoHeadsPerTile(int64_t group, int64_t nq, int64_t blockM) {
+  if (group == 1 || ShapedType::isDynamic(nq) || nq >= blockM)
     return 1;
   int64_t rows = llvm::PowerOf2Ceil(std::max<int64_t>(nq, 1));
-  int64_t heads = 128 / rows;
+  int64_t heads = blockM / rows;
   while (group % heads != 0)
     heads /= 2;
   return heads;
@@ -120,11 +120,14 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
   spec.valueDim = vType.getDimSize(3);
   spec.groupSize = qType.getDimSize(1) / kType.getDimSize(1);
   if (headsPerTile == 0) {
-    spec.headsPerTile = autoHeadsPerTile(spec.groupSize, qType.getDimSize(2));
-  } else if (!llvm::isPowerOf2_64(headsPerTile) || headsPerTile > 128 ||
+    spec.headsPerTile =
+        autoHeadsPerTile(spec.groupSize, qType.getDimSize(2), spec.blockM());
+  } else if (!llvm::isPowerOf2_64(headsPerTile) ||
+             headsPerTile > spec.blockM() ||
              spec.groupSize % headsPerTile != 0) {
     fail() << "heads-per-tile = " << headsPerTile
-           << " must be a power of two up to 128 that divides Hq / Hkv = "
+           << " must be a power of two up to " << spec.blockM()
+           << " (the M tile) that divides Hq / Hkv = "
            << spec.groupSize;
     return failure();
   } else {
@@ -189,8 +192,11 @@ struct TuckerFlashToGpuPass
     for (auto &[op, spec] : work) {
       gpu::GPUFuncOp &kernel = kernelOf[spec];
       if (!kernel) {
-        kernel = buildFlashKernel(builder, op.getLoc(), kernels, spec,
-                                  spec.baseName());
+        kernel = spec.wide() ? buildFlashWideKernel(builder, op.getLoc(),
+                                                    kernels, spec,
+                                                    spec.baseName())
+                             : buildFlashKernel(builder, op.getLoc(), kernels,
+                                                spec, spec.baseName());
         kernelSymbols.insert(kernel); // a second scale gets a suffix
         FlashTiling tiling(spec);
         // What a caller that builds its own tensor maps needs (the bench
@@ -199,7 +205,7 @@ struct TuckerFlashToGpuPass
             "tucker.launch",
             builder.getDictionaryAttr({
                 builder.getNamedAttr(
-                    "block_m", builder.getI64IntegerAttr(FlashTiling::kBlockM)),
+                    "block_m", builder.getI64IntegerAttr(tiling.blockM)),
                 builder.getNamedAttr("heads_per_tile", builder.getI64IntegerAttr(
                                                            spec.headsPerTile)),
                 builder.getNamedAttr("value_from_key",

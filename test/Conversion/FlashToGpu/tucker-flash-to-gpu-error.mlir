@@ -6,7 +6,7 @@
 // the valid boundary beside them (bf16, Dqk = Dv = 128, GQA, causal).
 
 // Tests that: bf16, Dqk = Dv = 128, GQA 4:1, causal is accepted.
-// HEADS: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: heads-per-tile = 3 must be a power of two up to 128 that divides Hq / Hkv = 4
+// HEADS: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: heads-per-tile = 3 must be a power of two up to 128 (the M tile) that divides Hq / Hkv = 4
 // CHIP: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: chip 'sm_80' is not supported (the kernels use wgmma, TMA and setmaxnreg: sm_90a)
 func.func @ok(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>) -> tensor<1x8x256x128xbf16> {
   %o = tucker.flash %q, %k, %v {causal}
@@ -28,7 +28,7 @@ func.func @f32(%q: tensor<1x2x128x128xf32>, %k: tensor<1x2x128x128xf32>, %v: ten
 
 // Tests that: a head width that is not a multiple of 16 is refused.
 func.func @width(%q: tensor<1x2x128x72xbf16>, %k: tensor<1x2x128x72xbf16>, %v: tensor<1x2x128x72xbf16>) -> tensor<1x2x128x72xbf16> {
-  // expected-error @+1 {{head widths Dqk = 72, Dv = 72 are not supported (the kernels take multiples of 16 up to 256)}}
+  // expected-error @+1 {{head widths Dqk = 72, Dv = 72 are not supported (the kernels take multiples of 16, Dqk up to 576 and Dv up to 512)}}
   %o = tucker.flash %q, %k, %v
       : tensor<1x2x128x72xbf16>, tensor<1x2x128x72xbf16>, tensor<1x2x128x72xbf16> -> tensor<1x2x128x72xbf16>
   return %o : tensor<1x2x128x72xbf16>
@@ -36,12 +36,23 @@ func.func @width(%q: tensor<1x2x128x72xbf16>, %k: tensor<1x2x128x72xbf16>, %v: t
 
 // -----
 
-// Tests that: a value width above 256 is refused.
-func.func @wide(%q: tensor<1x2x128x128xbf16>, %k: tensor<1x2x128x128xbf16>, %v: tensor<1x2x128x320xbf16>) -> tensor<1x2x128x320xbf16> {
-  // expected-error @+1 {{head widths Dqk = 128, Dv = 320 are not supported}}
+// Tests that: a value width above 512 is refused.
+func.func @wide(%q: tensor<1x2x128x128xbf16>, %k: tensor<1x2x128x128xbf16>, %v: tensor<1x2x128x528xbf16>) -> tensor<1x2x128x528xbf16> {
+  // expected-error @+1 {{head widths Dqk = 128, Dv = 528 are not supported}}
   %o = tucker.flash %q, %k, %v
-      : tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16>, tensor<1x2x128x320xbf16> -> tensor<1x2x128x320xbf16>
-  return %o : tensor<1x2x128x320xbf16>
+      : tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16>, tensor<1x2x128x528xbf16> -> tensor<1x2x128x528xbf16>
+  return %o : tensor<1x2x128x528xbf16>
+}
+
+// -----
+
+// Tests that: a wide head whose value columns cannot be split between the two
+// consumer warpgroups at a 64-column chunk is refused.
+func.func @split(%q: tensor<1x2x128x320xbf16>, %k: tensor<1x2x128x320xbf16>, %v: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
+  // expected-error @+1 {{Dv = 64 leaves the second consumer warpgroup of the wide kernel no columns (it splits Dv at a 64-column chunk)}}
+  %o = tucker.flash %q, %k, %v
+      : tensor<1x2x128x320xbf16>, tensor<1x2x128x320xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
+  return %o : tensor<1x2x128x64xbf16>
 }
 
 // -----

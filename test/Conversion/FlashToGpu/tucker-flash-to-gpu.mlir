@@ -286,3 +286,37 @@ func.func @odd(%q: tensor<1x2x300x96xbf16>, %k: tensor<1x2x300x96xbf16>, %v: ten
   %o = tucker.flash %q, %k, %v : tensor<1x2x300x96xbf16>, tensor<1x2x300x96xbf16>, tensor<1x2x300x96xbf16> -> tensor<1x2x300x96xbf16>
   return %o : tensor<1x2x300x96xbf16>
 }
+
+// -----
+
+// Tests that: absorbed MLA (Dqk = 576, Dv = 512, v = k[..., :512]) takes the
+// split-O kernel: 64 query rows, 64-key tiles in a 2-slot ring of K only
+// (9 chunks per tile), S by SS-wgmma m64n64 over 36 k-steps, two
+// rendezvous per pair of tiles, and P·V as m64n256 RS-wgmma per warpgroup
+// (its 256 value columns), each warpgroup generated for its own columns.
+
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d576_v512_g16_vk0_causal(
+// CHECK-SAME: block_m = 64 : i64, block_n = 64 : i64
+// CHECK-SAME: shared_bytes = 224808 : i64, stages = 2 : i64
+// CHECK-SAME: value_from_key = true
+// CHECK: nvvm.setmaxregister decrease 24
+// CHECK: scf.for
+// CHECK-COUNT-9: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK-NOT: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: nvvm.setmaxregister increase 240
+// CHECK: scf.for
+// CHECK-COUNT-36: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
+// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
+// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
+// CHECK: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK: nvvm.mbarrier.arrive
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d576_v512_g16_vk0_causal(
+// CHECK: nvgpu.tma.create.descriptor {{.+}} -> <tensor = memref<1x1x64x64xbf16, 3>
+// CHECK: nvgpu.tma.create.descriptor {{.+}} -> <tensor = memref<1x1x64x64xbf16, 3>
+// CHECK-NOT: nvgpu.tma.create.descriptor
+func.func @mla(%q: tensor<1x16x500x576xbf16>, %k: tensor<1x1x500x576xbf16>) -> tensor<1x16x500x512xbf16> {
+  %v = tensor.extract_slice %k[0, 0, 0, 0] [1, 1, 500, 512] [1, 1, 1, 1] : tensor<1x1x500x576xbf16> to tensor<1x1x500x512xbf16>
+  %o = tucker.flash %q, %k, %v {causal} : tensor<1x16x500x576xbf16>, tensor<1x1x500x576xbf16>, tensor<1x1x500x512xbf16> -> tensor<1x16x500x512xbf16>
+  return %o : tensor<1x16x500x512xbf16>
+}

@@ -1,0 +1,178 @@
+//===- FlashKernelParts.cpp - Pieces shared by the flash kernels ----------===//
+
+#include "FlashKernelParts.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::tucker::flash_to_gpu;
+using Pred = arith::CmpIPredicate;
+
+TileWork mlir::tucker::flash_to_gpu::tileWork(KernelEmitter &e,
+                                              const FlashKernelSpec &spec,
+                                              const FlashTiling &t, Value nq,
+                                              Value nk) {
+  TileWork w;
+  Value bx = e.blockIdX();
+  w.headBase = spec.headsPerTile == 1
+                   ? e.blockIdY()
+                   : e.mul(e.blockIdY(), e.i32(spec.headsPerTile));
+  w.batch = e.blockIdZ();
+  if (spec.causal) // longest query tiles first
+    bx = e.sub(e.sub(e.gridDimX(), e.i32(1)), bx);
+  int64_t rows = spec.rowsPerHead();
+  w.n0 = e.mul(bx, e.i32(rows));
+  w.kvHead = spec.groupSize == 1 ? w.headBase
+                                 : e.udiv(w.headBase, e.i32(spec.groupSize));
+
+  int64_t bn = t.blockN;
+  w.nt = e.udiv(e.add(nk, e.i32(bn - 1)), e.i32(bn));
+  w.nfull = e.udiv(nk, e.i32(bn));
+  if (spec.causal) {
+    // Query position p sees keys up to p + Nk - Nq (signed: rows with
+    // p + Nk - Nq < 0 see none and come out 0).
+    Value offset = e.sub(nk, nq);
+    Value lastPos = e.sub(e.minui(e.add(w.n0, e.i32(rows)), nq), e.i32(1));
+    Value lastKey = e.add(lastPos, offset);
+    Value none = e.cmp(Pred::slt, lastKey, e.i32(0));
+    w.nt = e.minui(w.nt, e.select(none, e.i32(0),
+                                  e.add(e.udiv(lastKey, e.i32(bn)), e.i32(1))));
+    // Tile j needs no mask iff its last key bn·j + bn − 1 <= n0 + offset.
+    Value firstLimit = e.add(e.add(w.n0, offset), e.i32(1));
+    Value noneFull = e.cmp(Pred::sle, firstLimit, e.i32(0));
+    w.nfull = e.minui(w.nfull, e.select(noneFull, e.i32(0),
+                                        e.udiv(firstLimit, e.i32(bn))));
+  }
+  // At least one (then fully masked) tile, so every row ends with l = 0 or
+  // a real sum and the schedules need no empty case.
+  w.nt = e.select(e.cmp(Pred::eq, w.nt, e.i32(0)), e.i32(1), w.nt);
+  return w;
+}
+
+ThreadRows mlir::tucker::flash_to_gpu::threadRows(KernelEmitter &e,
+                                                  const FlashKernelSpec &spec,
+                                                  const TileWork &w, Value r0,
+                                                  Value nq, Value nk) {
+  // Rows r of the M tile are (head r / rows, position n0 + r % rows).
+  int64_t rows = spec.rowsPerHead();
+  bool oneHead = rows == spec.blockM();
+  ThreadRows out;
+  Value offset = e.sub(nk, nq);
+  for (Value r : {r0, e.add(r0, e.i32(8))}) {
+    Value pos = e.add(w.n0, oneHead ? r : e.urem(r, e.i32(rows)));
+    out.pos.push_back(pos);
+    out.head.push_back(oneHead ? w.headBase
+                               : e.add(w.headBase, e.udiv(r, e.i32(rows))));
+    out.keyLimit.push_back(e.add(pos, offset));
+  }
+  return out;
+}
+
+void mlir::tucker::flash_to_gpu::maskScores(KernelEmitter &e,
+                                            const FlashKernelSpec &spec,
+                                            int64_t blockN,
+                                            MutableArrayRef<Value> s,
+                                            Value tile, Value t2, Value nk,
+                                            const ThreadRows &rows) {
+  Value col0 = e.add(e.mul(tile, e.i32(blockN)), t2);
+  Value negInf = e.f32(-std::numeric_limits<float>::infinity());
+  for (int64_t i = 0; i < int64_t(s.size()); ++i) {
+    Value col = e.add(col0, e.i32(8 * (i / 4) + (i % 2)));
+    Value bad = e.cmp(Pred::sge, col, nk);
+    if (spec.causal)
+      bad = e.ori(bad, e.cmp(Pred::sgt, col, rows.keyLimit[rowOf(i)]));
+    s[i] = e.select(bad, negInf, s[i]);
+  }
+}
+
+SmallVector<Value> mlir::tucker::flash_to_gpu::rowReduce(KernelEmitter &e,
+                                                         ArrayRef<Value> values,
+                                                         bool max, bool quad) {
+  SmallVector<Value> out;
+  for (int64_t row = 0; row < 2; ++row) {
+    Value acc;
+    for (int64_t i = 0; i < int64_t(values.size()); ++i) {
+      if (rowOf(i) != row)
+        continue;
+      acc = !acc ? values[i] : max ? e.fmax(acc, values[i])
+                                   : e.fadd(acc, values[i]);
+    }
+    if (quad)
+      for (int64_t off : {1, 2}) {
+        Value other = e.shuffleXor(acc, off);
+        acc = max ? e.fmax(acc, other) : e.fadd(acc, other);
+      }
+    out.push_back(acc);
+  }
+  return out;
+}
+
+SmallVector<Value> mlir::tucker::flash_to_gpu::packPairs(KernelEmitter &e,
+                                                         ArrayRef<Value> values,
+                                                         Type halfType) {
+  SmallVector<Value> regs;
+  for (size_t i = 0; i + 1 < values.size(); i += 2)
+    regs.push_back(e.pack2(values[i], values[i + 1], halfType));
+  return regs;
+}
+
+SmallVector<Value> mlir::tucker::flash_to_gpu::accumulatePV(
+    KernelEmitter &e, const FlashKernelSpec &spec, ArrayRef<Value> o,
+    ArrayRef<Value> pRegs, int64_t blockN, int64_t vBase, int64_t chunkBytes,
+    Value stageUnits) {
+  // B = V tile, MN-major ([keys][d]): 8 keys of 128 B per core group, groups
+  // 1024 B apart (SBO), 64-column chunks one chunk apart (LBO).
+  uint64_t mnMajor = KernelEmitter::descriptorBits(chunkBytes, 1024, true);
+  StringRef ptxType = spec.element == FlashElement::BF16 ? "bf16" : "f16";
+  SmallVector<Value> acc(o);
+  for (int64_t kk = 0; kk < blockN / 16; ++kk) {
+    int64_t vOff = vBase + kk * 16 * FlashTiling::kRowBytes;
+    Value db = e.wgmmaDescriptor(mnMajor + (vOff >> 4), stageUnits);
+    acc = e.wgmmaRS(acc, pRegs.slice(4 * kk, 4), db, 2 * int64_t(o.size()),
+                    ptxType);
+  }
+  return acc;
+}
+
+void mlir::tucker::flash_to_gpu::storeOutput(
+    KernelEmitter &e, const FlashKernelSpec &spec, ArrayRef<Value> o,
+    ArrayRef<Value> l, const TileWork &w, const ThreadRows &rows, Value out,
+    Value nq, Value t2, int64_t column0, Type halfType) {
+  OpBuilder &b = e.builder();
+  SmallVector<Value> inv;
+  for (int64_t row = 0; row < 2; ++row) {
+    Value sum = l[row];
+    for (int64_t off : {1, 2})
+      sum = e.fadd(sum, e.shuffleXor(sum, off));
+    Value empty = arith::CmpFOp::create(b, e.loc(), arith::CmpFPredicate::OEQ,
+                                        sum, e.f32(0.0f));
+    inv.push_back(e.select(empty, e.f32(0.0f), e.fdiv(e.f32(1.0f), sum)));
+  }
+  SmallVector<Value> scaled;
+  for (int64_t i = 0; i < int64_t(o.size()); ++i)
+    scaled.push_back(e.fmul(o[i], inv[rowOf(i)]));
+  // Register 2·jn + r = row r, columns 8jn + 2t.
+  SmallVector<Value> regs = packPairs(e, scaled, halfType);
+  Value heads = spec.headsPerTile == 1
+                    ? e.gridDimY()
+                    : e.mul(e.gridDimY(), e.i32(spec.headsPerTile));
+  auto ptrType = e.globalPtr();
+  for (int64_t row = 0; row < 2; ++row) {
+    e.ifThen(e.cmp(Pred::slt, rows.pos[row], nq), [&] {
+      Value bh = e.add(e.mul(w.batch, heads), rows.head[row]);
+      Value rowIndex = e.zext64(e.add(e.mul(bh, nq), rows.pos[row]));
+      Value rowBase = e.add(e.mul(rowIndex, e.i64(spec.valueDim)),
+                            e.zext64(e.add(t2, e.i32(column0))));
+      for (int64_t jn = 0; jn < int64_t(o.size()) / 4; ++jn) {
+        Value index = e.add(rowBase, e.i64(8 * jn));
+        Value ptr = LLVM::GEPOp::create(b, e.loc(), ptrType, halfType, out,
+                                        ValueRange{index});
+        LLVM::StoreOp::create(b, e.loc(), regs[2 * jn + row], ptr,
+                              /*alignment=*/4);
+      }
+    });
+  }
+}

@@ -1,0 +1,76 @@
+//===- FlashKernelParts.h - Pieces shared by the flash kernels --*- C++ -*-===//
+//
+// Internal to --tucker-flash-to-gpu: what the 128-row overlapped kernel
+// (FlashKernel.cpp) and the split-O kernel (FlashWideKernel.cpp) build the
+// same way: the CTA's work item and key-tile range, the two query rows of a
+// consumer thread, score masking, quad reductions, the packing of P into
+// wgmma A fragments, P·V from registers, and the output store.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELPARTS_H
+#define TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELPARTS_H
+
+#include "FlashKernelSpec.h"
+#include "KernelEmitter.h"
+
+namespace mlir::tucker::flash_to_gpu {
+
+/// Fragment layout of an m64nN f32 accumulator: value i of a thread (lane l
+/// of warp w in the warpgroup, g = l / 4, t = l % 4) sits at row
+/// 16w + g + 8·((i / 2) % 2) and column 8·(i / 4) + 2t + i % 2.
+inline int64_t rowOf(int64_t i) { return (i / 2) % 2; }
+
+/// The CTA's queries and key tiles: positions n0 .. n0 + rowsPerHead - 1 of
+/// heads headBase .. headBase + headsPerTile - 1 (all reading kvHead); key
+/// tiles 0 .. nt - 1 (at least one), of which the first nfull need no mask.
+struct TileWork {
+  Value n0, headBase, kvHead, batch, nt, nfull;
+};
+TileWork tileWork(KernelEmitter &e, const FlashKernelSpec &spec,
+                  const FlashTiling &t, Value nq, Value nk);
+
+/// A consumer thread's two rows (`r0` and `r0 + 8` of the M tile): query
+/// position, head and the last key it may see (causal: position + Nk - Nq).
+struct ThreadRows {
+  SmallVector<Value> pos, head, keyLimit;
+};
+ThreadRows threadRows(KernelEmitter &e, const FlashKernelSpec &spec,
+                      const TileWork &w, Value r0, Value nq, Value nk);
+
+/// Sets to -inf the scores of `s` (an m64n`blockN` fragment of key tile
+/// `tile`) past Nk and, when causal, past each row's key limit.
+void maskScores(KernelEmitter &e, const FlashKernelSpec &spec, int64_t blockN,
+                MutableArrayRef<Value> s, Value tile, Value t2, Value nk,
+                const ThreadRows &rows);
+
+/// Max (or sum) of each of the thread's two rows over its fragment values,
+/// reduced over the lane quad when `quad`.
+SmallVector<Value> rowReduce(KernelEmitter &e, ArrayRef<Value> values,
+                             bool max, bool quad);
+
+/// f32 values in accumulator order → 16-bit pairs: exactly the A fragment
+/// order of a wgmma k-step (register r of k-step kk is values 8kk + 2r,
+/// 8kk + 2r + 1), so no shuffles.
+SmallVector<Value> packPairs(KernelEmitter &e, ArrayRef<Value> values,
+                             Type halfType);
+
+/// O += P·V for `blockN` keys by RS-wgmma (P = `pRegs`, 4 per k-step): V
+/// MN-major at shared byte `vBase` (+ `stageUnits` 16-byte units at run
+/// time), 64-column chunks `chunkBytes` apart, N = o.size() * 2.
+SmallVector<Value> accumulatePV(KernelEmitter &e, const FlashKernelSpec &spec,
+                                ArrayRef<Value> o, ArrayRef<Value> pRegs,
+                                int64_t blockN, int64_t vBase,
+                                int64_t chunkBytes, Value stageUnits);
+
+/// O / l (0 for a row that saw no key; `l` is the thread's partial sums,
+/// quad-reduced here) stored as 16-bit pairs to out[b, head, pos, column0 +
+/// ...] for positions < Nq.
+void storeOutput(KernelEmitter &e, const FlashKernelSpec &spec,
+                 ArrayRef<Value> o, ArrayRef<Value> l, const TileWork &w,
+                 const ThreadRows &rows, Value out, Value nq, Value t2,
+                 int64_t column0, Type halfType);
+
+} // namespace mlir::tucker::flash_to_gpu
+
+#endif // TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELPARTS_H
