@@ -184,4 +184,36 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TuckerGpuCheckHostPass : Pass<"tucker-gpu-check-host", "::mlir::ModuleOp"> {
+  let summary = "Refuse host code the tucker GPU pipeline cannot run yet";
+  let description = [{
+    Runs in `--tucker-gpu-pipeline` after `--tucker-flash-to-gpu`. Outside
+    `gpu.module`s, every op must be host glue the pipeline can lower:
+    `func`, `bufferization`, the launchers' ops. A `linalg` or `tucker` op, or
+    any other op on tensors, would run on the host (the projections of a
+    `tucker.mha`, a `tucker.rope` that did not fuse): it gets an error naming
+    the op. With `format=bin` or `fatbin`, a missing ptxas ($CUDA_HOME/bin,
+    /usr/local/cuda/bin, $PATH) is an error too.
+  }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"isa\"",
+           "gpu.binary format the pipeline will produce (isa|bin|fatbin)">,
+  ];
+}
+
+def TuckerGpuDeviceBuffersPass
+    : Pass<"tucker-gpu-device-buffers", "::mlir::ModuleOp"> {
+  let summary = "Allocate the flash launchers' intermediate buffers on the device";
+  let description = [{
+    After bufferization with results as out-params: a `memref.alloc` that
+    feeds a `tucker_flash_launch_*` call (directly or through `memref.cast`)
+    is an intermediate flash output the host never reads; it becomes
+    `gpu.alloc` (async form, waited for) and is freed by `gpu.dealloc` before
+    its block's terminator; its host deallocations are dropped. An allocation
+    that escapes through `func.return` is an error (results must be
+    out-params).
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // TUCKER_CONVERSION_PASSES_TD
