@@ -28,6 +28,10 @@ void populateFoldPatterns(RewritePatternSet &patterns, StringRef queryForm,
 /// Patterns of --tucker-fuse-rope.
 void populateFuseRopePatterns(RewritePatternSet &patterns);
 
+/// Patterns of --tucker-raise (layers to tucker.mha / tucker.gqa, and with
+/// `raiseFlash` attention cores to tucker.flash); apply them bottom-up.
+void populateRaisePatterns(RewritePatternSet &patterns, bool raiseFlash);
+
 #define GEN_PASS_REGISTRATION
 #include "tucker/Dialect/Tucker/Transforms/Passes.h.inc"
 

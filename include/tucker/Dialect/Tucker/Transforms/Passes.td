@@ -170,4 +170,57 @@ def TuckerCompressPass : Pass<"tucker-compress"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def TuckerRaisePass : Pass<"tucker-raise"> {
+  let summary = "Raise frontend attention (linalg/tensor/arith, tosa) to tucker ops";
+  let description = [{
+    Recognizes scaled-dot-product attention as torch-mlir / IREE (linalg,
+    tensor, arith, math on tensors) and TOSA lower it, and replaces it with
+    `tucker.mha` / `tucker.gqa` when the q/k/v/o projections of one `x` are
+    in view, else with `tucker.flash` over the q, k, v tensors. The IR is
+    read as index expressions, so projections as `linalg.matmul`,
+    `batch_matmul` or generic contractions, head splits by
+    `expand_shape` / `collapse_shape` / transposes / copying generics, the
+    scale anywhere along q·kᵀ, softmax as `linalg.softmax` or decomposed
+    (with or without the max), masks added or selected in (constant or
+    built from `linalg.index` comparisons), GQA by broadcast or repeat of
+    k/v heads and rotate-half RoPE with constant tables all read the same.
+
+    Only what is provably the same function is raised: a mask becomes
+    `causal` only if it keeps exactly the keys `n ≤ m + Nk − Nq` (checked
+    symbolically or entry by entry), RoPE tables must equal cos/sin of one θ
+    to their rounding, weights must hold whole heads in head-major order.
+    The unsafe softmax `exp(s)/Σexp(s)` is raised (mathematically the
+    softmax tucker computes). The new ops carry the fused locations of the
+    ops they replace. See docs/raising.md.
+
+    Before (excerpt):
+    ```mlir
+    %s = linalg.batch_matmul ins(%q, %kt : ...) outs(...)
+    %p = linalg.softmax dimension(2) ins(%s : ...) outs(...)
+    %o = linalg.batch_matmul ins(%p, %v : ...) outs(...)
+    ```
+    After:
+    ```mlir
+    %o = tucker.flash %q4, %k4, %v4 {scale = 1.0 : f64} : ...
+    ```
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Emit a remark at every softmax of an attention that is not "
+           "raised, saying why (and at a tucker.flash raised instead of a "
+           "layer, why not the layer)">,
+    Option<"raiseFlash", "flash", "bool", /*default=*/"true",
+           "Raise attention cores to tucker.flash when the whole layer is "
+           "not raisable">,
+    Option<"finiteMaskFill", "finite-mask-fill", "bool", /*default=*/"false",
+           "Also accept the lowest finite f32/f16/bf16 value (torch.finfo "
+           "min) as a mask fill; equal to -inf unless scores span the whole "
+           "float range">,
+  ];
+  let dependentDialects = ["::mlir::tucker::TuckerDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // TUCKER_DIALECT_TUCKER_TRANSFORMS_PASSES_TD

@@ -1,0 +1,147 @@
+// RUN: tucker-opt %s -split-input-file --tucker-raise --verify-roundtrip | FileCheck %s
+
+// --tucker-raise on attention as torch-mlir's TOSA backend lowers it. The same
+// functions run raised and unraised in test/Integration/CPU/raise/raise-tosa.mlir.
+
+// Tests that torch-mlir's TOSA lowering of scaled dot-product attention
+// (tosa.transpose of k, tosa.matmul, tosa.mul by the scale, reduce_max / sub /
+// exp / reduce_sum / reciprocal / mul) becomes tucker.flash on a batch of one.
+
+// CHECK-LABEL: func.func @tosa_flash(
+// CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<4x8x8xf32>, %[[K:[a-z0-9]+]]: tensor<4x8x8xf32>, %[[V:[a-z0-9]+]]: tensor<4x8x8xf32>
+// CHECK: %[[Q4:.+]] = tensor.expand_shape %[[Q]]
+// CHECK: %[[K4:.+]] = tensor.expand_shape %[[K]]
+// CHECK: %[[V4:.+]] = tensor.expand_shape %[[V]]
+// CHECK: %[[O:.+]] = tucker.flash %[[Q4]], %[[K4]], %[[V4]] {scale = 0.35355{{[0-9]+}} : f64} : tensor<1x4x8x8xf32>
+// CHECK: %[[R:.+]] = tensor.collapse_shape %[[O]]
+// CHECK-NOT: tosa.
+// CHECK: return %[[R]]
+func.func @tosa_flash(%q: tensor<4x8x8xf32>, %k: tensor<4x8x8xf32>, %v: tensor<4x8x8xf32>) -> tensor<4x8x8xf32> {
+  %t1 = tosa.transpose %k {perms = array<i32: 0, 2, 1>} : (tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %k2 = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %mm3 = tosa.matmul %q, %t1, %k2, %k2 : (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<4x8x8xf32>
+  %k4 = "tosa.const"() <{values = dense<3.535533906e-01> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %k6 = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %mul5 = tosa.mul %mm3, %k4, %k6 : (tensor<4x8x8xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<4x8x8xf32>
+  %reduce_max7 = tosa.reduce_max %mul5 {axis = 2 : i32} : (tensor<4x8x8xf32>) -> tensor<4x8x1xf32>
+  %sub8 = tosa.sub %mul5, %reduce_max7 : (tensor<4x8x8xf32>, tensor<4x8x1xf32>) -> tensor<4x8x8xf32>
+  %exp9 = tosa.exp %sub8 : (tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %reduce_sum10 = tosa.reduce_sum %exp9 {axis = 2 : i32} : (tensor<4x8x8xf32>) -> tensor<4x8x1xf32>
+  %reciprocal11 = tosa.reciprocal %reduce_sum10 : (tensor<4x8x1xf32>) -> tensor<4x8x1xf32>
+  %mul12 = tosa.mul %exp9, %reciprocal11, %k6 : (tensor<4x8x8xf32>, tensor<4x8x1xf32>, tensor<1xi8>) -> tensor<4x8x8xf32>
+  %mm13 = tosa.matmul %mul12, %v, %k2, %k2 : (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<4x8x8xf32>
+  return %mm13 : tensor<4x8x8xf32>
+}
+
+// -----
+
+// Tests that the unsafe TOSA softmax (no reduce_max) with a constant causal mask
+// added (broadcast over the heads) and no scale becomes a causal tucker.flash with
+// scale 1.
+
+// CHECK-LABEL: func.func @tosa_flash_causal(
+// CHECK: tucker.flash {{.*}} {causal, scale = 1.000000e+00 : f64}
+// CHECK-NOT: tosa.
+func.func @tosa_flash_causal(%q: tensor<4x8x8xf32>, %k: tensor<4x8x8xf32>, %v: tensor<4x8x8xf32>) -> tensor<4x8x8xf32> {
+  %t1 = tosa.transpose %k {perms = array<i32: 0, 2, 1>} : (tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %k2 = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %mm3 = tosa.matmul %q, %t1, %k2, %k2 : (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<4x8x8xf32>
+  %k4 = "tosa.const"() <{values = dense<[[[0.0, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]]> : tensor<1x8x8xf32>}> : () -> tensor<1x8x8xf32>
+  %add5 = tosa.add %mm3, %k4 : (tensor<4x8x8xf32>, tensor<1x8x8xf32>) -> tensor<4x8x8xf32>
+  %exp6 = tosa.exp %add5 : (tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %reduce_sum7 = tosa.reduce_sum %exp6 {axis = 2 : i32} : (tensor<4x8x8xf32>) -> tensor<4x8x1xf32>
+  %reciprocal8 = tosa.reciprocal %reduce_sum7 : (tensor<4x8x1xf32>) -> tensor<4x8x1xf32>
+  %k10 = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %mul9 = tosa.mul %exp6, %reciprocal8, %k10 : (tensor<4x8x8xf32>, tensor<4x8x1xf32>, tensor<1xi8>) -> tensor<4x8x8xf32>
+  %mm11 = tosa.matmul %mul9, %v, %k2, %k2 : (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<4x8x8xf32>
+  return %mm11 : tensor<4x8x8xf32>
+}
+
+// -----
+
+// Tests that a whole TOSA layer (tosa.reshape of the tokens to [1, B·N, d],
+// tosa.transpose of [out, in] weights, tosa.matmul projections with tosa.add
+// biases, heads split and merged by reshape / transpose, causal constant mask)
+// becomes tucker.mha with its biases.
+
+// CHECK-LABEL: func.func @tosa_mha(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<2x8x16xf32>
+// CHECK-SAME: %[[WQ:[a-z0-9]+]]: tensor<16x16xf32>, %[[WK:[a-z0-9]+]]: tensor<16x16xf32>, %[[WV:[a-z0-9]+]]: tensor<16x16xf32>, %[[WO:[a-z0-9]+]]: tensor<16x16xf32>
+// CHECK-SAME: %[[BQ:[a-z0-9]+]]: tensor<16xf32>, %[[BK:[a-z0-9]+]]: tensor<16xf32>, %[[BV:[a-z0-9]+]]: tensor<16xf32>, %[[BO:[a-z0-9]+]]: tensor<16xf32>
+// CHECK: %[[TQ:.+]] = linalg.transpose ins(%[[WQ]]
+// CHECK: %[[TK:.+]] = linalg.transpose ins(%[[WK]]
+// CHECK: %[[TV:.+]] = linalg.transpose ins(%[[WV]]
+// CHECK: %[[TO:.+]] = linalg.transpose ins(%[[WO]]
+// CHECK: %[[Y:.+]] = tucker.mha %[[X]], %[[TQ]], %[[TK]], %[[TV]], %[[TO]] bq(%[[BQ]]) bk(%[[BK]]) bv(%[[BV]]) bo(%[[BO]]) {causal, num_heads = 2 : i64, scale = 0.35355{{[0-9]+}} : f64}
+// CHECK-NOT: tosa.
+// CHECK: return %[[Y]]
+func.func @tosa_mha(%x: tensor<2x8x16xf32>, %wq: tensor<16x16xf32>, %wk: tensor<16x16xf32>, %wv: tensor<16x16xf32>, %wo: tensor<16x16xf32>, %bq: tensor<16xf32>, %bk: tensor<16xf32>, %bv: tensor<16xf32>, %bo: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  %s1 = tosa.const_shape {values = dense<[1, 16, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r2 = tosa.reshape %x, %s1 : (tensor<2x8x16xf32>, !tosa.shape<3>) -> tensor<1x16x16xf32>
+  %t3 = tosa.transpose %wq {perms = array<i32: 1, 0>} : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %s4 = tosa.const_shape {values = dense<[1, 16, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r5 = tosa.reshape %t3, %s4 : (tensor<16x16xf32>, !tosa.shape<3>) -> tensor<1x16x16xf32>
+  %k6 = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %mm7 = tosa.matmul %r2, %r5, %k6, %k6 : (tensor<1x16x16xf32>, tensor<1x16x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x16x16xf32>
+  %s8 = tosa.const_shape {values = dense<[1, 1, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r9 = tosa.reshape %bq, %s8 : (tensor<16xf32>, !tosa.shape<3>) -> tensor<1x1x16xf32>
+  %add10 = tosa.add %mm7, %r9 : (tensor<1x16x16xf32>, tensor<1x1x16xf32>) -> tensor<1x16x16xf32>
+  %s11 = tosa.const_shape {values = dense<[2, 8, 2, 8]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %r12 = tosa.reshape %add10, %s11 : (tensor<1x16x16xf32>, !tosa.shape<4>) -> tensor<2x8x2x8xf32>
+  %t13 = tosa.transpose %r12 {perms = array<i32: 0, 2, 1, 3>} : (tensor<2x8x2x8xf32>) -> tensor<2x2x8x8xf32>
+  %t14 = tosa.transpose %wk {perms = array<i32: 1, 0>} : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %s15 = tosa.const_shape {values = dense<[1, 16, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r16 = tosa.reshape %t14, %s15 : (tensor<16x16xf32>, !tosa.shape<3>) -> tensor<1x16x16xf32>
+  %mm17 = tosa.matmul %r2, %r16, %k6, %k6 : (tensor<1x16x16xf32>, tensor<1x16x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x16x16xf32>
+  %s18 = tosa.const_shape {values = dense<[1, 1, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r19 = tosa.reshape %bk, %s18 : (tensor<16xf32>, !tosa.shape<3>) -> tensor<1x1x16xf32>
+  %add20 = tosa.add %mm17, %r19 : (tensor<1x16x16xf32>, tensor<1x1x16xf32>) -> tensor<1x16x16xf32>
+  %s21 = tosa.const_shape {values = dense<[2, 8, 2, 8]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %r22 = tosa.reshape %add20, %s21 : (tensor<1x16x16xf32>, !tosa.shape<4>) -> tensor<2x8x2x8xf32>
+  %t23 = tosa.transpose %r22 {perms = array<i32: 0, 2, 1, 3>} : (tensor<2x8x2x8xf32>) -> tensor<2x2x8x8xf32>
+  %t24 = tosa.transpose %wv {perms = array<i32: 1, 0>} : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %s25 = tosa.const_shape {values = dense<[1, 16, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r26 = tosa.reshape %t24, %s25 : (tensor<16x16xf32>, !tosa.shape<3>) -> tensor<1x16x16xf32>
+  %mm27 = tosa.matmul %r2, %r26, %k6, %k6 : (tensor<1x16x16xf32>, tensor<1x16x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x16x16xf32>
+  %s28 = tosa.const_shape {values = dense<[1, 1, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r29 = tosa.reshape %bv, %s28 : (tensor<16xf32>, !tosa.shape<3>) -> tensor<1x1x16xf32>
+  %add30 = tosa.add %mm27, %r29 : (tensor<1x16x16xf32>, tensor<1x1x16xf32>) -> tensor<1x16x16xf32>
+  %s31 = tosa.const_shape {values = dense<[2, 8, 2, 8]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %r32 = tosa.reshape %add30, %s31 : (tensor<1x16x16xf32>, !tosa.shape<4>) -> tensor<2x8x2x8xf32>
+  %t33 = tosa.transpose %r32 {perms = array<i32: 0, 2, 1, 3>} : (tensor<2x8x2x8xf32>) -> tensor<2x2x8x8xf32>
+  %s34 = tosa.const_shape {values = dense<[4, 8, 8]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r35 = tosa.reshape %t13, %s34 : (tensor<2x2x8x8xf32>, !tosa.shape<3>) -> tensor<4x8x8xf32>
+  %t36 = tosa.transpose %t23 {perms = array<i32: 0, 1, 3, 2>} : (tensor<2x2x8x8xf32>) -> tensor<2x2x8x8xf32>
+  %s37 = tosa.const_shape {values = dense<[4, 8, 8]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r38 = tosa.reshape %t36, %s37 : (tensor<2x2x8x8xf32>, !tosa.shape<3>) -> tensor<4x8x8xf32>
+  %s39 = tosa.const_shape {values = dense<[4, 8, 8]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r40 = tosa.reshape %t33, %s39 : (tensor<2x2x8x8xf32>, !tosa.shape<3>) -> tensor<4x8x8xf32>
+  %mm41 = tosa.matmul %r35, %r38, %k6, %k6 : (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<4x8x8xf32>
+  %k42 = "tosa.const"() <{values = dense<3.535533906e-01> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %k44 = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %mul43 = tosa.mul %mm41, %k42, %k44 : (tensor<4x8x8xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<4x8x8xf32>
+  %k45 = "tosa.const"() <{values = dense<[[[0.0, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]]> : tensor<1x8x8xf32>}> : () -> tensor<1x8x8xf32>
+  %add46 = tosa.add %mul43, %k45 : (tensor<4x8x8xf32>, tensor<1x8x8xf32>) -> tensor<4x8x8xf32>
+  %reduce_max47 = tosa.reduce_max %add46 {axis = 2 : i32} : (tensor<4x8x8xf32>) -> tensor<4x8x1xf32>
+  %sub48 = tosa.sub %add46, %reduce_max47 : (tensor<4x8x8xf32>, tensor<4x8x1xf32>) -> tensor<4x8x8xf32>
+  %exp49 = tosa.exp %sub48 : (tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %reduce_sum50 = tosa.reduce_sum %exp49 {axis = 2 : i32} : (tensor<4x8x8xf32>) -> tensor<4x8x1xf32>
+  %reciprocal51 = tosa.reciprocal %reduce_sum50 : (tensor<4x8x1xf32>) -> tensor<4x8x1xf32>
+  %mul52 = tosa.mul %exp49, %reciprocal51, %k44 : (tensor<4x8x8xf32>, tensor<4x8x1xf32>, tensor<1xi8>) -> tensor<4x8x8xf32>
+  %mm53 = tosa.matmul %mul52, %r40, %k6, %k6 : (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<4x8x8xf32>
+  %s54 = tosa.const_shape {values = dense<[2, 2, 8, 8]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %r55 = tosa.reshape %mm53, %s54 : (tensor<4x8x8xf32>, !tosa.shape<4>) -> tensor<2x2x8x8xf32>
+  %t56 = tosa.transpose %r55 {perms = array<i32: 0, 2, 1, 3>} : (tensor<2x2x8x8xf32>) -> tensor<2x8x2x8xf32>
+  %s57 = tosa.const_shape {values = dense<[1, 16, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r58 = tosa.reshape %t56, %s57 : (tensor<2x8x2x8xf32>, !tosa.shape<3>) -> tensor<1x16x16xf32>
+  %t59 = tosa.transpose %wo {perms = array<i32: 1, 0>} : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %s60 = tosa.const_shape {values = dense<[1, 16, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r61 = tosa.reshape %t59, %s60 : (tensor<16x16xf32>, !tosa.shape<3>) -> tensor<1x16x16xf32>
+  %mm62 = tosa.matmul %r58, %r61, %k6, %k6 : (tensor<1x16x16xf32>, tensor<1x16x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x16x16xf32>
+  %s63 = tosa.const_shape {values = dense<[1, 1, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r64 = tosa.reshape %bo, %s63 : (tensor<16xf32>, !tosa.shape<3>) -> tensor<1x1x16xf32>
+  %add65 = tosa.add %mm62, %r64 : (tensor<1x16x16xf32>, tensor<1x1x16xf32>) -> tensor<1x16x16xf32>
+  %s66 = tosa.const_shape {values = dense<[2, 8, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %r67 = tosa.reshape %add65, %s66 : (tensor<1x16x16xf32>, !tosa.shape<3>) -> tensor<2x8x16xf32>
+  return %r67 : tensor<2x8x16xf32>
+}
