@@ -56,8 +56,9 @@ struct SoftmaxResult {
 class FlashKernelBuilder {
 public:
   FlashKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
-                     ValueRange args)
-      : e(e), spec(spec), t(spec), tmapQ(args[0]), tmapK(args[1]),
+                     ValueRange args, StringRef ropeFrequencies)
+      : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
+        tmapQ(args[0]), tmapK(args[1]),
         tmapV(args[2]), out(args[3]), nq(args[4]), nk(args[5]) {
     ns = t.blockN / 2;
     np = t.blockN / 4;
@@ -74,6 +75,7 @@ private:
   KernelEmitter &e;
   const FlashKernelSpec &spec;
   FlashTiling t;
+  StringRef ropeFrequencies; // global of the rope frequencies, if any
   Value tmapQ, tmapK, tmapV, out, nq, nk;
   int64_t ns, np, nacc;
   NVVM::WGMMATypes abType;
@@ -81,7 +83,7 @@ private:
 
   TileWork w; // the CTA's queries and key tiles
   // Consumer thread.
-  Value wg, qDescOff, t2;
+  Value tid, wg, wgTid, qDescOff, t2;
   ThreadRows rows;
   Value scaleLog2e, negScaleLog2e;
 
@@ -95,6 +97,8 @@ private:
   }
 
   void initBarriers();
+  void rotateQuery();
+  void rotateKeyTile(Value stage, Value tile);
   void producer();
   void consumer();
   RowState overlapped(RowState st);
@@ -118,7 +122,7 @@ private:
 void FlashKernelBuilder::build() {
   OpBuilder &b = e.builder();
   Location loc = e.loc();
-  Value tid = e.threadIdX();
+  tid = e.threadIdX();
   w = tileWork(e, spec, t, nq, nk);
   scaleLog2e = e.f32(spec.scaleLog2e);
   negScaleLog2e = e.f32(-spec.scaleLog2e);
@@ -142,7 +146,7 @@ void FlashKernelBuilder::build() {
     b.setInsertionPointToStart(roles.elseBlock());
     NVVM::SetMaxRegisterOp::create(b, loc, 240,
                                    NVVM::SetMaxRegisterAction::increase);
-    Value wgTid = e.urem(tid, e.i32(128));
+    wgTid = e.urem(tid, e.i32(128));
     Value warp = e.udiv(wgTid, e.i32(32));
     Value lane = e.urem(wgTid, e.i32(32));
     Value g = e.udiv(lane, e.i32(4));
@@ -199,8 +203,38 @@ void FlashKernelBuilder::producer() {
   });
 }
 
+void FlashKernelBuilder::rotateQuery() {
+  // This warpgroup's 64 rows (rows 64·wg + r of the tile; 64 is a multiple
+  // of the 8-row swizzle period) at positions p + Nk − Nq.
+  int64_t rows = spec.rowsPerHead();
+  Value offset = e.sub(nk, nq);
+  Value rowBytes = e.mul(wg, e.i32(64 * FlashTiling::kRowBytes));
+  rotateRows(e, spec, ropeFrequencies, t.q, rowBytes, t.qChunkBytes, 64, wgTid,
+             128, halfType, [&](Value r) {
+               Value row = e.add(e.mul(wg, e.i32(64)), r);
+               if (rows != FlashTiling::kBlockM)
+                 row = e.urem(row, e.i32(rows));
+               return e.add(e.add(w.n0, row), offset);
+             });
+  fenceProxyAsync(e);
+  e.namedBarrierSync(e.add(wg, e.i32(3)), 128);
+}
+
+void FlashKernelBuilder::rotateKeyTile(Value stage, Value tile) {
+  // Both consumer warpgroups (threads 0..255) share the tile's rows.
+  rotateRows(e, spec, ropeFrequencies, t.k,
+             e.mul(stage, e.i32(t.kStageBytes)), t.kChunkBytes, t.blockN, tid,
+             256, halfType, [&](Value r) {
+               return e.add(e.mul(tile, e.i32(t.blockN)), r);
+             });
+  fenceProxyAsync(e);
+  e.namedBarrierSync(e.i32(5), 256);
+}
+
 void FlashKernelBuilder::consumer() {
   e.mbarrierWait(e.sharedAt(t.qFull), e.i32(0));
+  if (spec.rope())
+    rotateQuery();
   RowState st;
   st.o.assign(nacc, e.f32(0.0f));
   // m starts finite: a fully masked row then gets p = 0 and alpha = 1.
@@ -319,6 +353,8 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
   pingPongStart();
   auto [stage0, phase0] = stagePhase(e.i32(0));
   e.mbarrierWait(barrier(t.full, stage0), phase0);
+  if (spec.rope())
+    rotateKeyTile(stage0, e.i32(0));
   pingPongWait();
   e.wgmmaFence();
   SmallVector<Value> s0 = issueQK(stage0);
@@ -354,6 +390,8 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
         Value jm1 = e.sub(j, e.i32(1));
         Value prevStage = e.urem(jm1, e.i32(t.stages));
         e.mbarrierWait(barrier(t.full, stage), phase);
+        if (spec.rope())
+          rotateKeyTile(stage, j);
         pingPongWait();
         e.wgmmaFence();
         SmallVector<Value> s = issueQK(stage);
@@ -440,10 +478,15 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashKernel(
   func->setAttr("nvvm.maxntid", builder.getDenseI32ArrayAttr({threads, 1, 1}));
   func->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(1));
 
+  std::string frequencies;
+  if (spec.rope()) {
+    frequencies = (name + "_rope_freq").str();
+    declareRopeFrequencies(builder, loc, module, spec, frequencies);
+  }
   Block &entry = func.getBody().front();
   builder.setInsertionPointToEnd(&entry);
   KernelEmitter emitter(builder, loc, &entry);
-  FlashKernelBuilder kernel(emitter, spec, entry.getArguments());
+  FlashKernelBuilder kernel(emitter, spec, entry.getArguments(), frequencies);
   kernel.build();
   return func;
 }

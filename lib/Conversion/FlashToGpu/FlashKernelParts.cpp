@@ -3,7 +3,12 @@
 #include "FlashKernelParts.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+#include <cmath>
 
 #include <limits>
 
@@ -175,4 +180,114 @@ void mlir::tucker::flash_to_gpu::storeOutput(
       }
     });
   }
+}
+
+void mlir::tucker::flash_to_gpu::declareRopeFrequencies(
+    OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
+    const FlashKernelSpec &spec, StringRef name) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  int64_t half = spec.ropeWidth / 2;
+  SmallVector<double> freqs;
+  for (int64_t j = 0; j < half; ++j)
+    freqs.push_back(
+        1.0 / std::pow(spec.ropeTheta, 2.0 * double(j) / double(spec.ropeWidth)));
+  Type f64 = builder.getF64Type();
+  auto value = DenseElementsAttr::get(RankedTensorType::get({half}, f64),
+                                      ArrayRef<double>(freqs));
+  LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(f64, half),
+                         /*isConstant=*/true, LLVM::Linkage::Internal, name,
+                         value, /*alignment=*/8, /*addrSpace=*/1);
+}
+
+void mlir::tucker::flash_to_gpu::fenceProxyAsync(KernelEmitter &e) {
+  NVVM::FenceProxyOp::create(
+      e.builder(), e.loc(), NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(e.context(), NVVM::SharedSpace::shared_cta));
+}
+
+void mlir::tucker::flash_to_gpu::rotateRows(
+    KernelEmitter &e, const FlashKernelSpec &spec, StringRef frequencies,
+    int64_t tileBase, Value tileExtra, int64_t chunkBytes, int64_t rowCount,
+    Value thread, int64_t threads, Type halfType,
+    llvm::function_ref<Value(Value row)> position) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  int64_t half = spec.ropeWidth / 2;
+  int64_t pairs = half * spec.ropeRepeat; // per row
+  int64_t items = rowCount * pairs;
+  int64_t rounds = (items + threads - 1) / threads;
+  Type f64 = b.getF64Type();
+  auto globalPtr = LLVM::LLVMPointerType::get(e.context(), 1);
+  Value table = LLVM::AddressOfOp::create(b, loc, globalPtr, frequencies);
+  // Byte offset of element (row, col) in the swizzled tile.
+  auto at = [&](Value row, Value col) {
+    Value chunk = e.shrui(col, e.i32(6));
+    Value within = e.andi(col, e.i32(63));
+    Value granule = arith::XOrIOp::create(b, loc, e.shrui(within, e.i32(3)),
+                                          e.andi(row, e.i32(7)));
+    Value off = e.add(e.mul(chunk, e.i32(chunkBytes)), e.mul(row, e.i32(128)));
+    off = e.add(off, e.mul(granule, e.i32(16)));
+    off = e.add(off, e.mul(e.andi(within, e.i32(7)), e.i32(2)));
+    off = e.add(off, e.i32(tileBase));
+    return e.sharedAt(tileExtra ? e.add(off, tileExtra) : off);
+  };
+  e.forLoop(e.i32(0), e.i32(rounds), {}, [&](Value k, ValueRange) {
+    Value item = e.add(thread, e.mul(k, e.i32(threads)));
+    e.ifThen(e.cmp(Pred::ult, item, e.i32(items)), [&] {
+      Value row = e.udiv(item, e.i32(pairs));
+      Value pair = e.urem(item, e.i32(pairs));
+      Value block = e.udiv(pair, e.i32(half));
+      Value j = e.urem(pair, e.i32(half));
+      Value start = e.add(e.i32(spec.ropeOffset),
+                          e.mul(block, e.i32(spec.ropeStride)));
+      Value colA, colB;
+      if (spec.ropeInterleaved) {
+        colA = e.add(start, e.mul(j, e.i32(2)));
+        colB = e.add(colA, e.i32(1));
+      } else {
+        colA = e.add(start, j);
+        colB = e.add(colA, e.i32(half));
+      }
+      // angle = position · freq_j in f64, reduced to [-π, π].
+      Value freqPtr = LLVM::GEPOp::create(b, loc, globalPtr, f64, table,
+                                          ValueRange{j});
+      Value freq = LLVM::LoadOp::create(b, loc, f64, freqPtr, /*alignment=*/8);
+      Value pos = arith::SIToFPOp::create(b, loc, f64, position(row));
+      Value angle = arith::MulFOp::create(b, loc, pos, freq);
+      Value turns = math::RoundEvenOp::create(
+          b, loc,
+          arith::MulFOp::create(
+              b, loc, angle,
+              arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.5 / M_PI))));
+      Value reduced = math::FmaOp::create(
+          b, loc, arith::NegFOp::create(b, loc, turns),
+          arith::ConstantOp::create(b, loc, b.getF64FloatAttr(2.0 * M_PI)),
+          angle);
+      Value r32 = arith::TruncFOp::create(b, loc, e.f32(), reduced);
+      auto intrinsic = [&](StringRef name) {
+        return LLVM::CallIntrinsicOp::create(b, loc, e.f32(),
+                                             b.getStringAttr(name),
+                                             ValueRange{r32})
+            .getResult(0);
+      };
+      Value c = intrinsic("llvm.nvvm.cos.approx.ftz.f");
+      Value sn = intrinsic("llvm.nvvm.sin.approx.ftz.f");
+      Value pa = at(row, colA), pb = at(row, colB);
+      Value a = arith::ExtFOp::create(
+          b, loc, e.f32(), LLVM::LoadOp::create(b, loc, halfType, pa, 2).getResult());
+      Value cc = arith::ExtFOp::create(
+          b, loc, e.f32(), LLVM::LoadOp::create(b, loc, halfType, pb, 2).getResult());
+      // (a, c) -> (a·cos − c·sin, c·cos + a·sin)
+      Value na = e.fsub(e.fmul(a, c), e.fmul(cc, sn));
+      Value nc = e.fma(a, sn, e.fmul(cc, c));
+      LLVM::StoreOp::create(b, loc,
+                            arith::TruncFOp::create(b, loc, halfType, na), pa,
+                            2);
+      LLVM::StoreOp::create(b, loc,
+                            arith::TruncFOp::create(b, loc, halfType, nc), pb,
+                            2);
+    });
+    return SmallVector<Value>{};
+  });
 }

@@ -71,6 +71,29 @@ void storeOutput(KernelEmitter &e, const FlashKernelSpec &spec,
                  const ThreadRows &rows, Value out, Value nq, Value t2,
                  int64_t column0, Type halfType);
 
+/// Declares, in the kernel module, the f64 rope frequencies
+/// theta^(-2j/width), j < width/2, as a global-memory constant `name`.
+void declareRopeFrequencies(OpBuilder &builder, Location loc,
+                            gpu::GPUModuleOp module,
+                            const FlashKernelSpec &spec, llvm::StringRef name);
+
+/// Rotates in place (spec's rope) rows 0 .. rowCount - 1 of a tile in
+/// shared memory: 64-column chunks of 128-byte rows, 128-byte swizzle,
+/// chunk c at byte `tileBase` + `tileExtra` (run time) + c · `chunkBytes`.
+/// `threads` threads share the work, this one being `thread`; row r sits at
+/// sequence position `position(r)`. Angles are taken in f64 and reduced
+/// modulo 2π before sin/cos.approx. The caller orders the writes before
+/// wgmma reads (proxy fence + barrier).
+void rotateRows(KernelEmitter &e, const FlashKernelSpec &spec,
+                llvm::StringRef frequencies, int64_t tileBase, Value tileExtra,
+                int64_t chunkBytes, int64_t rowCount, Value thread,
+                int64_t threads, Type halfType,
+                llvm::function_ref<Value(Value row)> position);
+
+/// fence.proxy.async.shared::cta: generic-proxy shared writes made visible
+/// to the async proxy (wgmma, TMA).
+void fenceProxyAsync(KernelEmitter &e);
+
 } // namespace mlir::tucker::flash_to_gpu
 
 #endif // TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELPARTS_H

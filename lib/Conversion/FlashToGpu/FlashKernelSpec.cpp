@@ -23,6 +23,8 @@ std::string FlashKernelSpec::baseName() const {
     name += llvm::formatv("_p{0}", headsPerTile).str();
   if (valueFromKey)
     name += llvm::formatv("_vk{0}", valueColumn).str();
+  if (rope())
+    name += llvm::formatv("_rope{0}", ropeWidth).str();
   if (causal)
     name += "_causal";
   return name;

@@ -44,12 +44,19 @@ struct FlashKernelSpec {
   bool causal = false;
   float scaleLog2e = 0; // softmax scale · log2(e), folded into exp2
   bool pingPong = true; // consumer warpgroups take turns issuing wgmma (v5)
+  // Rotary embedding applied on the fly to the Q and K tiles in shared
+  // memory (docs/spec.md, #tucker.rope): ropeWidth = 0 when there is none.
+  double ropeTheta = 0;
+  int64_t ropeWidth = 0, ropeOffset = 0, ropeRepeat = 1, ropeStride = 0;
+  bool ropeInterleaved = false;
 
   auto key() const {
     return std::make_tuple(element, qkDim, valueDim, groupSize, headsPerTile,
                            valueFromKey, valueColumn, causal, scaleLog2e,
-                           pingPong);
+                           pingPong, ropeTheta, ropeWidth, ropeOffset,
+                           ropeRepeat, ropeStride, ropeInterleaved);
   }
+  bool rope() const { return ropeWidth > 0; }
   /// Heads wider than 256 (up to Dqk 576, Dv 512) take the split-O kernel
   /// (FlashWideKernel.cpp): 64 query rows per CTA, the two consumer
   /// warpgroups computing S for alternate key tiles and O for half of Dv.

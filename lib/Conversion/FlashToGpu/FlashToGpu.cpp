@@ -10,7 +10,7 @@
 // What the kernels take, and the diagnostics for the rest:
 //   element type bf16 or f16; Dqk, Dv multiples of 16 up to 256;
 //   Hq % Hkv == 0; any Nq, Nk >= 1; v separate or a last-dim slice of k;
-//   no rope; chip sm_90a.
+//   rope on the fly (heads up to 256 wide); chip sm_90a.
 //
 //===----------------------------------------------------------------------===//
 
@@ -107,11 +107,6 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
            << " is not supported (the kernels take bf16 or f16)";
     return failure();
   }
-  if (op.getRopeAttr()) {
-    fail() << "rope is not supported yet (apply tucker.rope before the "
-              "flash, or use --tucker-flash-to-linalg)";
-    return failure();
-  }
   if (kType.getDimSize(2) == 0) {
     fail() << "Nk = 0: there is no key to attend to";
     return failure();
@@ -136,6 +131,30 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
   if (std::optional<int64_t> column = valueColumnInKey(op)) {
     spec.valueFromKey = true;
     spec.valueColumn = *column;
+  }
+  if (RopeAttr rope = op.getRopeAttr()) {
+    if (spec.wide()) {
+      fail() << "rope is not supported yet with heads wider than 256 (Dqk = "
+             << spec.qkDim << ", Dv = " << spec.valueDim
+             << "); apply tucker.rope before the flash";
+      return failure();
+    }
+    spec.ropeTheta = rope.getTheta().convertToDouble();
+    spec.ropeWidth = rope.getWidth();
+    spec.ropeOffset = rope.getOffset();
+    spec.ropeRepeat = rope.getRepeat();
+    spec.ropeStride = rope.getStrideOrWidth();
+    spec.ropeInterleaved = rope.getStyle() == RopeStyle::Interleaved;
+    // V read out of the K tile must not see the rotation.
+    if (spec.valueFromKey && spec.valueColumn < rope.getEnd() &&
+        rope.getOffset() < spec.valueColumn + spec.valueDim) {
+      fail() << "v is columns [" << spec.valueColumn << ", "
+             << spec.valueColumn + spec.valueDim
+             << ") of k, which overlap the rotated columns ["
+             << rope.getOffset() << ", " << rope.getEnd()
+             << "); pass v as its own tensor";
+      return failure();
+    }
   }
   spec.causal = op.getCausal();
   spec.scaleLog2e = float(op.getEffectiveScale() * M_LOG2E);

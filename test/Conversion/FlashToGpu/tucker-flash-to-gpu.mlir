@@ -320,3 +320,29 @@ func.func @mla(%q: tensor<1x16x500x576xbf16>, %k: tensor<1x1x500x576xbf16>) -> t
   %o = tucker.flash %q, %k, %v {causal} : tensor<1x16x500x576xbf16>, tensor<1x1x500x576xbf16>, tensor<1x1x500x512xbf16> -> tensor<1x16x500x512xbf16>
   return %o : tensor<1x16x500x512xbf16>
 }
+
+// -----
+
+// Tests that: rope on the fly declares the f64 frequencies as a global of the
+// kernel module, rotates the Q rows of each consumer warpgroup (angles
+// reduced mod 2π, sin/cos.approx) behind a proxy fence and a 128-thread
+// barrier, and each K tile (256 threads) before its S.
+
+// CHECK-LABEL: gpu.module @tucker_flash_kernels
+// CHECK: llvm.mlir.global internal constant @flash_fwd_bf16_d128_rope64_causal_rope_freq(dense<[1.000000e+00, {{.+}}]> : tensor<32xf64>) {addr_space = 1 : i32, alignment = 8 : i64} : !llvm.array<32 x f64>
+// CHECK: gpu.func @flash_fwd_bf16_d128_rope64_causal(
+// CHECK: nvvm.setmaxregister increase 240
+// CHECK: llvm.mlir.addressof @flash_fwd_bf16_d128_rope64_causal_rope_freq : !llvm.ptr<1>
+// CHECK: math.roundeven
+// CHECK: llvm.call_intrinsic "llvm.nvvm.cos.approx.ftz.f"
+// CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// CHECK: nvvm.fence.proxy
+// CHECK: nvvm.wgmma.mma_async
+func.func @rope(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x4x256x128xbf16>, %v: tensor<1x4x256x128xbf16>) -> tensor<1x4x256x128xbf16> {
+  %o = tucker.flash %q, %k, %v {causal, rope = #tucker.rope<theta = 10000.0, width = 64, style = interleaved>} : tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16> -> tensor<1x4x256x128xbf16>
+  return %o : tensor<1x4x256x128xbf16>
+}

@@ -9,6 +9,9 @@ needs beyond the signature's shapes:
     scale         float or null (null: 1/sqrt(Dqk))
     value_column  int or absent: the entry takes (q, k) and v is
                   k[..., value_column : value_column + Dv] (a shared latent)
+    rope          absent, or {theta, width, offset, repeat, stride, style}
+                  as #tucker.rope (docs/spec.md): q rotated at positions
+                  i + Nk - Nq, k at positions j, angles in float64
 Inputs are random (seeded), the output is poisoned with NaN before every call
 (the block tucker's Kernel allocates it in is filled with NaN first),
 and the result is compared with a float32 torch reference on the GPU: causal
@@ -44,11 +47,38 @@ def read_case(path):
     sys.exit(f"check_flash.py: no '// CASE: {{...}}' line in {path}")
 
 
-def reference(q, k, v, causal, scale):
+def rotate(x, rope, positions):
+    """#tucker.rope applied to x [B, H, N, D] at `positions` [N] (float64 angles)."""
+    x = x.double().clone()
+    width = rope["width"]
+    half = width // 2
+    stride = rope.get("stride", width)
+    j = torch.arange(half, device=x.device, dtype=torch.float64)
+    freq = 1.0 / rope["theta"] ** (2.0 * j / width)
+    angle = positions.double()[:, None] * freq[None, :]
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    for b in range(rope.get("repeat", 1)):
+        start = rope.get("offset", 0) + b * stride
+        if rope["style"] == "half":
+            ia = torch.arange(start, start + half, device=x.device)
+            ib = ia + half
+        else:
+            ia = torch.arange(start, start + width, 2, device=x.device)
+            ib = ia + 1
+        a, c = x[..., ia].clone(), x[..., ib].clone()
+        x[..., ia] = a * cos - c * sin
+        x[..., ib] = c * cos + a * sin
+    return x
+
+
+def reference(q, k, v, causal, scale, rope=None):
     """float32 attention, [B, Hq, Nq, Dv]; GQA by repeating kv heads."""
     B, Hq, Nq, _ = q.shape
     Hkv, Nk = k.shape[1], k.shape[2]
     g = Hq // Hkv
+    if rope:
+        q = rotate(q, rope, torch.arange(Nq, device=q.device) + (Nk - Nq))
+        k = rotate(k, rope, torch.arange(Nk, device=q.device))
     kf = k.float().repeat_interleave(g, dim=1)
     vf = v.float().repeat_interleave(g, dim=1)
     out = torch.empty(B, Hq, Nq, v.shape[-1], device=q.device, dtype=torch.float32)
@@ -88,7 +118,7 @@ def main():
     else:
         v = inputs[2]
     scale = case.get("scale") or 1.0 / math.sqrt(q.shape[-1])
-    ref = reference(q, k, v, case.get("causal", False), scale)
+    ref = reference(q, k, v, case.get("causal", False), scale, case.get("rope"))
 
     side = torch.cuda.Stream()
     out_shape = tuple(ref.shape)
@@ -115,7 +145,7 @@ def main():
         del o
     shapes = " ".join(f"{tuple(s.shape)}" for s in specs)
     print(f"{'PASS' if ok else 'FAIL'} {os.path.basename(args.case)}: {element} {shapes} "
-          f"causal={case.get('causal', False)} rel_err={worst:.2e} (tol {TOLERANCE[element]:.0e})")
+          f"causal={case.get('causal', False)} rope={'rope' in case} rel_err={worst:.2e} (tol {TOLERANCE[element]:.0e})")
     return 0 if ok else 1
 
 
