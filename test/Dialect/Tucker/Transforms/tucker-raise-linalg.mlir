@@ -393,6 +393,136 @@ func.func @mha_bmm_unsafe(%x: tensor<2x8x16xf32>, %wq: tensor<16x16xf32>, %wk: t
 
 // -----
 
+// Tests that biases broadcast into the init of the projection contractions
+// (out = b; out += x·W) are the tucker.mha biases.
+
+// CHECK-LABEL: func.func @mha_bias_init(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<2x8x16xf32>
+// CHECK-SAME: %[[A1:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A2:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A3:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A4:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A5:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A6:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A7:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A8:[a-z0-9]+]]: tensor<
+// CHECK: tucker.mha %[[X]], %[[A1]], %[[A2]], %[[A3]], %[[A4]] bq(%[[A5]]) bk(%[[A6]]) bv(%[[A7]]) bo(%[[A8]]) {num_heads = 2 : i64
+// CHECK-NOT: linalg.softmax
+// CHECK-NOT: math.exp
+// CHECK-NOT: linalg.batch_matmul
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: linalg.broadcast
+func.func @mha_bias_init(%x: tensor<2x8x16xf32>, %wq: tensor<16x16xf32>, %wk: tensor<16x16xf32>, %wv: tensor<16x16xf32>, %wo: tensor<16x16xf32>, %bq: tensor<16xf32>, %bk: tensor<16xf32>, %bv: tensor<16xf32>, %bo: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  %e1 = tensor.empty() : tensor<2x8x16xf32>
+  %binit2 = linalg.broadcast ins(%bq : tensor<16xf32>) outs(%e1 : tensor<2x8x16xf32>) dimensions = [0, 1]
+  %proj3 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wq : tensor<2x8x16xf32>, tensor<16x16xf32>) outs(%binit2 : tensor<2x8x16xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %acc: f32):
+    %p = arith.mulf %a0, %a1 : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x8x16xf32>
+  %e4 = tensor.empty() : tensor<2x8x16xf32>
+  %binit5 = linalg.broadcast ins(%bk : tensor<16xf32>) outs(%e4 : tensor<2x8x16xf32>) dimensions = [0, 1]
+  %proj6 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wk : tensor<2x8x16xf32>, tensor<16x16xf32>) outs(%binit5 : tensor<2x8x16xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %acc: f32):
+    %p = arith.mulf %a0, %a1 : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x8x16xf32>
+  %e7 = tensor.empty() : tensor<2x8x16xf32>
+  %binit8 = linalg.broadcast ins(%bv : tensor<16xf32>) outs(%e7 : tensor<2x8x16xf32>) dimensions = [0, 1]
+  %proj9 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wv : tensor<2x8x16xf32>, tensor<16x16xf32>) outs(%binit8 : tensor<2x8x16xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %acc: f32):
+    %p = arith.mulf %a0, %a1 : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x8x16xf32>
+  %x10 = tensor.expand_shape %proj3 [[0], [1], [2, 3]] output_shape [2, 8, 2, 8] : tensor<2x8x16xf32> into tensor<2x8x2x8xf32>
+  %e11 = tensor.empty() : tensor<2x2x8x8xf32>
+  %t12 = linalg.transpose ins(%x10 : tensor<2x8x2x8xf32>) outs(%e11 : tensor<2x2x8x8xf32>) permutation = [0, 2, 1, 3]
+  %x13 = tensor.expand_shape %proj6 [[0], [1], [2, 3]] output_shape [2, 8, 2, 8] : tensor<2x8x16xf32> into tensor<2x8x2x8xf32>
+  %e14 = tensor.empty() : tensor<2x2x8x8xf32>
+  %t15 = linalg.transpose ins(%x13 : tensor<2x8x2x8xf32>) outs(%e14 : tensor<2x2x8x8xf32>) permutation = [0, 2, 1, 3]
+  %x16 = tensor.expand_shape %proj9 [[0], [1], [2, 3]] output_shape [2, 8, 2, 8] : tensor<2x8x16xf32> into tensor<2x8x2x8xf32>
+  %e17 = tensor.empty() : tensor<2x2x8x8xf32>
+  %t18 = linalg.transpose ins(%x16 : tensor<2x8x2x8xf32>) outs(%e17 : tensor<2x2x8x8xf32>) permutation = [0, 2, 1, 3]
+  %e19 = tensor.empty() : tensor<2x2x8x8xf32>
+  %t20 = linalg.transpose ins(%t15 : tensor<2x2x8x8xf32>) outs(%e19 : tensor<2x2x8x8xf32>) permutation = [0, 1, 3, 2]
+  %m21 = tensor.collapse_shape %t12 [[0, 1], [2], [3]] : tensor<2x2x8x8xf32> into tensor<4x8x8xf32>
+  %m22 = tensor.collapse_shape %t20 [[0, 1], [2], [3]] : tensor<2x2x8x8xf32> into tensor<4x8x8xf32>
+  %c23 = arith.constant 0.0 : f32
+  %e24 = tensor.empty() : tensor<4x8x8xf32>
+  %f25 = linalg.fill ins(%c23 : f32) outs(%e24 : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %bmm26 = linalg.batch_matmul ins(%m21, %m22 : tensor<4x8x8xf32>, tensor<4x8x8xf32>) outs(%f25 : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %x27 = tensor.expand_shape %bmm26 [[0, 1], [2], [3]] output_shape [2, 2, 8, 8] : tensor<4x8x8xf32> into tensor<2x2x8x8xf32>
+  %c28 = arith.constant 3.535533906e-01 : f32
+  %e29 = tensor.empty() : tensor<2x2x8x8xf32>
+  %scaled30 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x27 : tensor<2x2x8x8xf32>) outs(%e29 : tensor<2x2x8x8xf32>) {
+  ^bb0(%a0: f32, %acc: f32):
+    %s = arith.mulf %a0, %c28 : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2x8x8xf32>
+  %c31 = arith.constant 0xFF800000 : f32
+  %e32 = tensor.empty() : tensor<2x2x8xf32>
+  %f33 = linalg.fill ins(%c31 : f32) outs(%e32 : tensor<2x2x8xf32>) -> tensor<2x2x8xf32>
+  %max34 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%scaled30 : tensor<2x2x8x8xf32>) outs(%f33 : tensor<2x2x8xf32>) {
+  ^bb0(%a0: f32, %acc: f32):
+    %s = arith.maximumf %a0, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2x8xf32>
+  %e35 = tensor.empty() : tensor<2x2x8x8xf32>
+  %exp36 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%scaled30, %max34 : tensor<2x2x8x8xf32>, tensor<2x2x8xf32>) outs(%e35 : tensor<2x2x8x8xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %acc: f32):
+    %d = arith.subf %a0, %a1 : f32
+    %ex = math.exp %d : f32
+    linalg.yield %ex : f32
+  } -> tensor<2x2x8x8xf32>
+  %c37 = arith.constant 0.0 : f32
+  %e38 = tensor.empty() : tensor<2x2x8xf32>
+  %f39 = linalg.fill ins(%c37 : f32) outs(%e38 : tensor<2x2x8xf32>) -> tensor<2x2x8xf32>
+  %sum40 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%exp36 : tensor<2x2x8x8xf32>) outs(%f39 : tensor<2x2x8xf32>) {
+  ^bb0(%a0: f32, %acc: f32):
+    %s = arith.addf %a0, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2x8xf32>
+  %e41 = tensor.empty() : tensor<2x2x8x8xf32>
+  %probs42 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%exp36, %sum40 : tensor<2x2x8x8xf32>, tensor<2x2x8xf32>) outs(%e41 : tensor<2x2x8x8xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %acc: f32):
+    %r = arith.divf %a0, %a1 : f32
+    linalg.yield %r : f32
+  } -> tensor<2x2x8x8xf32>
+  %m43 = tensor.collapse_shape %probs42 [[0, 1], [2], [3]] : tensor<2x2x8x8xf32> into tensor<4x8x8xf32>
+  %m44 = tensor.collapse_shape %t18 [[0, 1], [2], [3]] : tensor<2x2x8x8xf32> into tensor<4x8x8xf32>
+  %c45 = arith.constant 0.0 : f32
+  %e46 = tensor.empty() : tensor<4x8x8xf32>
+  %f47 = linalg.fill ins(%c45 : f32) outs(%e46 : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %bmm48 = linalg.batch_matmul ins(%m43, %m44 : tensor<4x8x8xf32>, tensor<4x8x8xf32>) outs(%f47 : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %x49 = tensor.expand_shape %bmm48 [[0, 1], [2], [3]] output_shape [2, 2, 8, 8] : tensor<4x8x8xf32> into tensor<2x2x8x8xf32>
+  %e50 = tensor.empty() : tensor<2x8x2x8xf32>
+  %t51 = linalg.transpose ins(%x49 : tensor<2x2x8x8xf32>) outs(%e50 : tensor<2x8x2x8xf32>) permutation = [0, 2, 1, 3]
+  %m52 = tensor.collapse_shape %t51 [[0], [1], [2, 3]] : tensor<2x8x2x8xf32> into tensor<2x8x16xf32>
+  %e53 = tensor.empty() : tensor<2x8x16xf32>
+  %binit54 = linalg.broadcast ins(%bo : tensor<16xf32>) outs(%e53 : tensor<2x8x16xf32>) dimensions = [0, 1]
+  %proj55 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%m52, %wo : tensor<2x8x16xf32>, tensor<16x16xf32>) outs(%binit54 : tensor<2x8x16xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %acc: f32):
+    %p = arith.mulf %a0, %a1 : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x8x16xf32>
+  return %proj55 : tensor<2x8x16xf32>
+}
+
+// -----
+
 // Tests that a causal mask selected into the scores (linalg.index / cmpi ugt /
 // select -inf) and a softmax that multiplies by the reciprocal of the sum make a
 // causal tucker.mha.

@@ -9,3 +9,5 @@
 // CHECK-NEXT: @tosa_flash_causal rel_err = {{.*}} PASS
 // CHECK: @tosa_mha raised to tucker.mha
 // CHECK-NEXT: @tosa_mha rel_err = {{.*}} PASS
+// CHECK: @tosa_rope raised to tucker.mha
+// CHECK-NEXT: @tosa_rope rel_err = {{.*}} PASS
