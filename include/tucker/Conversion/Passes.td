@@ -156,10 +156,10 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     aligns the last query with the last key; rows that see no key are 0);
     `v` a separate tensor or `tensor.extract_slice` of `k` along the last
     dimension from a multiple of 64; `rope` on the fly (Q and each K tile
-    rotated in shared memory) for heads up to 256 wide. Heads wider than 256
+    rotated in shared memory). Heads wider than 256
     (Dqk up to 576, Dv up to 512) take the split-O kernel (64 query rows, the
     two consumer warpgroups splitting key tiles for S and value columns for
-    O). Everything else (f32, wider heads, rope on a wide head, a chip other
+    O). Everything else (f32, wider heads, a chip other
     than sm_90a) is refused with an error at the op that names the limit.
   }];
   let options = [

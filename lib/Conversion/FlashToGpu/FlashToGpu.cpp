@@ -133,12 +133,6 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
     spec.valueColumn = *column;
   }
   if (RopeAttr rope = op.getRopeAttr()) {
-    if (spec.wide()) {
-      fail() << "rope is not supported yet with heads wider than 256 (Dqk = "
-             << spec.qkDim << ", Dv = " << spec.valueDim
-             << "); apply tucker.rope before the flash";
-      return failure();
-    }
     spec.ropeTheta = rope.getTheta().convertToDouble();
     spec.ropeWidth = rope.getWidth();
     spec.ropeOffset = rope.getOffset();

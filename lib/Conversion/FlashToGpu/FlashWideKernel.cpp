@@ -39,8 +39,9 @@ namespace {
 class WideKernelBuilder {
 public:
   WideKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
-                    ValueRange args)
-      : e(e), spec(spec), t(spec), tmapQ(args[0]), tmapK(args[1]),
+                    ValueRange args, StringRef ropeFrequencies)
+      : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
+        tmapQ(args[0]), tmapK(args[1]),
         tmapV(args[2]), out(args[3]), nq(args[4]), nk(args[5]) {
     ns = t.blockN / 2;
     np = t.blockN / 4;
@@ -56,6 +57,7 @@ private:
   KernelEmitter &e;
   const FlashKernelSpec &spec;
   FlashTiling t;
+  StringRef ropeFrequencies; // global of the rope frequencies, if any
   Value tmapQ, tmapK, tmapV, out, nq, nk;
   int64_t ns, np;
   NVVM::WGMMATypes abType;
@@ -206,6 +208,21 @@ void WideKernelBuilder::consumer(int64_t wg) {
   Value negInf = e.f32(-std::numeric_limits<float>::infinity());
   Value mine = e.i32(wg), other = e.i32(1 - wg);
   e.mbarrierWait(e.sharedAt(t.qFull), e.i32(0));
+  if (spec.rope()) {
+    // Both warpgroups read all 64 Q rows: each rotates 32 of them.
+    int64_t rowsPerHead = spec.rowsPerHead();
+    Value offset = e.sub(nk, nq);
+    rotateRows(e, spec, ropeFrequencies, t.q,
+               e.i32(wg * 32 * FlashTiling::kRowBytes), t.qChunkBytes, 32,
+               wgTid, 128, halfType, [&](Value r) {
+                 Value row = e.add(e.i32(wg * 32), r);
+                 if (rowsPerHead != t.blockM)
+                   row = e.urem(row, e.i32(rowsPerHead));
+                 return e.add(e.add(w.n0, row), offset);
+               });
+    fenceProxyAsync(e);
+    e.namedBarrierSync(e.i32(1), 256);
+  }
 
   // Per pair p: tiles a = 2p (warpgroup 0) and b = 2p + 1 (warpgroup 1, when
   // b < nt). Carried: O (this warpgroup's columns), m, l.
@@ -232,6 +249,15 @@ void WideKernelBuilder::consumer(int64_t wg) {
             [&] {
               Value stage = stageOf(myTile);
               e.mbarrierWait(barrier(t.full, stage), phaseOf(myTile));
+              if (spec.rope()) { // this warpgroup's tile, by its 128 threads
+                rotateRows(e, spec, ropeFrequencies, t.k,
+                           e.mul(stage, e.i32(t.kStageBytes)), t.kChunkBytes,
+                           t.blockN, wgTid, 128, halfType, [&](Value r) {
+                             return e.add(e.mul(myTile, e.i32(t.blockN)), r);
+                           });
+                fenceProxyAsync(e);
+                e.namedBarrierSync(e.i32(2 + wg), 128);
+              }
               SmallVector<Value> sv = computeS(stage);
               return e.ifThenElse(
                   e.cmp(Pred::uge, myTile, w.nfull), sTypes,
@@ -368,10 +394,15 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashWideKernel(
   func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({threads, 1, 1}));
   func->setAttr("nvvm.maxntid", builder.getDenseI32ArrayAttr({threads, 1, 1}));
   func->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(1));
+  std::string frequencies;
+  if (spec.rope()) {
+    frequencies = (name + "_rope_freq").str();
+    declareRopeFrequencies(builder, loc, module, spec, frequencies);
+  }
   Block &entry = func.getBody().front();
   builder.setInsertionPointToEnd(&entry);
   KernelEmitter emitter(builder, loc, &entry);
-  WideKernelBuilder kernel(emitter, spec, entry.getArguments());
+  WideKernelBuilder kernel(emitter, spec, entry.getArguments(), frequencies);
   kernel.build();
   return func;
 }

@@ -67,16 +67,6 @@ func.func @no_keys(%q: tensor<1x2x64x128xbf16>, %k: tensor<1x2x0x128xbf16>, %v: 
 
 // -----
 
-// Tests that: rope on a head wider than 256 (the split-O kernel) is refused.
-func.func @rope_wide(%q: tensor<1x16x128x576xbf16>, %k: tensor<1x1x128x576xbf16>, %v: tensor<1x1x128x512xbf16>) -> tensor<1x16x128x512xbf16> {
-  // expected-error @+1 {{rope is not supported yet with heads wider than 256 (Dqk = 576, Dv = 512); apply tucker.rope before the flash}}
-  %o = tucker.flash %q, %k, %v {rope = #tucker.rope<theta = 10000.0, width = 64, offset = 512, style = interleaved>}
-      : tensor<1x16x128x576xbf16>, tensor<1x1x128x576xbf16>, tensor<1x1x128x512xbf16> -> tensor<1x16x128x512xbf16>
-  return %o : tensor<1x16x128x512xbf16>
-}
-
-// -----
-
 // Tests that: v read out of k must not overlap the rotated columns.
 func.func @rope_value(%q: tensor<1x8x128x192xbf16>, %k: tensor<1x1x128x192xbf16>) -> tensor<1x8x128x128xbf16> {
   %v = tensor.extract_slice %k[0, 0, 0, 64] [1, 1, 128, 128] [1, 1, 1, 1] : tensor<1x1x128x192xbf16> to tensor<1x1x128x128xbf16>
