@@ -128,7 +128,29 @@ def run_case(outdir, c):
     return row
 
 
+def profile_case(outdir, c):
+    """A few calls of ours only (for Nsight Compute: bench/gpu/profile_gpu.sh)."""
+    B, Hq, Hkv, N, Dqk, Dv = c["B"], c["Hq"], c["Hkv"], c["N"], c["Dqk"], c["Dv"]
+    vcol = c["value_column"]
+    with open(os.path.join(outdir, c["name"] + ".json")) as fh:
+        kernel = Kernel(os.path.join(outdir, c["name"] + ".so"), json.load(fh))
+    q = torch.randn(B, Hq, N, Dqk, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(B, Hkv, N, Dqk, device="cuda", dtype=torch.bfloat16)
+    ins = [q, k] if vcol is not None else [q, k, torch.randn(B, Hkv, N, Dv, device="cuda",
+                                                            dtype=torch.bfloat16)]
+    for _ in range(5):
+        kernel(*ins)
+    torch.cuda.synchronize()
+
+
 def main():
+    if sys.argv[1] == "--profile":
+        outdir = sys.argv[2]
+        with open(os.path.join(outdir, "cases.json")) as fh:
+            for c in json.load(fh):
+                if c["name"] == sys.argv[3]:
+                    profile_case(outdir, c)
+        return
     outdir = sys.argv[1]
     with open(os.path.join(outdir, "cases.json")) as fh:
         cases = json.load(fh)
