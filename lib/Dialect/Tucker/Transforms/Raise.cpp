@@ -82,8 +82,8 @@ struct RaiseLayerPattern : RaisePattern {
       return success();
     if (explanations)
       explanations->record(why, /*isLayer=*/true);
-    return rewriter.notifyMatchFailure(op, "not an attention layer: " +
-                                               why.text);
+    return rewriter.notifyMatchFailure(op,
+                                       "not an attention layer: " + why.text);
   }
 };
 
@@ -101,13 +101,13 @@ struct RaiseFlashPattern : RaisePattern {
     if (failed(raiseToFlash(rewriter, op, options, why))) {
       if (explanations)
         explanations->record(why, /*isLayer=*/false);
-      return rewriter.notifyMatchFailure(op, "not an attention core: " +
-                                                 why.text);
+      return rewriter.notifyMatchFailure(op,
+                                         "not an attention core: " + why.text);
     }
     if (explanations) {
       auto it = explanations->entries.find(why.softmax);
-      bool known = it != explanations->entries.end() &&
-                   !it->second.layer.text.empty();
+      bool known =
+          it != explanations->entries.end() && !it->second.layer.text.empty();
       emitRemark(rootLoc) << "raised to tucker.flash only, not as a layer: "
                           << (known ? StringRef(it->second.layer.text)
                                     : StringRef("no output projection of "
@@ -137,8 +137,8 @@ struct TuckerRaisePass : tucker::impl::TuckerRaisePassBase<TuckerRaisePass> {
         .enableConstantCSE(false)
         .setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled)
         .setListener(&explanations);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
     for (auto &[softmax, entry] : explanations.entries) {
       InFlightDiagnostic remark =

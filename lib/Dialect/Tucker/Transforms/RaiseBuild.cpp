@@ -1,4 +1,5 @@
-//===- RaiseBuild.cpp - recognized operands as the tensors tucker ops take -===//
+//===- RaiseBuild.cpp - recognized operands as the tensors tucker ops take
+//-===//
 //
 // A recognized operand is a base tensor read at an index over leaves; the
 // tucker op wants it in its own layout (x [B, N, d], weights [in, out],
@@ -121,9 +122,11 @@ LogicalResult mlir::tucker::raise::checkLayout(Evaluator &ev,
   return success(succeeded(leafSpace(ev, a, shape, i)));
 }
 
-FailureOr<Value> mlir::tucker::raise::materialize(
-    OpBuilder &b, Location loc, Evaluator &ev, Value base,
-    ArrayRef<Lin> accessIn, ArrayRef<int64_t> shape, ArrayRef<Lin> indexIn) {
+FailureOr<Value> mlir::tucker::raise::materialize(OpBuilder &b, Location loc,
+                                                  Evaluator &ev, Value base,
+                                                  ArrayRef<Lin> accessIn,
+                                                  ArrayRef<int64_t> shape,
+                                                  ArrayRef<Lin> indexIn) {
   auto baseType = cast<RankedTensorType>(base.getType());
   if (!baseType.hasStaticShape())
     return failure();

@@ -318,8 +318,7 @@ static LogicalResult matchScores(Evaluator &ev, Expr *scores, Dim n,
       flattenProduct(ev, x, core.scale, factors);
       if (factors.size() != 1)
         return why.fail(kSoftmaxV,
-                        "the scores are a product of " +
-                            Twine(factors.size()) +
+                        "the scores are a product of " + Twine(factors.size()) +
                             " non-constant factors, not a scaled q·kᵀ");
       x = factors.front();
       continue;
@@ -424,14 +423,14 @@ LogicalResult mlir::tucker::raise::matchCore(Evaluator &ev, Expr *o,
     // explaining; anything else is just not attention.
     for (Expr *factor : factors) {
       Expr *x = ev.look(factor);
-      bool normalizes = x->kind == ExprKind::Softmax ||
-                        (x->kind == ExprKind::Binary &&
-                         (x->fn == Fn::Div || x->fn == Fn::Mul) &&
-                         llvm::any_of(x->ops, [&](Expr *op) {
-                           Expr *e = ev.look(op);
-                           return e->kind == ExprKind::Unary &&
-                                  e->fn == Fn::Exp;
-                         }));
+      bool normalizes =
+          x->kind == ExprKind::Softmax ||
+          (x->kind == ExprKind::Binary &&
+           (x->fn == Fn::Div || x->fn == Fn::Mul) &&
+           llvm::any_of(x->ops, [&](Expr *op) {
+             Expr *e = ev.look(op);
+             return e->kind == ExprKind::Unary && e->fn == Fn::Exp;
+           }));
       if (normalizes && factor->kind == ExprKind::Ref) {
         why.softmax = factor->value.getDefiningOp();
         return why.fail(kSoftmaxV,
@@ -443,7 +442,8 @@ LogicalResult mlir::tucker::raise::matchCore(Evaluator &ev, Expr *o,
                            "along the contracted dim");
   }
   if (outScale != 1.0)
-    return why.fail(kSoftmaxV, "softmax·V is scaled by " + std::to_string(outScale));
+    return why.fail(kSoftmaxV,
+                    "softmax·V is scaled by " + std::to_string(outScale));
   core.key = *n;
   core.v = factors[1 - p];
 

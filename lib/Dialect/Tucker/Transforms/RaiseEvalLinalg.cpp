@@ -74,11 +74,16 @@ loopsFromAccess(linalg::LinalgOp op, OpOperand *init, ArrayRef<Lin> access) {
 
 /// Reads the scalar body of a linalg op at given loop indices.
 struct BodyReader {
+  BodyReader(Evaluator &ev, linalg::LinalgOp op, ArrayRef<Lin> loops,
+             bool reduction)
+      : ev(ev), op(op), loops(loops), reduction(reduction) {}
+
   Evaluator &ev;
   linalg::LinalgOp op;
   ArrayRef<Lin> loops;
-  /// The accumulator of a reduction: reading it outside the combiner fails.
-  Value forbidden;
+  /// In a reduction the inits are running values, not inputs: reading one
+  /// (outside the combiner, which is not read through here) fails.
+  bool reduction;
   DenseMap<Value, Expr *> memo;
 
   Expr *read(Value v) {
@@ -95,9 +100,9 @@ struct BodyReader {
     if (auto arg = dyn_cast<BlockArgument>(v)) {
       if (arg.getOwner() != body)
         return ExpandRules::scalarValue(ev, v);
-      if (v == forbidden)
-        return nullptr;
       OpOperand *operand = op.getMatchingOpOperand(arg);
+      if (reduction && op.isDpsInit(operand))
+        return nullptr;
       Value source = operand->get();
       if (!isa<ShapedType>(source.getType()))
         return ExpandRules::scalarValue(ev, source);
@@ -151,11 +156,10 @@ std::optional<std::pair<Fn, Value>> matchCombiner(Value yielded, Value acc) {
     P p = c.getPredicate();
     bool greater = p == P::OGT || p == P::OGE || p == P::UGT || p == P::UGE;
     bool less = p == P::OLT || p == P::OLE || p == P::ULT || p == P::ULE;
-    bool picksLarger =
-        (greater && c.getLhs() == sel.getTrueValue() &&
-         c.getRhs() == sel.getFalseValue()) ||
-        (less && c.getLhs() == sel.getFalseValue() &&
-         c.getRhs() == sel.getTrueValue());
+    bool picksLarger = (greater && c.getLhs() == sel.getTrueValue() &&
+                        c.getRhs() == sel.getFalseValue()) ||
+                       (less && c.getLhs() == sel.getFalseValue() &&
+                        c.getRhs() == sel.getTrueValue());
     if (picksLarger)
       return std::make_pair(Fn::Max, x);
   }
@@ -252,11 +256,10 @@ LogicalResult ExpandRules::reshapeAccess(Evaluator &ev, ArrayRef<int64_t> from,
   return success();
 }
 
-Expr *ExpandRules::expandConcat(Evaluator &ev, ValueRange inputs,
-                                 int64_t dim, ArrayRef<Lin> access) {
+Expr *ExpandRules::expandConcat(Evaluator &ev, ValueRange inputs, int64_t dim,
+                                ArrayRef<Lin> access) {
   int64_t size = cast<ShapedType>(inputs.front().getType()).getDimSize(dim);
-  if (ShapedType::isDynamic(size) ||
-      llvm::any_of(inputs, [&](Value v) {
+  if (ShapedType::isDynamic(size) || llvm::any_of(inputs, [&](Value v) {
         return cast<ShapedType>(v.getType()).getDimSize(dim) != size;
       }))
     return nullptr;
@@ -286,14 +289,16 @@ Expr *ExpandRules::expandConcat(Evaluator &ev, ValueRange inputs,
 bool ExpandRules::stepLinalgView(Evaluator &ev, Value &tensor,
                                  SmallVectorImpl<Lin> &access) {
   Operation *def = tensor.getDefiningOp();
-  auto shapeOf = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
+  auto shapeOf = [](Value v) {
+    return cast<ShapedType>(v.getType()).getShape();
+  };
   SmallVector<Lin> source;
   Value next;
   if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::ReshapeOp>(
           def)) {
     next = def->getOperand(0);
-    if (failed(reshapeAccess(ev, shapeOf(next), shapeOf(tensor), access,
-                             source)))
+    if (failed(
+            reshapeAccess(ev, shapeOf(next), shapeOf(tensor), access, source)))
       return false;
   } else if (auto cast = dyn_cast<tensor::CastOp>(def)) {
     next = cast.getSource();
@@ -393,13 +398,13 @@ Expr *ExpandRules::expandLinalg(Evaluator &ev, OpResult result,
   Value yielded = yield.getOperand(r);
   BlockArgument acc = op.getMatchingBlockArgument(init);
   if (reduced.empty()) {
-    BodyReader reader{ev, op, loops, Value(), {}};
+    BodyReader reader(ev, op, loops, /*reduction=*/false);
     return reader.read(yielded);
   }
   std::optional<std::pair<Fn, Value>> combiner = matchCombiner(yielded, acc);
   if (!combiner)
     return nullptr;
-  BodyReader reader{ev, op, loops, acc, {}};
+  BodyReader reader(ev, op, loops, /*reduction=*/true);
   Expr *body = reader.read(combiner->second);
   if (!body)
     return nullptr;
@@ -417,9 +422,9 @@ Expr *ExpandRules::scalarValue(Evaluator &ev, Value value) {
     if (auto f = dyn_cast<FloatAttr>(attr))
       return ev.constant(f.getValueAsDouble());
     if (auto i = dyn_cast<IntegerAttr>(attr))
-      return ev.index(Lin::ofConstant(
-          i.getType().isInteger(1) ? i.getValue().getZExtValue()
-                                   : i.getValue().getSExtValue()));
+      return ev.index(Lin::ofConstant(i.getType().isInteger(1)
+                                          ? i.getValue().getZExtValue()
+                                          : i.getValue().getSExtValue()));
   }
   return ev.scalar(value);
 }
@@ -539,14 +544,14 @@ std::optional<double> ExpandRules::constantElement(Value tensor,
                             : dense.getValues<APFloat>()[flat])
         .convertToDouble();
   if (element.isInteger(1))
-    return static_cast<double>(
-        (dense.isSplat() ? dense.getSplatValue<APInt>()
-                         : dense.getValues<APInt>()[flat])
-            .getZExtValue());
+    return static_cast<double>((dense.isSplat()
+                                    ? dense.getSplatValue<APInt>()
+                                    : dense.getValues<APInt>()[flat])
+                                   .getZExtValue());
   if (element.isIntOrIndex())
-    return static_cast<double>(
-        (dense.isSplat() ? dense.getSplatValue<APInt>()
-                         : dense.getValues<APInt>()[flat])
-            .getSExtValue());
+    return static_cast<double>((dense.isSplat()
+                                    ? dense.getSplatValue<APInt>()
+                                    : dense.getValues<APInt>()[flat])
+                                   .getSExtValue());
   return std::nullopt;
 }

@@ -28,8 +28,8 @@ Lin Lin::ofConstant(int64_t c) {
 }
 
 Lin &Lin::add(Dim d, int64_t coefficient) {
-  auto it = llvm::lower_bound(
-      terms, d, [](const std::pair<Dim, int64_t> &t, Dim x) {
+  auto it =
+      llvm::lower_bound(terms, d, [](const std::pair<Dim, int64_t> &t, Dim x) {
         return t.first < x;
       });
   if (it != terms.end() && it->first == d) {
@@ -332,11 +332,10 @@ Expr *Evaluator::ref(Value tensor, ArrayRef<Lin> access) {
       auto dense = dyn_cast<DenseElementsAttr>(attr);
       if (dense && dense.isSplat()) {
         if (isa<FloatType>(dense.getElementType()))
-          return constant(
-              dense.getSplatValue<APFloat>().convertToDouble());
+          return constant(dense.getSplatValue<APFloat>().convertToDouble());
         if (dense.getElementType().isIntOrIndex())
-          return index(Lin::ofConstant(
-              dense.getSplatValue<APInt>().getSExtValue()));
+          return index(
+              Lin::ofConstant(dense.getSplatValue<APInt>().getSExtValue()));
       }
       break;
     }
@@ -454,8 +453,8 @@ bool Evaluator::equalLin(const Lin &a, const Lin &b, DimMap &map) {
   Lin mapped = Lin::ofConstant(na.constant);
   for (auto [d, c] : na.terms) {
     auto it = map.find(d);
-    mapped = mapped + (it == map.end() ? Lin::ofDim(d, c)
-                                       : it->second.scaled(c));
+    mapped =
+        mapped + (it == map.end() ? Lin::ofDim(d, c) : it->second.scaled(c));
   }
   return dims.normalize(mapped) == dims.normalize(b);
 }

@@ -1,4 +1,5 @@
-//===- RaiseExpr.h - frontend IR as index expressions ------------*- C++ -*-===//
+//===- RaiseExpr.h - frontend IR as index expressions ------------*- C++
+//-*-===//
 //
 // --tucker-raise reads linalg / tensor / arith / math / tosa on tensors as
 // scalar expressions over logical indices: the element of a tensor at an
@@ -178,7 +179,8 @@ public:
   void freeLeaves(Expr *e, llvm::SetVector<Dim> &out);
   /// The value of `e` with its leaves fixed by `values`, when `e` is made of
   /// constants, index arithmetic and elements of constant tensors.
-  std::optional<double> evaluate(Expr *e, const llvm::DenseMap<Dim, int64_t> &values,
+  std::optional<double> evaluate(Expr *e,
+                                 const llvm::DenseMap<Dim, int64_t> &values,
                                  unsigned depth = 0);
 
   /// Ops whose results the expanded trees read through or computed.
@@ -206,8 +208,7 @@ struct ExpandRules {
   /// The computation of `result` at `access`, or null.
   static Expr *expandLinalg(Evaluator &ev, OpResult result,
                             ArrayRef<Lin> access);
-  static Expr *expandTosa(Evaluator &ev, OpResult result,
-                          ArrayRef<Lin> access);
+  static Expr *expandTosa(Evaluator &ev, OpResult result, ArrayRef<Lin> access);
   /// A concatenation along `dim` of equally sized inputs: a Case on the
   /// quotient of the index by the input size.
   static Expr *expandConcat(Evaluator &ev, ValueRange inputs, int64_t dim,

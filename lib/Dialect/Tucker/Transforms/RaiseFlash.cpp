@@ -1,4 +1,5 @@
-//===- RaiseFlash.cpp - softmax(s·q·kᵀ + mask)·v of tensors → tucker.flash -===//
+//===- RaiseFlash.cpp - softmax(s·q·kᵀ + mask)·v of tensors → tucker.flash
+//-===//
 //
 // When the projections are not in view, the attention core itself is
 // raised. The dims of the result are sorted by what reads them: dims that
@@ -54,8 +55,9 @@ mlir::tucker::raise::raiseToFlash(RewriterBase &rewriter, Operation *root,
 
   Expr *q = asRef(core.q), *k = asRef(core.k), *v = asRef(core.v);
   if (!q || !k || !v)
-    return why.fail(kScores, Twine(!q ? "the queries" : !k ? "the keys"
-                                                           : "the values") +
+    return why.fail(kScores, Twine(!q   ? "the queries"
+                                   : !k ? "the keys"
+                                        : "the values") +
                                  " are computed in place, not read from a "
                                  "tensor");
   for (Expr *operand : {q, k, v})
@@ -85,8 +87,8 @@ mlir::tucker::raise::raiseToFlash(RewriterBase &rewriter, Operation *root,
       queryOnly.push_back(d);
     else
       return why.fail(kScores, "a result dim is read by " +
-                                   Twine(inQ ? "q " : "") +
-                                   (inK ? "k " : "") + (inV ? "v " : "") +
+                                   Twine(inQ ? "q " : "") + (inK ? "k " : "") +
+                                   (inV ? "v " : "") +
                                    "only, which is no attention layout");
   }
   if (qL.contains(n))
@@ -180,7 +182,8 @@ mlir::tucker::raise::raiseToFlash(RewriterBase &rewriter, Operation *root,
     Expr *read;
     ArrayRef<int64_t> shape;
     ArrayRef<Lin> index;
-  } operands[] = {{q, qShape, qIndex}, {k, kShape, kvIndex}, {v, vShape, vvIndex}};
+  } operands[] = {
+      {q, qShape, qIndex}, {k, kShape, kvIndex}, {v, vShape, vvIndex}};
   for (const Operand &operand : operands)
     if (failed(checkLayout(ev, operand.read->access, operand.shape,
                            operand.index)))

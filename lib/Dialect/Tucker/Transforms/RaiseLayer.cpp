@@ -36,8 +36,8 @@ LogicalResult matchProjection(Evaluator &ev, Expr *e, StringRef name,
                               ArrayRef<Dim> activation, Projection &p,
                               Why &why) {
   auto fail = [&](const Twine &what) {
-    return why.fail(kScores, "the " + name + " are not a projection x·W: " +
-                                 what);
+    return why.fail(kScores,
+                    "the " + name + " are not a projection x·W: " + what);
   };
   Expr *x = ev.look(e);
   if (x->kind == ExprKind::Binary && x->fn == Fn::Add) {
@@ -215,10 +215,10 @@ mlir::tucker::raise::raiseToLayer(RewriterBase &rewriter, Operation *root,
   auto bijection = [&](const Lin &l, ArrayRef<Dim> leaves) {
     int64_t extent;
     SmallVector<Dim> used = termLeaves(ev.normalize(l));
-    return ev.dims.isMixedRadix(l, extent) &&
-           extent == extentOf(ev, leaves) && used.size() == leaves.size() &&
-           llvm::all_of(used,
-                        [&](Dim d) { return llvm::is_contained(leaves, d); });
+    return ev.dims.isMixedRadix(l, extent) && extent == extentOf(ev, leaves) &&
+           used.size() == leaves.size() && llvm::all_of(used, [&](Dim d) {
+             return llvm::is_contained(leaves, d);
+           });
   };
   auto without = [](ArrayRef<Dim> all, ArrayRef<Dim> drop) {
     SmallVector<Dim> out;
@@ -231,15 +231,14 @@ mlir::tucker::raise::raiseToLayer(RewriterBase &rewriter, Operation *root,
   auto byWeight = [&](const Lin &l, ArrayRef<Dim> leaves) {
     SmallVector<Dim> out(leaves);
     Lin n = ev.normalize(l);
-    llvm::stable_sort(out, [&](Dim a, Dim b) {
-      return n.coefficient(a) > n.coefficient(b);
-    });
+    llvm::stable_sort(
+        out, [&](Dim a, Dim b) { return n.coefficient(a) > n.coefficient(b); });
     return out;
   };
-  SmallVector<Dim> headLeaves = without(termLeaves(ev.normalize(*qCol)),
-                                        contracted);
-  SmallVector<Dim> kvLeaves = without(termLeaves(ev.normalize(*kCol)),
-                                      contracted);
+  SmallVector<Dim> headLeaves =
+      without(termLeaves(ev.normalize(*qCol)), contracted);
+  SmallVector<Dim> kvLeaves =
+      without(termLeaves(ev.normalize(*kCol)), contracted);
   SmallVector<Dim> valueLeaves = without(outLeaves, headLeaves);
   SmallVector<Dim> qLeaves(headLeaves), kLeaves(kvLeaves), vLeaves(kvLeaves),
       oLeaves(outLeaves);
@@ -266,8 +265,8 @@ mlir::tucker::raise::raiseToLayer(RewriterBase &rewriter, Operation *root,
   headOrder.append(byWeight(*qCol, without(headLeaves, kvLeaves)));
   // RoPE pairs dim j with j + dh/2 of the contracted index, whatever order
   // the weights store it in.
-  SmallVector<Dim> inHead = core.qRope ? SmallVector<Dim>(contracted)
-                                       : byWeight(*qCol, contracted);
+  SmallVector<Dim> inHead =
+      core.qRope ? SmallVector<Dim>(contracted) : byWeight(*qCol, contracted);
   SmallVector<Dim> valueOrder = byWeight(*oRow, valueLeaves);
   int64_t headDim = extentOf(ev, contracted), heads = extentOf(ev, headLeaves);
   int64_t valueDim = extentOf(ev, valueLeaves),
@@ -313,8 +312,8 @@ mlir::tucker::raise::raiseToLayer(RewriterBase &rewriter, Operation *root,
                                     {kp.bias, {heads * headDim}, {kColumn}},
                                     {vp.bias, {heads * valueDim}, {vColumn}},
                                     {bo, {model}, {e}}};
-  for (const Operand &operand : llvm::concat<const Operand>(operands,
-                                                            biasOperands)) {
+  for (const Operand &operand :
+       llvm::concat<const Operand>(operands, biasOperands)) {
     if (!operand.read)
       continue;
     auto t = cast<ShapedType>(operand.read->value.getType());
@@ -348,8 +347,8 @@ mlir::tucker::raise::raiseToLayer(RewriterBase &rewriter, Operation *root,
   if (!grouped) {
     auto mha = MhaOp::create(rewriter, loc, type, values[0], values[1],
                              values[2], values[3], values[4], biasValues[0],
-                             biasValues[1], biasValues[2], biasValues[3],
-                             heads, causal, scale, *rope);
+                             biasValues[1], biasValues[2], biasValues[3], heads,
+                             causal, scale, *rope);
     raised = mha;
     out = mha.getResult();
   } else {

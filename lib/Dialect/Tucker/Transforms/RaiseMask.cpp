@@ -10,6 +10,8 @@
 
 #include "RaiseMatch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::tucker::raise;
 
@@ -111,10 +113,12 @@ LogicalResult mlir::tucker::raise::verifyMask(Evaluator &ev,
   } else {
     Expr *x = ev.look(mask.added);
     if (x->kind == ExprKind::Const) {
-      if (x->constant == 0.0)
+      // A finite shift of every score leaves the softmax unchanged.
+      if (std::isfinite(x->constant))
         return success();
-      return why.fail(kOperands, "the mask adds the constant " +
-                                     std::to_string(x->constant) + " to every score");
+      return why.fail(kOperands, "the mask adds " +
+                                     std::to_string(x->constant) +
+                                     " to every score");
     }
     if (x->kind == ExprKind::Select) {
       Expr *t = ev.look(x->ops[1]), *f = ev.look(x->ops[2]);
@@ -144,8 +148,8 @@ LogicalResult mlir::tucker::raise::verifyMask(Evaluator &ev,
   SmallVector<Dim> leaves(used.begin(), used.end());
   std::string mismatch, unreadable;
   bool anyDropped = false;
-  bool complete = forEachAssignment(
-      ev, leaves, int64_t(1) << 24, [&](const auto &values) {
+  bool complete =
+      forEachAssignment(ev, leaves, int64_t(1) << 24, [&](const auto &values) {
         std::optional<double> v = ev.evaluate(subject, values);
         if (!v) {
           unreadable = "the mask is not made of constants and index "

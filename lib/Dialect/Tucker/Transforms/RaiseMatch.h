@@ -1,4 +1,5 @@
-//===- RaiseMatch.h - attention recognition of --tucker-raise ----*- C++ -*-===//
+//===- RaiseMatch.h - attention recognition of --tucker-raise ----*- C++
+//-*-===//
 //
 // Recognition of `softmax(s·q·kᵀ + mask)·v` in the expression trees of
 // RaiseExpr.h, the proofs that a mask is causal and that RoPE tables are
@@ -46,14 +47,19 @@ struct Why {
   }
 };
 
-enum Stage { kNone = 0, kSoftmaxV = 1, kScores = 2, kProjections = 3,
-             kOperands = 4 };
+enum Stage {
+  kNone = 0,
+  kSoftmaxV = 1,
+  kScores = 2,
+  kProjections = 3,
+  kOperands = 4
+};
 
 /// The mask between the scores and the softmax.
 struct MaskPart {
   enum class Kind { None, Additive, Select } kind = Kind::None;
-  Expr *added = nullptr;  // Additive: the added tensor
-  Expr *cond = nullptr;   // Select: the condition
+  Expr *added = nullptr; // Additive: the added tensor
+  Expr *cond = nullptr;  // Select: the condition
   bool dropWhenTrue = false;
 };
 
@@ -68,8 +74,8 @@ struct RopePart {
 struct Core {
   Expr *q = nullptr, *k = nullptr, *v = nullptr;
   double scale = 1.0;
-  Dim key = 0;                  // n, the leaf the softmax and P·V range over
-  SmallVector<Dim> contracted;  // leaves of the q·k contraction
+  Dim key = 0;                 // n, the leaf the softmax and P·V range over
+  SmallVector<Dim> contracted; // leaves of the q·k contraction
   MaskPart mask;
   std::optional<RopePart> qRope, kRope;
 };

@@ -22,8 +22,8 @@ using namespace mlir::tucker::raise;
 static bool isTable(Evaluator &ev, Expr *e) {
   Expr *x = ev.look(e);
   return x->kind == ExprKind::Ref &&
-         ExpandRules::constantElement(
-             x->value, SmallVector<int64_t>(x->access.size(), 0))
+         ExpandRules::constantElement(x->value,
+                                      SmallVector<int64_t>(x->access.size(), 0))
              .has_value();
 }
 
@@ -151,15 +151,15 @@ FailureOr<RopeAttr> mlir::tucker::raise::verifyRope(Evaluator &ev,
     double eps = epsilonOf(ev, check.table);
     std::string mismatch;
     SmallVector<Dim> list(leaves.begin(), leaves.end());
-    bool ok = forEachAssignment(
-        ev, list, int64_t(1) << 22, [&](const auto &values) {
+    bool ok =
+        forEachAssignment(ev, list, int64_t(1) << 22, [&](const auto &values) {
           std::optional<double> v = ev.evaluate(check.table, values);
           if (!v) {
             mismatch = "the rope tables cannot be read";
             return false;
           }
-          double p = static_cast<double>(values.lookup(check.position) +
-                                         check.offset);
+          double p =
+              static_cast<double>(values.lookup(check.position) + check.offset);
           double j = static_cast<double>(values.lookup(lo));
           double angle = p * std::pow(theta, -2.0 * j / width);
           double expected = check.isSin ? std::sin(angle) : std::cos(angle);
@@ -167,8 +167,8 @@ FailureOr<RopeAttr> mlir::tucker::raise::verifyRope(Evaluator &ev,
             return true;
           mismatch = std::string("the rope ") + (check.isSin ? "sin" : "cos") +
                      " table differs from θ = " + std::to_string(theta) +
-                     " at position " + std::to_string(int64_t(p)) +
-                     ", pair " + std::to_string(int64_t(j));
+                     " at position " + std::to_string(int64_t(p)) + ", pair " +
+                     std::to_string(int64_t(j));
           return false;
         });
     if (!ok)

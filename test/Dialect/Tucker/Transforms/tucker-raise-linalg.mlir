@@ -393,6 +393,122 @@ func.func @mha_bmm_unsafe(%x: tensor<2x8x16xf32>, %wq: tensor<16x16xf32>, %wk: t
 
 // -----
 
+// Tests that a projection as linalg.matmul with transposing indexing maps
+// (x·Wᵀ on an [out, in] weight, LLVM's spelling of matmul_transpose_b) reads as
+// the transposed weight.
+
+// CHECK-LABEL: func.func @mha_matmul_transpose_b(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<2x8x16xf32>
+// CHECK-SAME: %[[A1:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A2:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A3:[a-z0-9]+]]: tensor<
+// CHECK-SAME: %[[A4:[a-z0-9]+]]: tensor<
+// CHECK: %[[WQ:.+]] = linalg.transpose ins(%[[A1]] : tensor<16x16xf32>) {{.*}} permutation = [1, 0]
+// CHECK: tucker.mha %[[X]], %[[WQ]], %[[A2]], %[[A3]], %[[A4]] {num_heads = 2 : i64
+// CHECK-NOT: linalg.softmax
+// CHECK-NOT: math.exp
+// CHECK-NOT: linalg.batch_matmul
+// CHECK-NOT: linalg.matmul
+func.func @mha_matmul_transpose_b(%x: tensor<2x8x16xf32>, %wq: tensor<16x16xf32>, %wk: tensor<16x16xf32>, %wv: tensor<16x16xf32>, %wo: tensor<16x16xf32>) -> tensor<2x8x16xf32> {
+  %m1 = tensor.collapse_shape %x [[0, 1], [2]] : tensor<2x8x16xf32> into tensor<16x16xf32>
+  %c2 = arith.constant 0.0 : f32
+  %e3 = tensor.empty() : tensor<16x16xf32>
+  %f4 = linalg.fill ins(%c2 : f32) outs(%e3 : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %mm5 = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%m1, %wq : tensor<16x16xf32>, tensor<16x16xf32>) outs(%f4 : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %x6 = tensor.expand_shape %mm5 [[0, 1], [2]] output_shape [2, 8, 16] : tensor<16x16xf32> into tensor<2x8x16xf32>
+  %m7 = tensor.collapse_shape %x [[0, 1], [2]] : tensor<2x8x16xf32> into tensor<16x16xf32>
+  %c8 = arith.constant 0.0 : f32
+  %e9 = tensor.empty() : tensor<16x16xf32>
+  %f10 = linalg.fill ins(%c8 : f32) outs(%e9 : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %mm11 = linalg.matmul ins(%m7, %wk : tensor<16x16xf32>, tensor<16x16xf32>) outs(%f10 : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %x12 = tensor.expand_shape %mm11 [[0, 1], [2]] output_shape [2, 8, 16] : tensor<16x16xf32> into tensor<2x8x16xf32>
+  %m13 = tensor.collapse_shape %x [[0, 1], [2]] : tensor<2x8x16xf32> into tensor<16x16xf32>
+  %c14 = arith.constant 0.0 : f32
+  %e15 = tensor.empty() : tensor<16x16xf32>
+  %f16 = linalg.fill ins(%c14 : f32) outs(%e15 : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %mm17 = linalg.matmul ins(%m13, %wv : tensor<16x16xf32>, tensor<16x16xf32>) outs(%f16 : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %x18 = tensor.expand_shape %mm17 [[0, 1], [2]] output_shape [2, 8, 16] : tensor<16x16xf32> into tensor<2x8x16xf32>
+  %x19 = tensor.expand_shape %x6 [[0], [1], [2, 3]] output_shape [2, 8, 2, 8] : tensor<2x8x16xf32> into tensor<2x8x2x8xf32>
+  %e20 = tensor.empty() : tensor<2x2x8x8xf32>
+  %t21 = linalg.transpose ins(%x19 : tensor<2x8x2x8xf32>) outs(%e20 : tensor<2x2x8x8xf32>) permutation = [0, 2, 1, 3]
+  %x22 = tensor.expand_shape %x12 [[0], [1], [2, 3]] output_shape [2, 8, 2, 8] : tensor<2x8x16xf32> into tensor<2x8x2x8xf32>
+  %e23 = tensor.empty() : tensor<2x2x8x8xf32>
+  %t24 = linalg.transpose ins(%x22 : tensor<2x8x2x8xf32>) outs(%e23 : tensor<2x2x8x8xf32>) permutation = [0, 2, 1, 3]
+  %x25 = tensor.expand_shape %x18 [[0], [1], [2, 3]] output_shape [2, 8, 2, 8] : tensor<2x8x16xf32> into tensor<2x8x2x8xf32>
+  %e26 = tensor.empty() : tensor<2x2x8x8xf32>
+  %t27 = linalg.transpose ins(%x25 : tensor<2x8x2x8xf32>) outs(%e26 : tensor<2x2x8x8xf32>) permutation = [0, 2, 1, 3]
+  %e28 = tensor.empty() : tensor<2x2x8x8xf32>
+  %t29 = linalg.transpose ins(%t24 : tensor<2x2x8x8xf32>) outs(%e28 : tensor<2x2x8x8xf32>) permutation = [0, 1, 3, 2]
+  %m30 = tensor.collapse_shape %t21 [[0, 1], [2], [3]] : tensor<2x2x8x8xf32> into tensor<4x8x8xf32>
+  %m31 = tensor.collapse_shape %t29 [[0, 1], [2], [3]] : tensor<2x2x8x8xf32> into tensor<4x8x8xf32>
+  %c32 = arith.constant 0.0 : f32
+  %e33 = tensor.empty() : tensor<4x8x8xf32>
+  %f34 = linalg.fill ins(%c32 : f32) outs(%e33 : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %bmm35 = linalg.batch_matmul ins(%m30, %m31 : tensor<4x8x8xf32>, tensor<4x8x8xf32>) outs(%f34 : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %x36 = tensor.expand_shape %bmm35 [[0, 1], [2], [3]] output_shape [2, 2, 8, 8] : tensor<4x8x8xf32> into tensor<2x2x8x8xf32>
+  %c37 = arith.constant 3.535533906e-01 : f32
+  %e38 = tensor.empty() : tensor<2x2x8x8xf32>
+  %scaled39 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x36 : tensor<2x2x8x8xf32>) outs(%e38 : tensor<2x2x8x8xf32>) {
+  ^bb0(%a0: f32, %acc: f32):
+    %s = arith.mulf %a0, %c37 : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2x8x8xf32>
+  %c40 = arith.constant 0xFF800000 : f32
+  %e41 = tensor.empty() : tensor<2x2x8xf32>
+  %f42 = linalg.fill ins(%c40 : f32) outs(%e41 : tensor<2x2x8xf32>) -> tensor<2x2x8xf32>
+  %max43 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%scaled39 : tensor<2x2x8x8xf32>) outs(%f42 : tensor<2x2x8xf32>) {
+  ^bb0(%a0: f32, %acc: f32):
+    %s = arith.maximumf %a0, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2x8xf32>
+  %e44 = tensor.empty() : tensor<2x2x8x8xf32>
+  %exp45 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%scaled39, %max43 : tensor<2x2x8x8xf32>, tensor<2x2x8xf32>) outs(%e44 : tensor<2x2x8x8xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %acc: f32):
+    %d = arith.subf %a0, %a1 : f32
+    %ex = math.exp %d : f32
+    linalg.yield %ex : f32
+  } -> tensor<2x2x8x8xf32>
+  %c46 = arith.constant 0.0 : f32
+  %e47 = tensor.empty() : tensor<2x2x8xf32>
+  %f48 = linalg.fill ins(%c46 : f32) outs(%e47 : tensor<2x2x8xf32>) -> tensor<2x2x8xf32>
+  %sum49 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%exp45 : tensor<2x2x8x8xf32>) outs(%f48 : tensor<2x2x8xf32>) {
+  ^bb0(%a0: f32, %acc: f32):
+    %s = arith.addf %a0, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2x8xf32>
+  %e50 = tensor.empty() : tensor<2x2x8x8xf32>
+  %probs51 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%exp45, %sum49 : tensor<2x2x8x8xf32>, tensor<2x2x8xf32>) outs(%e50 : tensor<2x2x8x8xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %acc: f32):
+    %r = arith.divf %a0, %a1 : f32
+    linalg.yield %r : f32
+  } -> tensor<2x2x8x8xf32>
+  %m52 = tensor.collapse_shape %probs51 [[0, 1], [2], [3]] : tensor<2x2x8x8xf32> into tensor<4x8x8xf32>
+  %m53 = tensor.collapse_shape %t27 [[0, 1], [2], [3]] : tensor<2x2x8x8xf32> into tensor<4x8x8xf32>
+  %c54 = arith.constant 0.0 : f32
+  %e55 = tensor.empty() : tensor<4x8x8xf32>
+  %f56 = linalg.fill ins(%c54 : f32) outs(%e55 : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %bmm57 = linalg.batch_matmul ins(%m52, %m53 : tensor<4x8x8xf32>, tensor<4x8x8xf32>) outs(%f56 : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %x58 = tensor.expand_shape %bmm57 [[0, 1], [2], [3]] output_shape [2, 2, 8, 8] : tensor<4x8x8xf32> into tensor<2x2x8x8xf32>
+  %e59 = tensor.empty() : tensor<2x8x2x8xf32>
+  %t60 = linalg.transpose ins(%x58 : tensor<2x2x8x8xf32>) outs(%e59 : tensor<2x8x2x8xf32>) permutation = [0, 2, 1, 3]
+  %m61 = tensor.collapse_shape %t60 [[0], [1], [2, 3]] : tensor<2x8x2x8xf32> into tensor<2x8x16xf32>
+  %m62 = tensor.collapse_shape %m61 [[0, 1], [2]] : tensor<2x8x16xf32> into tensor<16x16xf32>
+  %c63 = arith.constant 0.0 : f32
+  %e64 = tensor.empty() : tensor<16x16xf32>
+  %f65 = linalg.fill ins(%c63 : f32) outs(%e64 : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %mm66 = linalg.matmul ins(%m62, %wo : tensor<16x16xf32>, tensor<16x16xf32>) outs(%f65 : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %x67 = tensor.expand_shape %mm66 [[0, 1], [2]] output_shape [2, 8, 16] : tensor<16x16xf32> into tensor<2x8x16xf32>
+  return %x67 : tensor<2x8x16xf32>
+}
+
+// -----
+
 // Tests that biases broadcast into the init of the projection contractions
 // (out = b; out += x·W) are the tucker.mha biases.
 

@@ -11,6 +11,8 @@
 // CHECK-NEXT: @mha_generic rel_err = {{.*}} PASS
 // CHECK: @mha_bmm_unsafe raised to tucker.mha
 // CHECK-NEXT: @mha_bmm_unsafe rel_err = {{.*}} PASS
+// CHECK: @mha_matmul_transpose_b raised to tucker.mha
+// CHECK-NEXT: @mha_matmul_transpose_b rel_err = {{.*}} PASS
 // CHECK: @mha_bias_init raised to tucker.mha
 // CHECK-NEXT: @mha_bias_init rel_err = {{.*}} PASS
 // CHECK: @mha_causal_select raised to tucker.mha
