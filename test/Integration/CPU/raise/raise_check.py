@@ -18,6 +18,7 @@ It prints, per function, the tucker ops the raised function holds and
 (PASS when rel_err <= --tol). Exit status 1 when a command fails.
 
     raise_check.py FILE --tucker-opt BIN --runner BIN --shared-libs A,B [--seed 0] [--tol 1e-4]
+                   [--raise-options OPTS] [--before FLAGS]
 """
 
 import argparse
@@ -120,6 +121,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tol", type=float, default=1e-4)
     parser.add_argument("--raise-options", default="")
+    parser.add_argument("--before", default="",
+                        help="tucker-opt flags applied to both modules first (e.g. '--inline')")
     args = parser.parse_args()
 
     chunks = re.split(r"^// -----.*$", open(args.file).read(), flags=re.M)
@@ -137,7 +140,7 @@ def main():
 def check_chunk(job):
     index, text, library, tmp, args = job
     kernels = []
-    for m in SIGNATURE.finditer(text):
+    for m in SIGNATURE.finditer(re.sub(r"//.*", "", text)):
         if m.group(1):
             continue
         kernels.append((m.group(2), ARGUMENT.findall(m.group(3)), m.group(4)))
@@ -157,6 +160,8 @@ def check_chunk(job):
         llvm = run([opt, "-", "--tucker-cpu-pipeline"], ready)
         return outputs(run(execute, llvm))
 
+    if args.before:
+        module = run([opt, "-"] + args.before.split(), module)
     raise_flag = "--tucker-raise" + (f"={args.raise_options}" if args.raise_options else "")
     raised_ir = run([opt, "-", raise_flag], module)
     reference = lowered(module)
