@@ -8,6 +8,11 @@ Conventions (the dialect contract): row-major tensors; activations x [B, N, d]; 
 matrices [in, out] (y = x W); head i of a projection is column block i. Causal aligns the last
 query with the last key: query m sees key n iff n <= m + Nk - Nq, and a query that sees no key
 outputs zeros. Queries sit at positions m + Nk - Nq, keys at n (this is what RoPE rotates by).
+
+NaN and Inf propagate as IEEE arithmetic carries them through softmax(s) v, over the keys a query
+sees: a NaN in a query row, or in a key or value that the row sees, makes that row NaN (in every
+column for q and k, in its column for v); a +Inf logit gives NaN (Inf / Inf); keys a query does
+not see (causal) never affect it, whatever their values.
 """
 
 from typing import NamedTuple, Optional
@@ -124,7 +129,16 @@ def flash(q, k, v, scale=None, causal=False, rope=None):
     # A row that sees no key has max -inf; shifting by 0 instead makes all its weights 0.
     p = np.exp(s - np.where(np.isfinite(row_max), row_max, 0.0))
     denom = p.sum(axis=-1, keepdims=True)
-    return (p @ v) / np.where(denom > 0, denom, 1.0)
+    if causal and not np.all(np.isfinite(v)):
+        # A key that a query does not see adds nothing to its output, not even the NaN of
+        # 0 * Inf or 0 * NaN: each row sums over the keys it sees (n < m + Nk - Nq + 1) only.
+        o = np.zeros(p.shape[:-1] + v.shape[-1:])
+        for m in range(Nq):
+            end = min(Nk, max(0, m + Nk - Nq + 1))
+            o[..., m, :] = np.einsum("...n,...nd->...d", p[..., m, :end], v[..., :end, :])
+    else:
+        o = p @ v
+    return o / np.where(denom > 0, denom, 1.0)
 
 
 def _heads(t, h):

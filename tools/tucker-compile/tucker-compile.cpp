@@ -19,6 +19,7 @@
 
 #include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
 #include "tucker/Pipelines/Pipelines.h"
+#include "tucker/Support/SanitizerOptions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -26,6 +27,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/AsmState.h"
@@ -51,6 +53,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -311,6 +314,10 @@ static LogicalResult resolveDynamicResultDims(
   PassManager pm(copy->getContext());
   tucker::buildTuckerToLinalgPipeline(pm, options);
   pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
+  // A lowered tucker.flash returns an scf.for result whose init has the
+  // input's sizes: the loop canonicalization folds its dims to them.
+  pm.addNestedPass<func::FuncOp>(createSCFForLoopCanonicalizationPass());
+  pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (failed(pm.run(*copy)))
@@ -428,6 +435,16 @@ static std::unique_ptr<llvm::TargetMachine> createHostTargetMachine() {
     cpu = llvm::sys::getHostCPUName().str();
     for (const auto &feature : llvm::sys::getHostCPUFeatures())
       features.AddFeature(feature.first(), feature.second);
+  }
+  // An unknown CPU would only be warned about, and then fail in the backend
+  // with an LLVM ERROR (e.g. "64-bit code requested on a subtarget that
+  // doesn't support it"): refuse it here.
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (subtarget && !subtarget->isCPUStringValid(cpu)) {
+    (void)fail("--mcpu=" + cpu + ": not a CPU of " + triple.str() +
+               " (--mcpu=host picks this machine's)");
+    return nullptr;
   }
   llvm::CodeGenOptLevel level = optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
                                 : optLevel == 0 ? llvm::CodeGenOptLevel::None
@@ -789,6 +806,11 @@ static LogicalResult run(MLIRContext &context) {
   if (optLevel > 3)
     return fail("-O" + llvm::Twine(optLevel.getValue()) +
                 ": the optimization level is 0, 1, 2 or 3");
+  StringRef outputDir = llvm::sys::path::parent_path(outputFilename.getValue());
+  if (outputFilename != "-" && !outputDir.empty() &&
+      !llvm::sys::fs::is_directory(outputDir))
+    return fail(llvm::Twine("cannot write -o ") + outputFilename.getValue() +
+                ": no directory '" + outputDir + "'");
   FailureOr<const TargetBackend *> backend = lookupBackend(targetName);
   if (failed(backend))
     return failure();
@@ -814,16 +836,22 @@ static LogicalResult run(MLIRContext &context) {
   if (failed(sig))
     return failure();
 
+  // Opened before compiling, so that a bad path fails at once; the file
+  // is removed again unless the compilation succeeds.
+  std::unique_ptr<llvm::ToolOutputFile> signatureFile;
+  if (!signatureFilename.empty()) {
+    std::string error;
+    signatureFile = openOutputFile(signatureFilename, &error);
+    if (!signatureFile)
+      return fail(error);
+  }
+
   if (failed((*backend)->compile(*module, *entry, *sig)))
     return failure();
 
-  if (!signatureFilename.empty()) {
-    std::string error;
-    auto out = openOutputFile(signatureFilename, &error);
-    if (!out)
-      return fail(error);
-    writeSignatureJson(out->os(), *sig, (*backend)->name);
-    out->keep();
+  if (signatureFile) {
+    writeSignatureJson(signatureFile->os(), *sig, (*backend)->name);
+    signatureFile->keep();
   }
   return success();
 }

@@ -14,6 +14,7 @@
 #include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
 #include "tucker/Dialect/Tucker/Transforms/Passes.h"
 #include "tucker/Pipelines/Pipelines.h"
+#include "tucker/Support/SanitizerOptions.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;

@@ -403,8 +403,8 @@ SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
       contract, multiplyAdd)[0];
 
   // Diagonal tiles of causal attention: −inf where j > i + limit.
+  Value limit = masked ? value(sub(rowLimit, keyStart)) : Value();
   if (masked) {
-    Value limit = value(sub(rowLimit, keyStart));
     scores = buildGeneric(
         b, loc, ValueRange{}, scores, {tileId}, allParallel,
         [&](OpBuilder &nb, Location nl, ValueRange args) {
@@ -488,11 +488,28 @@ SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
             nb, nl,
             arith::MulFOp::create(nb, nl, args[1], args[0]).getResult());
       })[0];
+  // In a diagonal tile a masked key must add nothing, not even 0·NaN or
+  // 0·Inf of its value: its product is skipped (query row i sees key j iff
+  // j <= i + limit), so the output never depends on keys it does not see.
+  auto maskedMultiplyAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
+    Value prod = arith::MulFOp::create(nb, nl, toF32(nb, nl, args[0]),
+                                       toF32(nb, nl, args[1]));
+    Value sum = arith::AddFOp::create(nb, nl, args[2], prod);
+    Value i = linalg::IndexOp::create(nb, nl, 3);
+    Value j = linalg::IndexOp::create(nb, nl, 5);
+    Value last = arith::AddIOp::create(nb, nl, i, limit);
+    Value seen =
+        arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, j, last);
+    linalg::YieldOp::create(
+        nb, nl,
+        arith::SelectOp::create(nb, nl, seen, sum, args[2]).getResult());
+  };
   acc = buildGeneric(b, loc, ValueRange{probs, vTile}, acc,
                      {dimsMap(ctx, 6, {0, 1, 2, 3, 5}),
                       dimsMap(ctx, 6, {0, 1, 5, 4}),
                       dimsMap(ctx, 6, {0, 1, 2, 3, 4})},
-                     contract, multiplyAdd)[0];
+                     contract,
+                     masked ? BodyFn(maskedMultiplyAdd) : BodyFn(multiplyAdd))[0];
   return {newMax, newSum, acc};
 }
 

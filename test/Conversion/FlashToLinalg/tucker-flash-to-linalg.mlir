@@ -90,7 +90,7 @@ func.func @flash_gqa(%q: tensor<2x4x128x16xf32>, %k: tensor<2x2x128x16xf32>,
 // tiles are dynamic min(64, N − start) slices; per query tile the key loop
 // ends at min(start + rows + Nk − Nq, Nk) and is split into an unmasked part
 // [0, full) and a masked part [full, end), where only the second masks
-// (j > i + start + Nk − Nq − keyStart gets −inf).
+// (j > i + start + Nk − Nq − keyStart gets −inf, and adds nothing to P·V).
 
 // CHECK-LABEL: func.func @flash_causal_tails
 // CHECK-SAME: (%[[Q:.+]]: tensor<1x4x100x16xf32>, %[[K:.+]]: tensor<1x4x150x16xf32>, %[[V:.+]]: tensor<1x4x150x8xf32>)
@@ -131,6 +131,14 @@ func.func @flash_gqa(%q: tensor<2x4x128x16xf32>, %k: tensor<2x2x128x16xf32>,
 // CHECK:       %[[SEEN:.+]] = arith.cmpi sle, %[[J]], %[[JMAX]]
 // CHECK:       arith.select %[[SEEN]], %{{.+}}, %[[NINF]]
 // CHECK:     math.exp2
+// The masked P·V skips the keys a row does not see (no 0·NaN from them).
+// CHECK:     linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<1x4x1x?x?xf32>, tensor<1x4x?x8xf32>)
+// CHECK:       %[[PVSUM:.+]] = arith.addf
+// CHECK:       %[[PI:.+]] = linalg.index 3
+// CHECK:       %[[PJ:.+]] = linalg.index 5
+// CHECK:       %[[PJMAX:.+]] = arith.addi %[[PI]], %[[OFF]]
+// CHECK:       %[[PSEEN:.+]] = arith.cmpi sle, %[[PJ]], %[[PJMAX]]
+// CHECK:       arith.select %[[PSEEN]], %[[PVSUM]], %{{.+}}
 // CHECK:     scf.yield
 // CHECK:   linalg.generic {{.*}} ins(%[[MASKED]]#2, %[[MASKED]]#1
 // CHECK:   arith.divf

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
 #include <cmath>
 #include <string>
 
@@ -102,6 +103,26 @@ static LogicalResult expectPositive(EmitErrorFn emitError, StringRef name,
                      << value;
 }
 
+/// `a * b` and `a + b` of sizes and attributes, or an error saying that
+/// `what` overflows a 64-bit size (attributes can be any int64).
+static FailureOr<int64_t> checkedMul(EmitErrorFn emitError, StringRef what,
+                                     int64_t a, int64_t b) {
+  int64_t result;
+  if (llvm::MulOverflow(a, b, result))
+    return emitError() << what << " = " << a << " * " << b
+                       << " overflows a 64-bit size";
+  return result;
+}
+
+static FailureOr<int64_t> checkedAdd(EmitErrorFn emitError, StringRef what,
+                                     int64_t a, int64_t b) {
+  int64_t result;
+  if (llvm::AddOverflow(a, b, result))
+    return emitError() << what << " = " << a << " + " << b
+                       << " overflows a 64-bit size";
+  return result;
+}
+
 LogicalResult
 mlir::tucker::verifySameElementType(EmitErrorFn emitError,
                                     ArrayRef<std::pair<StringRef, Value>> named) {
@@ -180,8 +201,11 @@ mlir::tucker::verifyMultiHead(EmitErrorFn emitError,
       emitError, "wv", ops.wv, model, "d", numKvHeads, "num_kv_heads");
   if (failed(valueDim))
     return failure();
-  if (failed(expectStatic(emitError, "wo", ops.wo, 2, "[num_heads*value_dim, d]")) ||
-      failed(expectShape(emitError, "wo", ops.wo, {numHeads * *valueDim, model},
+  FailureOr<int64_t> outRows =
+      checkedMul(emitError, "num_heads*value_dim", numHeads, *valueDim);
+  if (failed(outRows) ||
+      failed(expectStatic(emitError, "wo", ops.wo, 2, "[num_heads*value_dim, d]")) ||
+      failed(expectShape(emitError, "wo", ops.wo, {*outRows, model},
                          "[num_heads*value_dim, d]")))
     return failure();
   if (ops.bq && failed(expectShape(emitError, "bq", ops.bq,
@@ -211,7 +235,8 @@ FailureOr<MlaDims> mlir::tucker::verifyMla(EmitErrorFn emitError,
       failed(expectPositive(emitError, "kv_lora_rank", cfg.kvLoraRank)) ||
       failed(expectPositive(emitError, "v_head_dim", cfg.valueDim)))
     return failure();
-  if (cfg.nopeDim < 0 || cfg.ropeDim < 0 || cfg.nopeDim + cfg.ropeDim == 0)
+  if (cfg.nopeDim < 0 || cfg.ropeDim < 0 ||
+      (cfg.nopeDim == 0 && cfg.ropeDim == 0))
     return emitError() << "qk_nope_head_dim (" << cfg.nopeDim
                        << ") and qk_rope_head_dim (" << cfg.ropeDim
                        << ") must be non-negative with a positive sum";
@@ -228,7 +253,33 @@ FailureOr<MlaDims> mlir::tucker::verifyMla(EmitErrorFn emitError,
   if (failed(xShape))
     return failure();
   int64_t batch = (*xShape)[0], seq = (*xShape)[1], model = (*xShape)[2];
-  int64_t heads = cfg.numHeads, qkDim = cfg.nopeDim + cfg.ropeDim;
+  int64_t heads = cfg.numHeads;
+  // The derived widths of the expected shapes, each checked for overflow.
+  FailureOr<int64_t> qkDim = checkedAdd(
+      emitError, "qk_nope_head_dim+qk_rope_head_dim", cfg.nopeDim, cfg.ropeDim);
+  if (failed(qkDim))
+    return failure();
+  FailureOr<int64_t> kvADim = checkedAdd(
+      emitError, "kv_lora_rank+qk_rope_head_dim", cfg.kvLoraRank, cfg.ropeDim);
+  if (failed(kvADim))
+    return failure();
+  FailureOr<int64_t> kvBDim = checkedAdd(
+      emitError, "qk_nope_head_dim+v_head_dim", cfg.nopeDim, cfg.valueDim);
+  if (failed(kvBDim))
+    return failure();
+  FailureOr<int64_t> qCols = checkedMul(
+      emitError, "num_heads*(qk_nope_head_dim+qk_rope_head_dim)", heads,
+      *qkDim);
+  if (failed(qCols))
+    return failure();
+  FailureOr<int64_t> kvBCols = checkedMul(
+      emitError, "num_heads*(qk_nope_head_dim+v_head_dim)", heads, *kvBDim);
+  if (failed(kvBCols))
+    return failure();
+  FailureOr<int64_t> oRows =
+      checkedMul(emitError, "num_heads*v_head_dim", heads, cfg.valueDim);
+  if (failed(oRows))
+    return failure();
 
   int64_t qIn = model;
   if (ops.wqA) {
@@ -249,15 +300,15 @@ FailureOr<MlaDims> mlir::tucker::verifyMla(EmitErrorFn emitError,
     StringRef meaning;
   };
   Expect expects[] = {
-      {"wq_b", ops.wqB, {qIn, heads * qkDim},
+      {"wq_b", ops.wqB, {qIn, *qCols},
        ops.wqA ? "[q_lora_rank, num_heads*(qk_nope_head_dim+qk_rope_head_dim)]"
                : "[d, num_heads*(qk_nope_head_dim+qk_rope_head_dim)]"},
-      {"wkv_a", ops.wkvA, {model, cfg.kvLoraRank + cfg.ropeDim},
+      {"wkv_a", ops.wkvA, {model, *kvADim},
        "[d, kv_lora_rank+qk_rope_head_dim]"},
       {"kv_norm", ops.kvNorm, {cfg.kvLoraRank}, "[kv_lora_rank]"},
-      {"wkv_b", ops.wkvB, {cfg.kvLoraRank, heads * (cfg.nopeDim + cfg.valueDim)},
+      {"wkv_b", ops.wkvB, {cfg.kvLoraRank, *kvBCols},
        "[kv_lora_rank, num_heads*(qk_nope_head_dim+v_head_dim)]"},
-      {"wo", ops.wo, {heads * cfg.valueDim, model}, "[num_heads*v_head_dim, d]"},
+      {"wo", ops.wo, {*oRows, model}, "[num_heads*v_head_dim, d]"},
   };
   for (const Expect &e : expects)
     if (failed(expectStatic(emitError, e.name, e.value, e.shape.size(),
@@ -333,9 +384,24 @@ FailureOr<TuckerDims> mlir::tucker::verifyTucker(EmitErrorFn emitError,
     int64_t kvBlocks = selector.getNumKvBlocks();
     int64_t headDim = selector.getHeadDim();
     int64_t valueDim = selector.getValueDimOrHeadDim();
-    SmallVector<int64_t> wantPre = {blocks, blocks * headDim, kvBlocks * headDim};
-    SmallVector<int64_t> wantPost = {blocks, blocks * valueDim,
-                                     kvBlocks * valueDim};
+    FailureOr<int64_t> preQuery =
+        checkedMul(emitError, "selector heads*head_dim", blocks, headDim);
+    if (failed(preQuery))
+      return failure();
+    FailureOr<int64_t> preKey =
+        checkedMul(emitError, "selector key blocks*head_dim", kvBlocks, headDim);
+    if (failed(preKey))
+      return failure();
+    FailureOr<int64_t> postOut =
+        checkedMul(emitError, "selector heads*value_dim", blocks, valueDim);
+    if (failed(postOut))
+      return failure();
+    FailureOr<int64_t> postValue = checkedMul(
+        emitError, "selector key blocks*value_dim", kvBlocks, valueDim);
+    if (failed(postValue))
+      return failure();
+    SmallVector<int64_t> wantPre = {blocks, *preQuery, *preKey};
+    SmallVector<int64_t> wantPost = {blocks, *postOut, *postValue};
     if (ArrayRef<int64_t>(wantPre) != pre || ArrayRef<int64_t>(wantPost) != post)
       return emitError() << "a selector of " << blocks << " heads over "
                          << kvBlocks << " key blocks (head_dim " << headDim

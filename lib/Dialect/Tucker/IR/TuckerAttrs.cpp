@@ -7,6 +7,7 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 #include <cmath>
 
 using namespace mlir;
@@ -60,8 +61,10 @@ SelectorAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "selector group of head " << head
                          << " must be non-negative, got " << group;
   // Every key block must be read by some head, or the key factor would have
-  // columns no head uses.
-  int64_t numKv = *llvm::max_element(groups) + 1;
+  // columns no head uses. n heads read at most n blocks, so a block up to n
+  // is unread when the largest group is n or more (no max + 1 overflow).
+  int64_t numKv =
+      std::min<int64_t>(*llvm::max_element(groups), groups.size()) + 1;
   for (int64_t block = 0; block < numKv; ++block)
     if (!llvm::is_contained(groups, block))
       return emitError() << "selector key block " << block
@@ -92,6 +95,15 @@ LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "rope stride (" << *stride
                        << ") must be at least the width (" << width
                        << ") so that blocks do not overlap";
+  // getEnd() = offset + stride*(repeat-1) + width must be a 64-bit size.
+  int64_t step = stride.value_or(width), span, end;
+  if (llvm::MulOverflow(step, repeat - 1, span) ||
+      llvm::AddOverflow(offset, span, end) ||
+      llvm::AddOverflow(end, width, end))
+    return emitError() << "rope rotates dims up to offset + stride*(repeat-1) "
+                          "+ width, which overflows a 64-bit size (offset "
+                       << offset << ", stride " << step << ", repeat "
+                       << repeat << ", width " << width << ")";
   return success();
 }
 
