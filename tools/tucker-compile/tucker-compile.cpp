@@ -603,6 +603,24 @@ static LogicalResult emitLibrary(ModuleOp module, const Signature &sig,
 }
 
 
+/// Exports `entry` with a C interface and read-only tensor arguments
+/// (callers keep their inputs: the kernel never writes into an argument);
+/// returns a copy of the module before compilation when a signature is to be
+/// written (its dynamic result dims are resolved on that copy).
+static OwningOpRef<ModuleOp> prepareEntry(ModuleOp module, func::FuncOp entry) {
+  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                 UnitAttr::get(module.getContext()));
+  entry.setPublic();
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (isa<TensorType>(entry.getArgument(i).getType()))
+      entry.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                       BoolAttr::get(module.getContext(), false));
+  OwningOpRef<ModuleOp> original;
+  if (!signatureFilename.empty())
+    original = module.clone();
+  return original;
+}
+
 static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
                                    Signature &sig) {
   auto options =
@@ -617,17 +635,7 @@ static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
 
   // The C interface of the entry (_mlir_ciface_<name>, memref descriptors
   // by pointer); it must stay visible.
-  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                 UnitAttr::get(module.getContext()));
-  entry.setPublic();
-  // Callers keep their inputs: the kernel never writes into an argument.
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-    if (isa<TensorType>(entry.getArgument(i).getType()))
-      entry.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
-                       BoolAttr::get(module.getContext(), false));
-  OwningOpRef<ModuleOp> original;
-  if (!signatureFilename.empty())
-    original = module.clone();
+  OwningOpRef<ModuleOp> original = prepareEntry(module, entry);
 
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
@@ -723,16 +731,7 @@ static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
   if (!options)
     return fail("invalid --pipeline-options='" + pipelineOptions +
                 "' for --tucker-gpu-pipeline");
-  entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                 UnitAttr::get(module.getContext()));
-  entry.setPublic();
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-    if (isa<TensorType>(entry.getArgument(i).getType()))
-      entry.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
-                       BoolAttr::get(module.getContext(), false));
-  OwningOpRef<ModuleOp> original;
-  if (!signatureFilename.empty())
-    original = module.clone();
+  OwningOpRef<ModuleOp> original = prepareEntry(module, entry);
   addStreamArgument(module, entry);
   sig.stream = true;
 
