@@ -8,6 +8,7 @@ Conventions (the dialect contract): row-major tensors; activations x [B, N, d]; 
 matrices [in, out] (y = x W); head i of a projection is column block i. Causal aligns the last
 query with the last key: query m sees key n iff n <= m + Nk - Nq, and a query that sees no key
 outputs zeros. Queries sit at positions m + Nk - Nq, keys at n (this is what RoPE rotates by).
+In flash, per-sequence lengths L replace Nk in both rules and hide the keys n >= L.
 
 NaN and Inf propagate as IEEE arithmetic carries them through softmax(s) v, over the keys a query
 sees: a NaN in a query row, or in a key or value that the row sees, makes that row NaN (in every
@@ -103,12 +104,14 @@ def rope(x, rope, positions=None):
     return _rotate(x, rope, np.arange(x.shape[2]) if positions is None else positions)
 
 
-def flash(q, k, v, scale=None, causal=False, rope=None):
+def flash(q, k, v, scale=None, causal=False, rope=None, lengths=None):
     """tucker.flash: softmax(scale q k^T + mask) v per head -> [B, Hq, Nq, Dv].
 
     q [B, Hq, Nq, Dqk], k [B, Hkv, Nk, Dqk], v [B, Hkv, Nk, Dv]; query head h reads kv head
-    h // (Hq // Hkv). scale defaults to 1/sqrt(Dqk). rope rotates q (positions m + Nk - Nq) and
-    k (positions n) before the dot product.
+    h // (Hq // Hkv). scale defaults to 1/sqrt(Dqk). lengths (integers [B], optional): sequence
+    b has L = clamp(lengths[b], 0, Nk) keys, the keys n >= L do not exist; without lengths
+    L = Nk. Causal: query m sees key n iff n <= m + L - Nq. rope rotates q (positions
+    m + L - Nq) and k (positions n) before the dot product.
     """
     q, k, v = _f64(q), _f64(k), _f64(v)
     B, Hq, Nq, D = q.shape
@@ -116,26 +119,36 @@ def flash(q, k, v, scale=None, causal=False, rope=None):
     _require(k.shape == (B, Hkv, Nk, D), f"k shape {k.shape} does not match q shape {q.shape}")
     _require(v.shape[:3] == (B, Hkv, Nk), f"v shape {v.shape} does not match k shape {k.shape}")
     _require(Hq % Hkv == 0, f"{Hq} query heads are not a multiple of {Hkv} kv heads")
+    if lengths is None:
+        counts = np.full(B, Nk)
+    else:
+        counts = np.asarray(lengths)
+        _require(counts.shape == (B,) and np.issubdtype(counts.dtype, np.integer),
+                 f"lengths must be integers of shape ({B},), got {counts.dtype} {counts.shape}")
+        counts = np.clip(counts.astype(np.int64), 0, Nk)
+    # Query m of sequence b sees the keys n < end[b, m].
+    positions = np.arange(Nq)[None, :] + counts[:, None] - Nq  # [B, Nq]: query positions
+    end = np.maximum(positions + 1, 0) if causal else np.broadcast_to(counts[:, None], (B, Nq))
+    seen = np.arange(Nk)[None, None, :] < end[:, :, None]  # [B, Nq, Nk]
     if rope is not None:
-        q = _rotate(q, rope, np.arange(Nq) + Nk - Nq)
+        q = _rotate(q, rope, positions)
         k = _rotate(k, rope, np.arange(Nk))
     k = np.repeat(k, Hq // Hkv, axis=1)
     v = np.repeat(v, Hq // Hkv, axis=1)
     s = (1.0 / np.sqrt(D) if scale is None else scale) * (q @ k.swapaxes(-1, -2))
-    if causal:
-        seen = np.arange(Nk)[None, :] <= np.arange(Nq)[:, None] + Nk - Nq
-        s = np.where(seen, s, -np.inf)
+    s = np.where(seen[:, None], s, -np.inf)
     row_max = s.max(axis=-1, keepdims=True)
     # A row that sees no key has max -inf; shifting by 0 instead makes all its weights 0.
     p = np.exp(s - np.where(np.isfinite(row_max), row_max, 0.0))
     denom = p.sum(axis=-1, keepdims=True)
-    if causal and not np.all(np.isfinite(v)):
+    if not seen.all() and not np.all(np.isfinite(v)):
         # A key that a query does not see adds nothing to its output, not even the NaN of
-        # 0 * Inf or 0 * NaN: each row sums over the keys it sees (n < m + Nk - Nq + 1) only.
+        # 0 * Inf or 0 * NaN: each row sums over the keys it sees (n < end) only.
         o = np.zeros(p.shape[:-1] + v.shape[-1:])
-        for m in range(Nq):
-            end = min(Nk, max(0, m + Nk - Nq + 1))
-            o[..., m, :] = np.einsum("...n,...nd->...d", p[..., m, :end], v[..., :end, :])
+        for b in range(B):
+            for m in range(Nq):
+                e = end[b, m]
+                o[b, :, m] = np.einsum("hn,hnd->hd", p[b, :, m, :e], v[b, :, :e])
     else:
         o = p @ v
     return o / np.where(denom > 0, denom, 1.0)

@@ -93,6 +93,10 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
               "sm_90a)";
     return failure();
   }
+  if (op.getLengths()) {
+    fail() << "a lengths operand is not supported yet by the GPU kernels";
+    return failure();
+  }
   auto qType = op.getQ().getType();
   auto kType = op.getK().getType();
   auto vType = op.getV().getType();

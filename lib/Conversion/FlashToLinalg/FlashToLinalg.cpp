@@ -14,6 +14,15 @@
 // group, as latent MQA wants), and the result is collapsed back to
 // [B, Hq, Nq, Dv].
 //
+// Lengths: a `lengths` operand gives sequence b its key count
+// L_b = clamp(lengths[b], 0, Nk), computed once as an index tensor [B] with
+// its min and max. The key loop ends at the largest L (a decode cache that
+// is mostly empty is not read past it); tiles that every row of every
+// sequence sees whole go unmasked, the others mask per sequence: row i sees
+// column j iff j <= i + queryStart − Nq + L_b − keyStart (causal) or
+// j < L_b − keyStart (not causal). Rope rotates query m of sequence b at
+// m + L_b − Nq.
+//
 //===----------------------------------------------------------------------===//
 
 #include "FlashToLinalgUtils.h"
@@ -115,16 +124,27 @@ private:
 
   /// The whole query tile at `queryStart`, inserted into `result`.
   Value queryStep(Value queryStart, Value result);
-  /// The loop over key tiles in [lower, upper) (step keyTile).
-  SoftmaxState keyLoop(Value qTile, OpFoldResult rows, OpFoldResult rowLimit,
-                       OpFoldResult lower, OpFoldResult upper,
-                       SoftmaxState state, bool masked);
-  /// One key tile at `keyStart`: S = Q·Kᵀ, the causal mask (diagonal tiles
-  /// only: query row i sees key column j iff j <= i + rowLimit − keyStart),
-  /// m and l updated, O rescaled by exp2(m_old − m_new),
-  /// P = exp2(S·c − m), O += P·V.
-  SoftmaxState keyStep(Value qTile, OpFoldResult rows, OpFoldResult rowLimit,
-                       Value keyStart, SoftmaxState state, bool masked);
+  /// keyCounts, fewestKeys and mostKeys from a lengths operand.
+  void countKeys(Value lengths);
+  /// Positions [B, Nq] of the queries under rope with lengths: m + L_b − Nq.
+  Value queryPositions();
+
+  /// The loop over key tiles in [lower, upper) (step keyTile), masked
+  /// by `maskLimit` unless it is null.
+  SoftmaxState keyLoop(Value qTile, OpFoldResult rows, OpFoldResult lower,
+                       OpFoldResult upper, SoftmaxState state,
+                       OpFoldResult maskLimit);
+  /// One key tile at `keyStart`: S = Q·Kᵀ, the mask (masked tiles only:
+  /// query row i of sequence b sees key column j iff j <= [i +] maskLimit
+  /// [+ L_b] − keyStart, i when causal, L_b with lengths), m and l updated,
+  /// O rescaled by exp2(m_old − m_new), P = exp2(S·c − m), O += P·V.
+  SoftmaxState keyStep(Value qTile, OpFoldResult rows, Value keyStart,
+                       SoftmaxState state, OpFoldResult maskLimit);
+  /// In the body of a tile op whose loop 3 is the query row i and loop
+  /// `keyDim` the key column j: whether i sees j in a masked tile whose limit
+  /// is `limit` (see keyStep); `keyCount` is L_b, null without lengths.
+  Value seesKey(OpBuilder &nb, Location nl, unsigned keyDim, Value limit,
+                Value keyCount);
 
   PatternRewriter &b;
   Location loc;
@@ -137,7 +157,10 @@ private:
   Type elementType;
   int64_t kvHeads, group, qkDim, valueDim;
   OpFoldResult batch, querySeq, keySeq;
-  OpFoldResult diag; // Nk − Nq
+  // Per-sequence key counts L_b (index [B]) with lengths, else null; their
+  // min and max (Nk without lengths), and those minus Nq.
+  Value keyCounts;
+  OpFoldResult fewestKeys, mostKeys, fewestDiag, mostDiag;
   int64_t queryTile, keyTile;
   Value q5, k, v; // q as [B, Hkv, G, Nq, D]; k, v (rotated by rope)
 };
@@ -163,7 +186,12 @@ FlashLowering::FlashLowering(PatternRewriter &b, FlashOp op,
   batch = sizeOf(b, loc, {{q, 0}, {k, 0}, {v, 0}, {result, 0}});
   querySeq = sizeOf(b, loc, {{q, 2}, {result, 2}});
   keySeq = sizeOf(b, loc, {{k, 2}, {v, 2}});
-  diag = sub(keySeq, querySeq);
+  if (Value lengths = op.getLengths()) {
+    countKeys(lengths);
+  } else {
+    fewestKeys = mostKeys = keySeq;
+    fewestDiag = mostDiag = sub(keySeq, querySeq);
+  }
   // Operand types as static as the sizes known from all operands (so that
   // the reshapes below see consistent types).
   q = refine(q, {batch, attr(kvHeads * group), querySeq, attr(qkDim)});
@@ -172,11 +200,13 @@ FlashLowering::FlashLowering(PatternRewriter &b, FlashOp op,
   queryTile = effectiveTile(querySeq, requestedQueryTile);
   keyTile = effectiveTile(keySeq, requestedKeyTile);
 
-  // RoPE first, as elementwise ops: q at positions m + Nk − Nq, k at n, both
+  // RoPE first, as elementwise ops: q at positions m + L − Nq, k at n, both
   // kept in f32 for the products.
   if (RopeAttr rope = op.getRopeAttr()) {
-    q = buildRope(b, loc, q, rope, RopePositions{Value(), value(diag)},
-                  b.getF32Type());
+    RopePositions queryPos = keyCounts
+                                 ? RopePositions{queryPositions(), Value()}
+                                 : RopePositions{Value(), value(fewestDiag)};
+    q = buildRope(b, loc, q, rope, queryPos, b.getF32Type());
     k = buildRope(b, loc, k, rope, RopePositions{}, b.getF32Type());
   }
 
@@ -261,6 +291,62 @@ Value FlashLowering::filled(ArrayRef<OpFoldResult> shape, double fill) {
       .getResult(0);
 }
 
+void FlashLowering::countKeys(Value lengths) {
+  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+  Value nk = value(keySeq);
+  lengths = refine(lengths, {batch});
+  keyCounts = buildGeneric(
+      b, loc, lengths,
+      tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{batch},
+                              b.getIndexType())
+          .getResult(),
+      {id1, id1}, {kParallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value count = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
+                                                 args[0]);
+        count = arith::MaxSIOp::create(nb, nl, count, index(0));
+        linalg::YieldOp::create(
+            nb, nl, arith::MinSIOp::create(nb, nl, count, nk).getResult());
+      })[0];
+  // min and max over the batch, into 0-d tensors (Nk and 0 when B = 0).
+  auto scalarOf = [&](Value init) {
+    Value empty =
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, b.getIndexType());
+    return linalg::FillOp::create(b, loc, ValueRange{init}, ValueRange{empty})
+        .getResult(0);
+  };
+  AffineMap toScalar = AffineMap::get(1, 0, {}, ctx);
+  SmallVector<Value> bounds = buildGeneric(
+      b, loc, keyCounts, ValueRange{scalarOf(nk), scalarOf(index(0))},
+      {id1, toScalar, toScalar}, {kReduction},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(
+            nb, nl,
+            ValueRange{arith::MinSIOp::create(nb, nl, args[1], args[0]),
+                       arith::MaxSIOp::create(nb, nl, args[2], args[0])});
+      });
+  fewestKeys = tensor::ExtractOp::create(b, loc, bounds[0]).getResult();
+  mostKeys = tensor::ExtractOp::create(b, loc, bounds[1]).getResult();
+  fewestDiag = sub(fewestKeys, querySeq);
+  mostDiag = sub(mostKeys, querySeq);
+}
+
+Value FlashLowering::queryPositions() {
+  Value nq = value(querySeq);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{batch, querySeq}, b.getIndexType());
+  return buildGeneric(
+      b, loc, keyCounts, init,
+      {dimsMap(ctx, 2, {0}), AffineMap::getMultiDimIdentityMap(2, ctx)},
+      {kParallel, kParallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value m = linalg::IndexOp::create(nb, nl, 1);
+        Value shift = arith::SubIOp::create(nb, nl, args[0], nq);
+        linalg::YieldOp::create(
+            nb, nl, arith::AddIOp::create(nb, nl, m, shift).getResult());
+      })[0];
+}
+
 Value FlashLowering::build() {
   SmallVector<OpFoldResult> resultShape = {batch, attr(kvHeads), attr(group),
                                            querySeq, attr(valueDim)};
@@ -298,18 +384,32 @@ Value FlashLowering::queryStep(Value queryStart, Value result) {
   SoftmaxState state{filled(rowShape(rows), -INFINITY),
                      filled(rowShape(rows), 0.0), filled(accShape, 0.0)};
 
-  // Query row i of the tile sees the keys n <= queryStart + i + Nk − Nq.
-  OpFoldResult rowLimit = add(queryStart, diag);
-  if (!op.getCausal()) {
-    state = keyLoop(qTile, rows, rowLimit, attr(0), keySeq, state, false);
+  // Query row i of the tile sees the keys n <= queryStart + i + L − Nq
+  // (causal) or n < L, with L = Nk or the sequence's key count L_b.
+  if (!op.getCausal() && !keyCounts) {
+    state = keyLoop(qTile, rows, attr(0), keySeq, state, OpFoldResult());
   } else {
-    // The last row bounds the loop: tiles past it are skipped. Tiles that
-    // the first row sees whole need no mask: [0, full) goes unmasked,
-    // [full, end) masked. With Nq > Nk, early rows see no key at all (the
-    // loops may be empty) and give zeros.
-    Value end = arith::MinSIOp::create(b, loc, value(add(rowLimit, rows)),
-                                       value(keySeq));
-    Value firstSeen = value(add(rowLimit, attr(1)));
+    // The last row of the longest sequence bounds the loop: tiles past it
+    // are skipped. Tiles that the first row of every sequence sees whole
+    // need no mask: [0, full) goes unmasked, [full, end) masked. With
+    // Nq > L, early rows see no key at all (the loops may be empty) and give
+    // zeros.
+    // maskLimit is the mask's limit without L_b: queryStart + Nk − Nq
+    // (causal), queryStart − Nq (causal, lengths) or −1 (lengths).
+    Value end, firstSeen;
+    OpFoldResult maskLimit = attr(-1);
+    if (op.getCausal()) {
+      OpFoldResult rowLimit = add(queryStart, fewestDiag);
+      OpFoldResult lastLimit =
+          keyCounts ? add(queryStart, mostDiag) : rowLimit;
+      end = arith::MinSIOp::create(b, loc, value(add(lastLimit, rows)),
+                                   value(keySeq));
+      firstSeen = value(add(rowLimit, attr(1)));
+      maskLimit = keyCounts ? sub(queryStart, querySeq) : rowLimit;
+    } else {
+      end = value(mostKeys);
+      firstSeen = value(fewestKeys);
+    }
     Value tile = index(keyTile);
     Value wholeTiles = arith::MulIOp::create(
         b, loc,
@@ -320,8 +420,8 @@ Value FlashLowering::queryStep(Value queryStart, Value result) {
                                           firstSeen, value(keySeq));
     Value full =
         arith::SelectOp::create(b, loc, seesAll, value(keySeq), wholeTiles);
-    state = keyLoop(qTile, rows, rowLimit, attr(0), full, state, false);
-    state = keyLoop(qTile, rows, rowLimit, full, end, state, true);
+    state = keyLoop(qTile, rows, attr(0), full, state, OpFoldResult());
+    state = keyLoop(qTile, rows, full, end, state, maskLimit);
   }
 
   // O / l in the element type; a row that saw no key (l = 0) gives 0.
@@ -343,17 +443,17 @@ Value FlashLowering::queryStep(Value queryStart, Value result) {
 }
 
 SoftmaxState FlashLowering::keyLoop(Value qTile, OpFoldResult rows,
-                                    OpFoldResult rowLimit, OpFoldResult lower,
-                                    OpFoldResult upper, SoftmaxState state,
-                                    bool masked) {
+                                    OpFoldResult lower, OpFoldResult upper,
+                                    SoftmaxState state,
+                                    OpFoldResult maskLimit) {
   auto loop = scf::ForOp::create(
       b, loc, value(lower), value(upper), index(keyTile),
       ValueRange{state.rowMax, state.rowSum, state.acc},
       [&](OpBuilder &nb, Location nl, Value keyStart, ValueRange iterArgs) {
         assert(&nb == &b && "expected the body on the rewriter");
         SoftmaxState next =
-            keyStep(qTile, rows, rowLimit, keyStart,
-                    {iterArgs[0], iterArgs[1], iterArgs[2]}, masked);
+            keyStep(qTile, rows, keyStart,
+                    {iterArgs[0], iterArgs[1], iterArgs[2]}, maskLimit);
         scf::YieldOp::create(nb, nl,
                              ValueRange{next.rowMax, next.rowSum, next.acc});
       });
@@ -361,8 +461,8 @@ SoftmaxState FlashLowering::keyLoop(Value qTile, OpFoldResult rows,
 }
 
 SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
-                                    OpFoldResult rowLimit, Value keyStart,
-                                    SoftmaxState state, bool masked) {
+                                    Value keyStart, SoftmaxState state,
+                                    OpFoldResult maskLimit) {
   OpFoldResult cols = tileExtent(keySeq, keyTile, keyStart);
 
   // K and V tiles [B, Hkv, tk, D] and [B, Hkv, tk, Dv].
@@ -402,20 +502,26 @@ SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
        dimsMap(ctx, 6, {0, 1, 2, 3, 4})},
       contract, multiplyAdd)[0];
 
-  // Diagonal tiles of causal attention: −inf where j > i + limit.
-  Value limit = masked ? value(sub(rowLimit, keyStart)) : Value();
+  // Masked tiles: −inf where row i does not see column j. With lengths the
+  // bodies read L_b from keyCounts (its loop dim 0 is the batch).
+  bool masked = static_cast<bool>(maskLimit);
+  Value limit = masked ? value(sub(maskLimit, keyStart)) : Value();
   if (masked) {
+    SmallVector<Value> counts;
+    SmallVector<AffineMap> maps;
+    if (keyCounts) {
+      counts.push_back(keyCounts);
+      maps.push_back(dimsMap(ctx, 5, {0}));
+    }
+    maps.push_back(tileId);
     scores = buildGeneric(
-        b, loc, ValueRange{}, scores, {tileId}, allParallel,
+        b, loc, counts, scores, maps, allParallel,
         [&](OpBuilder &nb, Location nl, ValueRange args) {
-          Value i = linalg::IndexOp::create(nb, nl, 3);
-          Value j = linalg::IndexOp::create(nb, nl, 4);
-          Value last = arith::AddIOp::create(nb, nl, i, limit);
           Value seen =
-              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, j, last);
+              seesKey(nb, nl, 4, limit, keyCounts ? args.front() : Value());
           linalg::YieldOp::create(
               nb, nl,
-              arith::SelectOp::create(nb, nl, seen, args[0], f32(-INFINITY))
+              arith::SelectOp::create(nb, nl, seen, args.back(), f32(-INFINITY))
                   .getResult());
         })[0];
   }
@@ -488,29 +594,41 @@ SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
             nb, nl,
             arith::MulFOp::create(nb, nl, args[1], args[0]).getResult());
       })[0];
-  // In a diagonal tile a masked key must add nothing, not even 0·NaN or
-  // 0·Inf of its value: its product is skipped (query row i sees key j iff
-  // j <= i + limit), so the output never depends on keys it does not see.
+  // In a masked tile a masked key must add nothing, not even 0·NaN or
+  // 0·Inf of its value (a cache past L_b may hold anything): its product is
+  // skipped, so the output never depends on keys it does not see.
   auto maskedMultiplyAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
     Value prod = arith::MulFOp::create(nb, nl, toF32(nb, nl, args[0]),
                                        toF32(nb, nl, args[1]));
-    Value sum = arith::AddFOp::create(nb, nl, args[2], prod);
-    Value i = linalg::IndexOp::create(nb, nl, 3);
-    Value j = linalg::IndexOp::create(nb, nl, 5);
-    Value last = arith::AddIOp::create(nb, nl, i, limit);
-    Value seen =
-        arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, j, last);
+    Value old = args.back();
+    Value sum = arith::AddFOp::create(nb, nl, old, prod);
+    Value seen = seesKey(nb, nl, 5, limit, keyCounts ? args[2] : Value());
     linalg::YieldOp::create(
-        nb, nl,
-        arith::SelectOp::create(nb, nl, seen, sum, args[2]).getResult());
+        nb, nl, arith::SelectOp::create(nb, nl, seen, sum, old).getResult());
   };
-  acc = buildGeneric(b, loc, ValueRange{probs, vTile}, acc,
-                     {dimsMap(ctx, 6, {0, 1, 2, 3, 5}),
-                      dimsMap(ctx, 6, {0, 1, 5, 4}),
-                      dimsMap(ctx, 6, {0, 1, 2, 3, 4})},
-                     contract,
+  SmallVector<Value> pvIns = {probs, vTile};
+  SmallVector<AffineMap> pvMaps = {dimsMap(ctx, 6, {0, 1, 2, 3, 5}),
+                                   dimsMap(ctx, 6, {0, 1, 5, 4})};
+  if (masked && keyCounts) {
+    pvIns.push_back(keyCounts);
+    pvMaps.push_back(dimsMap(ctx, 6, {0}));
+  }
+  pvMaps.push_back(dimsMap(ctx, 6, {0, 1, 2, 3, 4}));
+  acc = buildGeneric(b, loc, pvIns, acc, pvMaps, contract,
                      masked ? BodyFn(maskedMultiplyAdd) : BodyFn(multiplyAdd))[0];
   return {newMax, newSum, acc};
+}
+
+Value FlashLowering::seesKey(OpBuilder &nb, Location nl, unsigned keyDim,
+                             Value limit, Value keyCount) {
+  Value i = op.getCausal() ? linalg::IndexOp::create(nb, nl, 3) : Value();
+  Value j = linalg::IndexOp::create(nb, nl, keyDim);
+  Value last = limit;
+  if (i)
+    last = arith::AddIOp::create(nb, nl, i, last);
+  if (keyCount)
+    last = arith::AddIOp::create(nb, nl, last, keyCount);
+  return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, j, last);
 }
 
 /// tucker.flash → online-softmax loops over query and key tiles.

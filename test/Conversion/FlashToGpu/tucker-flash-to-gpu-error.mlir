@@ -75,3 +75,13 @@ func.func @rope_value(%q: tensor<1x8x128x192xbf16>, %k: tensor<1x1x128x192xbf16>
       : tensor<1x8x128x192xbf16>, tensor<1x1x128x192xbf16>, tensor<1x1x128x128xbf16> -> tensor<1x8x128x128xbf16>
   return %o : tensor<1x8x128x128xbf16>
 }
+
+// -----
+
+// Tests that: a lengths operand is refused (the kernels read every key).
+func.func @lengths(%q: tensor<2x8x1x128xbf16>, %k: tensor<2x2x256x128xbf16>, %v: tensor<2x2x256x128xbf16>, %len: tensor<2xi32>) -> tensor<2x8x1x128xbf16> {
+  // expected-error @+1 {{'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: a lengths operand is not supported yet by the GPU kernels}}
+  %o = tucker.flash %q, %k, %v lengths(%len : tensor<2xi32>) {causal}
+      : tensor<2x8x1x128xbf16>, tensor<2x2x256x128xbf16>, tensor<2x2x256x128xbf16> -> tensor<2x8x1x128xbf16>
+  return %o : tensor<2x8x1x128xbf16>
+}

@@ -342,3 +342,110 @@ func.func @flash_mixed_static(%q: tensor<?x2x?x8xf32>, %k: tensor<2x1x16x8xf32>,
         -> tensor<2x2x10x4xf32>
   return %o : tensor<2x2x10x4xf32>
 }
+
+// -----
+
+// Tests causal decode with lengths: L_b = clamp(lengths[b], 0, Nk) as an
+// index tensor, its min and max in one reduction; per query tile the keys
+// below queryStart + min(L) − Nq + 1 (whole tiles) go unmasked and the masked
+// loop ends at queryStart + rows + max(L) − Nq, so a mostly empty cache is not
+// read past the longest sequence; the mask and the masked P·V read L_b
+// through the batch loop: row i sees column j iff
+// j <= i + queryStart − Nq − keyStart + L_b.
+
+// CHECK-LABEL: func.func @flash_lengths_causal
+// CHECK-SAME: (%[[Q:.+]]: tensor<4x4x2x16xf32>, %[[K:.+]]: tensor<4x2x100x16xf32>, %[[V:.+]]: tensor<4x2x100x8xf32>, %[[LEN:.+]]: tensor<4xi32>)
+// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[C100:.+]] = arith.constant 100 : index
+// CHECK: %[[COUNTS:.+]] = linalg.generic {{.*}} ins(%[[LEN]] : tensor<4xi32>) outs(%{{.+}} : tensor<4xindex>)
+// CHECK:   %[[N:.+]] = arith.index_cast %{{.+}} : i32 to index
+// CHECK:   %[[POS:.+]] = arith.maxsi %[[N]], %[[C0]]
+// CHECK:   arith.minsi %[[POS]], %[[C100]]
+// CHECK: %[[BOUNDS:.+]]:2 = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%[[COUNTS]] : tensor<4xindex>) outs(%{{.+}}, %{{.+}} : tensor<index>, tensor<index>)
+// CHECK:   arith.minsi
+// CHECK:   arith.maxsi
+// CHECK: %[[FEWEST:.+]] = tensor.extract %[[BOUNDS]]#0[]
+// CHECK: %[[MOST:.+]] = tensor.extract %[[BOUNDS]]#1[]
+// CHECK: %[[C2:.+]] = arith.constant 2 : index
+// CHECK: %[[FDIAG:.+]] = arith.subi %[[FEWEST]], %[[C2]]
+// CHECK: %[[MDIAG:.+]] = arith.subi %[[MOST]], %[[C2]]
+// CHECK-DAG: %[[NINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
+// CHECK: scf.for %[[QS:.+]] = %[[C0]] to %[[C2]] step %[[C2]]
+// CHECK:   %[[FLIMIT:.+]] = arith.addi %[[QS]], %[[FDIAG]]
+// CHECK:   %[[MLIMIT:.+]] = arith.addi %[[QS]], %[[MDIAG]]
+// CHECK:   %[[LAST:.+]] = arith.addi %[[MLIMIT]], %[[C2]]
+// CHECK:   %[[END:.+]] = arith.minsi %[[LAST]], %[[C100]]
+// CHECK:   %[[FIRST:.+]] = arith.addi %[[FLIMIT]], %[[C1]]
+// CHECK:   %[[BASE:.+]] = arith.subi %[[QS]], %[[C2]]
+// CHECK:   %[[FULL:.+]] = arith.select
+// CHECK:   %[[UNMASKED:.+]]:3 = scf.for %{{.+}} = %[[C0]] to %[[FULL]] step %[[C64]]
+// CHECK-NOT: linalg.index
+// CHECK:     scf.yield
+// CHECK:   scf.for %[[KS:.+]] = %[[FULL]] to %[[END]] step %[[C64]] iter_args(%{{.+}} = %[[UNMASKED]]#0
+// CHECK:     %[[OFF:.+]] = arith.subi %[[BASE]], %[[KS]]
+// CHECK:     linalg.generic {{.*}} ins(%[[COUNTS]] : tensor<4xindex>) outs(%{{.+}} : tensor<4x2x2x2x?xf32>)
+// CHECK:     ^bb0(%[[L:.+]]: index, %[[S:.+]]: f32):
+// CHECK:       %[[I:.+]] = linalg.index 3
+// CHECK:       %[[J:.+]] = linalg.index 4
+// CHECK:       %[[IOFF:.+]] = arith.addi %[[I]], %[[OFF]]
+// CHECK:       %[[JMAX:.+]] = arith.addi %[[IOFF]], %[[L]]
+// CHECK:       %[[SEEN:.+]] = arith.cmpi sle, %[[J]], %[[JMAX]]
+// CHECK:       arith.select %[[SEEN]], %[[S]], %[[NINF]]
+// CHECK:     linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[COUNTS]] : tensor<4x2x2x2x?xf32>, tensor<4x2x?x8xf32>, tensor<4xindex>)
+// CHECK:     ^bb0(%{{.+}}: f32, %{{.+}}: f32, %[[PL:.+]]: index, %[[OLD:.+]]: f32):
+// CHECK:       %[[SUM:.+]] = arith.addf %[[OLD]]
+// CHECK:       %[[PI:.+]] = linalg.index 3
+// CHECK:       %[[PJ:.+]] = linalg.index 5
+// CHECK:       %[[PIOFF:.+]] = arith.addi %[[PI]], %[[OFF]]
+// CHECK:       %[[PJMAX:.+]] = arith.addi %[[PIOFF]], %[[PL]]
+// CHECK:       %[[PSEEN:.+]] = arith.cmpi sle, %[[PJ]], %[[PJMAX]]
+// CHECK:       arith.select %[[PSEEN]], %[[SUM]], %[[OLD]]
+func.func @flash_lengths_causal(%q: tensor<4x4x2x16xf32>, %k: tensor<4x2x100x16xf32>,
+                                %v: tensor<4x2x100x8xf32>, %len: tensor<4xi32>) -> tensor<4x4x2x8xf32> {
+  %o = tucker.flash %q, %k, %v lengths(%len : tensor<4xi32>) {causal}
+      : tensor<4x4x2x16xf32>, tensor<4x2x100x16xf32>, tensor<4x2x100x8xf32> -> tensor<4x4x2x8xf32>
+  return %o : tensor<4x4x2x8xf32>
+}
+
+// -----
+
+// Tests non-causal lengths with rope and dynamic B and Nk: queries are
+// rotated at positions [B, Nq] = m + L_b − Nq (a table per sequence); keys
+// below min(L) (whole tiles) go unmasked, [full, max(L)) masked with
+// j <= −1 − keyStart + L_b (no row term).
+
+// CHECK-LABEL: func.func @flash_lengths_rope
+// CHECK-SAME: (%[[Q:.+]]: tensor<?x2x3x16xf32>, %[[K:.+]]: tensor<?x1x?x16xf32>, %[[V:.+]]: tensor<?x1x?x8xf32>, %[[LEN:.+]]: tensor<?xi32>)
+// CHECK: %[[COUNTS:.+]] = linalg.generic {{.*}} ins(%[[LEN]] : tensor<?xi32>) outs(%{{.+}} : tensor<?xindex>)
+// CHECK: %[[BOUNDS:.+]]:2 = linalg.generic
+// CHECK: %[[FEWEST:.+]] = tensor.extract %[[BOUNDS]]#0[]
+// CHECK: %[[MOST:.+]] = tensor.extract %[[BOUNDS]]#1[]
+// CHECK: %[[C3:.+]] = arith.constant 3 : index
+// CHECK: %[[POSITIONS:.+]] = linalg.generic {{.*}} ins(%[[COUNTS]] : tensor<?xindex>) outs(%{{.+}} : tensor<?x3xindex>)
+// CHECK:   %[[M:.+]] = linalg.index 1
+// CHECK:   %[[SHIFT:.+]] = arith.subi %{{.+}}, %[[C3]]
+// CHECK:   arith.addi %[[M]], %[[SHIFT]]
+// CHECK: linalg.generic {{.*}} ins(%[[POSITIONS]], %{{.+}} : tensor<?x3xindex>, tensor<8xf64>) outs(%{{.+}}, %{{.+}} : tensor<?x3x8xf32>, tensor<?x3x8xf32>)
+// CHECK: %[[CM1:.+]] = arith.constant -1 : index
+// CHECK: scf.for
+// CHECK:   arith.maxsi %[[FEWEST]]
+// CHECK:   %[[FULL:.+]] = arith.select
+// CHECK:   %[[UNMASKED:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[FULL]]
+// CHECK-NOT: linalg.index
+// CHECK:     scf.yield
+// CHECK:   scf.for %[[KS:.+]] = %[[FULL]] to %[[MOST]]
+// CHECK:     %[[OFF:.+]] = arith.subi %[[CM1]], %[[KS]]
+// CHECK:     linalg.generic {{.*}} ins(%[[COUNTS]] : tensor<?xindex>)
+// CHECK:     ^bb0(%[[L:.+]]: index, %{{.+}}: f32):
+// CHECK-NEXT:  %[[J:.+]] = linalg.index 4
+// CHECK-NEXT:  %[[JMAX:.+]] = arith.addi %[[OFF]], %[[L]]
+// CHECK-NEXT:  arith.cmpi sle, %[[J]], %[[JMAX]]
+func.func @flash_lengths_rope(%q: tensor<?x2x3x16xf32>, %k: tensor<?x1x?x16xf32>,
+                              %v: tensor<?x1x?x8xf32>, %len: tensor<?xi32>) -> tensor<?x2x3x8xf32> {
+  %o = tucker.flash %q, %k, %v lengths(%len : tensor<?xi32>)
+      {rope = #tucker.rope<theta = 10000.0, width = 16, style = half>}
+      : tensor<?x2x3x16xf32>, tensor<?x1x?x16xf32>, tensor<?x1x?x8xf32> -> tensor<?x2x3x8xf32>
+  return %o : tensor<?x2x3x8xf32>
+}

@@ -590,6 +590,50 @@ func.func @flash_scale(%q: tensor<1x1x16x64xf16>) -> tensor<1x1x16x64xf16> {
 
 // -----
 
+// Tests that: flash lengths are i32.
+func.func @flash_lengths_type(%q: tensor<2x1x1x64xf16>, %k: tensor<2x1x16x64xf16>, %len: tensor<2xi64>) -> tensor<2x1x1x64xf16> {
+  // expected-error @+1 {{operand 'lengths' must have element type i32 (valid keys per sequence), got 'i64'}}
+  %o = tucker.flash %q, %k, %k lengths(%len : tensor<2xi64>) : tensor<2x1x1x64xf16>, tensor<2x1x16x64xf16>, tensor<2x1x16x64xf16> -> tensor<2x1x1x64xf16>
+  return %o : tensor<2x1x1x64xf16>
+}
+
+// -----
+
+// Tests that: float lengths are refused with the same message.
+func.func @flash_lengths_float(%q: tensor<2x1x1x64xf16>, %k: tensor<2x1x16x64xf16>, %len: tensor<2xf32>) -> tensor<2x1x1x64xf16> {
+  // expected-error @+1 {{operand 'lengths' must have element type i32 (valid keys per sequence), got 'f32'}}
+  %o = tucker.flash %q, %k, %k lengths(%len : tensor<2xf32>) : tensor<2x1x1x64xf16>, tensor<2x1x16x64xf16>, tensor<2x1x16x64xf16> -> tensor<2x1x1x64xf16>
+  return %o : tensor<2x1x1x64xf16>
+}
+
+// -----
+
+// Tests that: flash lengths are one count per batch entry.
+func.func @flash_lengths_batch(%q: tensor<2x1x1x64xf16>, %k: tensor<2x1x16x64xf16>, %len: tensor<3xi32>) -> tensor<2x1x1x64xf16> {
+  // expected-error @+1 {{operand 'lengths' must have shape [2] ([B] of 'q', one key count per sequence), got [3]}}
+  %o = tucker.flash %q, %k, %k lengths(%len : tensor<3xi32>) : tensor<2x1x1x64xf16>, tensor<2x1x16x64xf16>, tensor<2x1x16x64xf16> -> tensor<2x1x1x64xf16>
+  return %o : tensor<2x1x1x64xf16>
+}
+
+// -----
+
+// Tests that: flash lengths are rank 1, also when the batch is dynamic.
+func.func @flash_lengths_rank(%q: tensor<?x1x1x64xf16>, %k: tensor<?x1x16x64xf16>, %len: tensor<2x1xi32>) -> tensor<?x1x1x64xf16> {
+  // expected-error @+1 {{operand 'lengths' must have shape [?] ([B] of 'q', one key count per sequence), got [2, 1]}}
+  %o = tucker.flash %q, %k, %k lengths(%len : tensor<2x1xi32>) : tensor<?x1x1x64xf16>, tensor<?x1x16x64xf16>, tensor<?x1x16x64xf16> -> tensor<?x1x1x64xf16>
+  return %o : tensor<?x1x1x64xf16>
+}
+
+// -----
+
+// Tests that: flash lengths of a static size fit a dynamic batch (valid).
+func.func @flash_lengths_dynamic_batch(%q: tensor<?x1x1x64xf16>, %k: tensor<?x1x16x64xf16>, %len: tensor<5xi32>) -> tensor<?x1x1x64xf16> {
+  %o = tucker.flash %q, %k, %k lengths(%len : tensor<5xi32>) : tensor<?x1x1x64xf16>, tensor<?x1x16x64xf16>, tensor<?x1x16x64xf16> -> tensor<?x1x1x64xf16>
+  return %o : tensor<?x1x1x64xf16>
+}
+
+// -----
+
 // Tests that: rope acts on [B, H, N, D].
 func.func @rope_rank(%x: tensor<4x16x64xf32>) -> tensor<4x16x64xf32> {
   // expected-error @+1 {{operand 'x' must have rank 4 ([B, H, N, D]), got 3}}

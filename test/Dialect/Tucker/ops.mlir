@@ -132,6 +132,29 @@ func.func @flash_gqa_causal(%q: tensor<2x8x100x64xbf16>, %k: tensor<2x2x120x64xb
   return %o : tensor<2x8x100x32xbf16>
 }
 
+// CHECK-LABEL: func @flash_lengths
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: {{.*}}, %[[K:[a-z0-9]+]]: {{.*}}, %[[V:[a-z0-9]+]]: {{.*}}, %[[LEN:[a-z0-9]+]]: tensor<4xi32>)
+// CHECK: tucker.flash %[[Q]], %[[K]], %[[V]] lengths(%[[LEN]] : tensor<4xi32>) {causal} : tensor<4x8x1x64xbf16>, tensor<4x2x512x64xbf16>, tensor<4x2x512x32xbf16> -> tensor<4x8x1x32xbf16>
+func.func @flash_lengths(%q: tensor<4x8x1x64xbf16>, %k: tensor<4x2x512x64xbf16>,
+                         %v: tensor<4x2x512x32xbf16>, %len: tensor<4xi32>)
+    -> tensor<4x8x1x32xbf16> {
+  %o = tucker.flash %q, %k, %v lengths(%len : tensor<4xi32>) {causal}
+      : tensor<4x8x1x64xbf16>, tensor<4x2x512x64xbf16>,
+        tensor<4x2x512x32xbf16> -> tensor<4x8x1x32xbf16>
+  return %o : tensor<4x8x1x32xbf16>
+}
+
+// CHECK-LABEL: func @flash_lengths_dynamic
+// CHECK: tucker.flash %{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}} lengths(%{{[a-z0-9]+}} : tensor<?xi32>) : tensor<?x4x?x64xf32>, tensor<3x1x?x64xf32>, tensor<?x1x?x64xf32> -> tensor<?x4x?x64xf32>
+func.func @flash_lengths_dynamic(%q: tensor<?x4x?x64xf32>, %k: tensor<3x1x?x64xf32>,
+                                 %v: tensor<?x1x?x64xf32>, %len: tensor<?xi32>)
+    -> tensor<?x4x?x64xf32> {
+  %o = tucker.flash %q, %k, %v lengths(%len : tensor<?xi32>)
+      : tensor<?x4x?x64xf32>, tensor<3x1x?x64xf32>, tensor<?x1x?x64xf32>
+        -> tensor<?x4x?x64xf32>
+  return %o : tensor<?x4x?x64xf32>
+}
+
 // CHECK-LABEL: func @flash_dynamic_rope
 // CHECK: tucker.flash
 // CHECK-SAME: rope = #tucker.rope<theta = 5.000000e+05, width = 32, repeat = 2, style = half>

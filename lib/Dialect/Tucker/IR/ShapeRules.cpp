@@ -450,3 +450,14 @@ FailureOr<FlashDims> mlir::tucker::verifyFlash(EmitErrorFn emitError, Value q,
     return failure();
   return FlashDims{qs[0], heads, kvHeads, qs[2], ks[2], qs[3], vs[3]};
 }
+
+LogicalResult mlir::tucker::verifyFlashLengths(EmitErrorFn emitError,
+                                               Value lengths, int64_t batch) {
+  Type element = cast<RankedTensorType>(lengths.getType()).getElementType();
+  if (!element.isSignlessInteger(32))
+    return emitError() << "operand 'lengths' must have element type i32 (valid "
+                          "keys per sequence), got "
+                       << element;
+  return expectShape(emitError, "lengths", lengths, {batch},
+                     "[B] of 'q', one key count per sequence");
+}

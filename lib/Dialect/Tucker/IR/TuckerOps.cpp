@@ -207,6 +207,9 @@ LogicalResult FlashOp::verify() {
       verifyFlash(errorAt(*this), getQ(), getK(), getV(), getResult());
   if (failed(dims) || failed(verifyScale(errorAt(*this), toDouble(getScale()))))
     return failure();
+  if (Value lengths = getLengths();
+      lengths && failed(verifyFlashLengths(errorAt(*this), lengths, dims->batch)))
+    return failure();
   return verifyRopeFits(errorAt(*this), getRopeAttr(), dims->qkDim,
                         "query/key head (Dqk)");
 }

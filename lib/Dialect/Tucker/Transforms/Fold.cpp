@@ -156,7 +156,7 @@ private:
     shape.back() = vType.getShape().back();
     return FlashOp::create(rewriter, op.getLoc(),
                            RankedTensorType::get(shape, qType.getElementType()),
-                           q, k, v, op.getCausal(),
+                           q, k, v, /*lengths=*/Value(), op.getCausal(),
                            rewriter.getF64FloatAttr(op.getEffectiveScale()),
                            rope);
   }

@@ -17,8 +17,9 @@ using namespace mlir::tucker;
 namespace {
 
 /// flash(rope(q), rope(k), v) -> flash(q, k, v) {rope}. The flash rotates
-/// queries at positions m + Nk − Nq, which are the rope op's default
-/// positions 0..N−1 only when Nq = Nk.
+/// queries at positions m + L − Nq (L = Nk without lengths), which are the
+/// rope op's default positions 0..N−1 only when Nq = Nk and no lengths
+/// operand makes L vary per sequence.
 struct FuseRopeIntoFlash : OpRewritePattern<FlashOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -34,6 +35,10 @@ struct FuseRopeIntoFlash : OpRewritePattern<FlashOp> {
     if (qRope.getRope() != kRope.getRope())
       return rewriter.notifyMatchFailure(
           op, "queries and keys are rotated by different ropes");
+    if (op.getLengths())
+      return rewriter.notifyMatchFailure(
+          op, "with lengths the flash rotates query m at m + lengths[b] − Nq, "
+              "not at the rope op's position m");
     if (qRope.getPositions() || kRope.getPositions())
       return rewriter.notifyMatchFailure(
           op, "explicit rope positions cannot be expressed by the flash");
@@ -45,7 +50,7 @@ struct FuseRopeIntoFlash : OpRewritePattern<FlashOp> {
               "positions would shift");
     rewriter.replaceOpWithNewOp<FlashOp>(
         op, op.getType(), qRope.getX(), kRope.getX(), op.getV(),
-        op.getCausalAttr(), op.getScaleAttr(), qRope.getRope());
+        op.getLengths(), op.getCausalAttr(), op.getScaleAttr(), qRope.getRope());
     return success();
   }
 };

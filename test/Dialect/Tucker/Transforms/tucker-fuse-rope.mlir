@@ -76,3 +76,22 @@ func.func @query_only(%q: tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32> {
   %o = tucker.flash %qr, %q, %q : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32> -> tensor<1x1x8x16xf32>
   return %o : tensor<1x1x8x16xf32>
 }
+
+// -----
+
+// Tests that: with lengths the flash would rotate query m at m + L − Nq, not
+// at m, so the ropes stay and the flash keeps its lengths.
+// CHECK-LABEL: func @lengths
+// CHECK-SAME: %[[LEN:[a-z0-9]+]]: tensor<1xi32>
+// CHECK-COUNT-2: tucker.rope
+// CHECK: tucker.flash %{{.*}} lengths(%[[LEN]] : tensor<1xi32>)
+// CHECK-NOT: rope =
+func.func @lengths(%q: tensor<1x1x8x16xf32>, %k: tensor<1x1x8x16xf32>, %len: tensor<1xi32>) -> tensor<1x1x8x16xf32> {
+  %qr = tucker.rope %q {rope = #tucker.rope<theta = 10000.0, width = 16, style = half>}
+      : tensor<1x1x8x16xf32> -> tensor<1x1x8x16xf32>
+  %kr = tucker.rope %k {rope = #tucker.rope<theta = 10000.0, width = 16, style = half>}
+      : tensor<1x1x8x16xf32> -> tensor<1x1x8x16xf32>
+  %o = tucker.flash %qr, %kr, %k lengths(%len : tensor<1xi32>) {causal}
+      : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32> -> tensor<1x1x8x16xf32>
+  return %o : tensor<1x1x8x16xf32>
+}

@@ -82,6 +82,11 @@ FailureOr<TuckerDims> verifyTucker(EmitErrorFn emitError,
 FailureOr<FlashDims> verifyFlash(EmitErrorFn emitError, Value q, Value k,
                                  Value v, Value result);
 
+/// Checks a flash's `lengths` operand: i32 `[batch]` (`batch` may be
+/// dynamic).
+LogicalResult verifyFlashLengths(EmitErrorFn emitError, Value lengths,
+                                 int64_t batch);
+
 /// Checks that `rope` rotates only dims inside a vector of `dim` entries,
 /// called `what` in the message.
 LogicalResult verifyRopeFits(EmitErrorFn emitError, RopeAttr rope, int64_t dim,

@@ -207,25 +207,36 @@ def Tucker_FlashOp : Tucker_Op<"flash", [Pure]> {
     `out[b,h] = softmax(s·q[b,h]·k[b,g]ᵀ + mask)·v[b,g]` with
     `g = h / (Hq / Hkv)`; `q` is `[B, Hq, Nq, Dqk]`, `k` `[B, Hkv, Nk, Dqk]`,
     `v` `[B, Hkv, Nk, Dv]`, the result `[B, Hq, Nq, Dv]`. `scale` defaults
-    to `1/√Dqk`. `causal` aligns the last query with the last key: query
-    `m` sees key `n` iff `n ≤ m + Nk − Nq`; a query that sees no key yields
-    zeros. `rope` rotates queries (positions `m + Nk − Nq`) and keys
-    (positions `n`) on the fly.
+    to `1/√Dqk`.
 
-    Example:
+    `lengths` (optional, i32 `[B]`) gives each sequence of the batch its
+    number of valid keys (a KV cache filled up to `L`): for batch entry `b`,
+    `L = clamp(lengths[b], 0, Nk)` (out-of-range values are clamped, not an
+    error) and only keys `n < L` exist. Without `lengths`, `L = Nk`.
+    `causal` aligns the last query with the last valid key: query `m` sees
+    key `n` iff `n < L` and `n ≤ m + L − Nq`. A query that sees no key yields
+    zeros. `rope` rotates queries at positions `m + L − Nq` and keys at
+    positions `n` (their cache index) on the fly.
+
+    Examples:
     ```mlir
     %o = tucker.flash %q, %k, %v {causal}
         : tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>,
           tensor<2x2x128x64xbf16> -> tensor<2x8x128x64xbf16>
+    // Decode: one new query per sequence over a cache of up to 4096 keys.
+    %d = tucker.flash %q1, %kc, %vc lengths(%len : tensor<2xi32>) {causal}
+        : tensor<2x8x1x64xbf16>, tensor<2x2x4096x64xbf16>,
+          tensor<2x2x4096x64xbf16> -> tensor<2x8x1x64xbf16>
     ```
   }];
   let arguments = !con((ins Tucker_FloatTensor:$q, Tucker_FloatTensor:$k,
-                            Tucker_FloatTensor:$v),
+                            Tucker_FloatTensor:$v,
+                            Optional<AnyRankedTensor>:$lengths),
                        Tucker_CommonAttrs);
   let results = (outs Tucker_FloatTensor:$result);
   let assemblyFormat = [{
-    $q `,` $k `,` $v attr-dict `:` type($q) `,` type($k) `,` type($v) `->`
-    type($result)
+    $q `,` $k `,` $v (`lengths` `(` $lengths^ `:` type($lengths) `)`)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($result)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
