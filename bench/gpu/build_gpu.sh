@@ -2,7 +2,8 @@
 # Builds, here (no GPU needed), everything the GPU machine runs, into
 # bench/gpu/out/gpu/ (carry that path to the device):
 #   tests/<case>.so .json   test/Integration/GPU/*.mlir, tucker-compile --target=cuda
-#   bench/<shape>.so .json  bench_cases.py shapes, likewise; cases.json
+#   bench/<shape>.so .json  bench_cases.py prefill shapes, likewise; cases.json
+#   decode/<shape>.so .json bench_cases.py decode shapes, likewise; cases.json
 #   libTuckerCudaRuntime.so next to them ($ORIGIN rpath)
 #   ptxas.txt               registers, spills and shared memory of every kernel
 # usage: bench/gpu/build_gpu.sh [BUILD_DIR]   (default: build)
@@ -12,7 +13,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 BUILD="$(cd "${1:-$REPO/build}" && pwd)"
 OUT="$HERE/out/gpu"
 PTXAS="${CUDA_HOME:-/usr/local/cuda}/bin/ptxas"
-rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/ptx"
+rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/decode" "$OUT/ptx"
 
 compile() { # case.mlir outdir
   local name opts
@@ -34,8 +35,12 @@ for f in "$REPO"/test/Integration/GPU/*.mlir; do compile "$f" "$OUT/tests"; done
 python3 "$HERE/bench_cases.py" write "$OUT/bench-src"
 cp "$OUT/bench-src/cases.json" "$OUT/bench/"
 for f in "$OUT"/bench-src/*.mlir; do compile "$f" "$OUT/bench"; done
-cp "$BUILD/lib/Runtime/libTuckerCudaRuntime.so" "$OUT/tests/"
-cp "$BUILD/lib/Runtime/libTuckerCudaRuntime.so" "$OUT/bench/"
-rm -rf "$OUT/bench-src" "$OUT/ptx"
+python3 "$HERE/bench_cases.py" write-decode "$OUT/decode-src"
+cp "$OUT/decode-src/cases.json" "$OUT/decode/"
+for f in "$OUT"/decode-src/*.mlir; do compile "$f" "$OUT/decode"; done
+for d in tests bench decode; do
+  cp "$BUILD/lib/Runtime/libTuckerCudaRuntime.so" "$OUT/$d/"
+done
+rm -rf "$OUT/bench-src" "$OUT/decode-src" "$OUT/ptx"
 paste - - - < "$OUT/ptxas.txt" | sort -u | column -t
 du -sh "$OUT"

@@ -4,7 +4,8 @@
 #   bash bench/gpu/run_gpu.sh [--check-only] [bench case names...]
 # 1. every test/Integration/GPU case through check_flash.py (the same check
 #    the `REQUIRES: cuda` lit suite runs), each with a timeout;
-# 2. bench_flash.py: the prefill table beside torch SDPA.
+# 2. bench_flash.py: the prefill table beside torch SDPA;
+# 3. bench_decode.py: the decode table (GB/s) beside torch SDPA.
 # Exit status: non-zero if a check failed.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,5 +26,6 @@ done
 echo "checks: $failed failed"
 if [[ $check_only -eq 0 ]]; then
   timeout 420 python3 "$HERE/bench_flash.py" "$OUT/bench" "$@"
+  timeout 240 python3 "$HERE/bench_decode.py" "$OUT/decode" || failed=$((failed + 1))
 fi
 exit $((failed > 0))

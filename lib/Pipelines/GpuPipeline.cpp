@@ -47,6 +47,9 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   flash.chip = options.chip;
   flash.pingPong = options.pingPong;
   flash.headsPerTile = options.headsPerTile;
+  flash.decode = options.decode;
+  flash.kvSplits = options.kvSplits;
+  flash.smCount = options.smCount;
   pm.addPass(createTuckerFlashToGpuPass(flash));
   TuckerGpuCheckHostPassOptions check;
   check.format = options.format;

@@ -62,10 +62,10 @@
 // CHECK-COUNT-3: llvm.call @mgpuTensorMapEncodeTiledMemref
 // CHECK:         gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128
 // CHECK-NOT:   gpu.alloc
-func.func @chain(%q: tensor<1x2x64x128xbf16>, %k: tensor<1x2x64x128xbf16>, %v: tensor<1x2x64x128xbf16>) -> tensor<1x2x64x128xbf16> {
-  %o = tucker.flash %q, %k, %v : tensor<1x2x64x128xbf16>, tensor<1x2x64x128xbf16>, tensor<1x2x64x128xbf16> -> tensor<1x2x64x128xbf16>
-  %p = tucker.flash %o, %k, %v : tensor<1x2x64x128xbf16>, tensor<1x2x64x128xbf16>, tensor<1x2x64x128xbf16> -> tensor<1x2x64x128xbf16>
-  return %p : tensor<1x2x64x128xbf16>
+func.func @chain(%q: tensor<1x2x128x128xbf16>, %k: tensor<1x2x128x128xbf16>, %v: tensor<1x2x128x128xbf16>) -> tensor<1x2x128x128xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16> -> tensor<1x2x128x128xbf16>
+  %p = tucker.flash %o, %k, %v : tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16> -> tensor<1x2x128x128xbf16>
+  return %p : tensor<1x2x128x128xbf16>
 }
 
 // -----

@@ -117,12 +117,26 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     `--tucker-fold` makes it), only K is loaded and `P·V` reads the slice
     in place.
 
-    Kernel ABI: `(tmap_q, tmap_k, tmap_v: !llvm.ptr, o: !llvm.ptr,
-    nq, nk: i32)`, grid `(ceil(Nq / rows), Hq / heads-per-tile, B)` with
-    `rows = 128 / heads-per-tile`, block 384, dynamic shared memory as in
-    the kernel's `tucker.launch` attribute; each tmap points to a 128-byte
-    `CUtensorMap` in device memory (4-D, dims `(D, N, H, B)` innermost
-    first, box `(64, rows, heads, 1)`, 128B swizzle, zero fill).
+    Decode (`decode`: by default when Nq is static and at most 64): the
+    split-KV kernel. Its 64-row M tile holds the query heads of one kv head
+    times the positions; the key sequence is split across CTAs so that the
+    whole GPU streams the cache (`kv-splits`, else as many splits as fill
+    `sm-count` SMs), the two consumer warpgroups take alternate key tiles,
+    and each writes an unnormalized partial result (O in f32, row max and
+    sum) that a second kernel, `<kernel>_combine`, merges. Heads wider than
+    256 use the split-O kernel with the same splits.
+
+    A `lengths` operand (i32 `[B]`) gives each sequence its own key count
+    (clamped to `[0, Nk]`); the kernels read it at run time.
+
+    Kernel ABI: `(tmap_q, tmap_k, tmap_v, o, o_partial, stats, lengths:
+    !llvm.ptr, nq, nk, tiles_per_split: i32)`, grid `(ceil(Nq / rows) ·
+    splits, Hq / heads-per-tile, B)` with `rows = M / heads-per-tile` (M:
+    128, or 64 for decode and wide heads), block 384, dynamic shared memory
+    as in the kernel's `tucker.launch` attribute; each tmap points to a
+    128-byte `CUtensorMap` in device memory (4-D, dims `(D, N, H, B)`
+    innermost first, box `(64, rows, heads, 1)`, 128B swizzle, zero fill).
+    Pointers a kernel does not use are null.
 
     Result, for `%o = tucker.flash %q, %k, %v {causal} : ...bf16...`:
 
@@ -172,6 +186,14 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
            "Query heads of one kv head packed into the 128-row M tile: a "
            "power of two dividing Hq / Hkv; 0 picks it from the shapes "
            "(packs when Nq < 128)">,
+    Option<"decode", "decode", "std::string", /*default=*/"\"auto\"",
+           "Split-KV decode kernel: auto (when Nq is static and at most 64), "
+           "on (refused when Nq is dynamic or above 64), off">,
+    Option<"kvSplits", "kv-splits", "int64_t", /*default=*/"0",
+           "Decode: key-sequence splits per query tile (0: as many as fill "
+           "sm-count SMs; capped by the key tiles)">,
+    Option<"smCount", "sm-count", "int64_t", /*default=*/"132",
+           "Decode: SMs the automatic split count fills (H100/H200 SXM: 132)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

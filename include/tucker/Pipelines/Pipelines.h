@@ -119,6 +119,19 @@ struct TuckerGpuPipelineOptions
       llvm::cl::desc("--tucker-flash-to-gpu's heads-per-tile option (0: from "
                      "the shapes)"),
       llvm::cl::init(0)};
+  PassOptions::Option<std::string> decode{
+      *this, "decode",
+      llvm::cl::desc("--tucker-flash-to-gpu's decode option (auto, on, off)"),
+      llvm::cl::init("auto")};
+  PassOptions::Option<int64_t> kvSplits{
+      *this, "kv-splits",
+      llvm::cl::desc("--tucker-flash-to-gpu's kv-splits option (0: from the "
+                     "shapes)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> smCount{
+      *this, "sm-count",
+      llvm::cl::desc("--tucker-flash-to-gpu's sm-count option"),
+      llvm::cl::init(132)};
 };
 
 /// --tucker-gpu-pipeline: tucker stage, --tucker-flash-to-gpu, a check that

@@ -7,15 +7,17 @@
 //
 //   func.func private @tucker_flash_launch_<kernel>(
 //       %q: memref<BxHqxNqxDqkxT>, %k: memref<BxHkvxNkxDqkxT>,
-//       [%v: memref<BxHkvxNkxDvxT>,] %o: memref<BxHqxNqxDvxT>)
+//       [%v: memref<BxHkvxNkxDvxT>,] [%lengths: memref<Bxi32>,]
+//       %o: memref<BxHqxNqxDvxT>, [%o_partial, %stats: memref<?xf32>])
 //
 // with row-major (identity-layout) device buffers; %v is absent when the
-// kernel reads V out of K. It builds the tensor maps with
-// nvgpu.tma.create.descriptor (the upstream host op; it lowers to
-// mgpuTensorMapEncodeTiledMemref, which encodes the CUtensorMap and copies
-// it to device memory), and launches the kernel with gpu.launch_func on grid
-// (ceil(Nq / rows), Hq / headsPerTile, B), block 384 and the kernel's
-// dynamic shared memory, when Nq > 0 and B > 0.
+// kernel reads V out of K, the partial buffers unless the kernel decodes.
+// It builds the tensor maps with nvgpu.tma.create.descriptor (the upstream
+// host op; it lowers to mgpuTensorMapEncodeTiledMemref, which encodes the
+// CUtensorMap and copies it to device memory), and launches the kernel with
+// gpu.launch_func on grid (ceil(Nq / rows) · splits, Hq / headsPerTile, B),
+// block 384 and the kernel's dynamic shared memory, then for decode the
+// combine kernel, when Nq > 0 and B > 0.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +32,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
 using namespace mlir;
@@ -81,26 +85,185 @@ static Value dimOf(OpBuilder &b, Location loc, Value buffer, int64_t dim,
   return memref::DimOp::create(b, loc, buffer, index(dim));
 }
 
+namespace {
+
+/// Index arithmetic of a launch on OpFoldResults: static shapes give
+/// constants computed here, dynamic ones arith ops; `value` materializes a
+/// result (constants once each).
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  llvm::DenseMap<int64_t, Value> constants;
+
+  OpFoldResult c(int64_t v) { return b.getIndexAttr(v); }
+  Value value(OpFoldResult x) {
+    std::optional<int64_t> v = getConstantIntValue(x);
+    if (!v)
+      return cast<Value>(x);
+    Value &constant = constants[*v];
+    if (!constant)
+      constant = arith::ConstantIndexOp::create(b, loc, *v);
+    return constant;
+  }
+  template <typename Op>
+  OpFoldResult apply(OpFoldResult x, OpFoldResult y,
+                     llvm::function_ref<int64_t(int64_t, int64_t)> fold) {
+    std::optional<int64_t> cx = getConstantIntValue(x),
+                           cy = getConstantIntValue(y);
+    if (cx && cy)
+      return c(fold(*cx, *cy));
+    return Op::create(b, loc, value(x), value(y)).getResult();
+  }
+  OpFoldResult mul(OpFoldResult x, OpFoldResult y) {
+    if (isConstantIntValue(y, 1))
+      return x;
+    if (isConstantIntValue(x, 1))
+      return y;
+    return apply<arith::MulIOp>(x, y,
+                                [](int64_t a, int64_t c) { return a * c; });
+  }
+  OpFoldResult ceilDiv(OpFoldResult x, OpFoldResult y) {
+    return apply<arith::CeilDivUIOp>(
+        x, y, [](int64_t a, int64_t c) { return (a + c - 1) / c; });
+  }
+  OpFoldResult max(OpFoldResult x, OpFoldResult y) {
+    return apply<arith::MaxUIOp>(
+        x, y, [](int64_t a, int64_t c) { return std::max(a, c); });
+  }
+  OpFoldResult min(OpFoldResult x, OpFoldResult y) {
+    return apply<arith::MinUIOp>(
+        x, y, [](int64_t a, int64_t c) { return std::min(a, c); });
+  }
+  Value i32(OpFoldResult x) {
+    std::optional<int64_t> v = getConstantIntValue(x);
+    if (!v)
+      return arith::IndexCastOp::create(b, loc, b.getI32Type(), value(x));
+    Value &constant = i32Constants[*v];
+    if (!constant)
+      constant = arith::ConstantIntOp::create(b, loc, b.getI32Type(), *v);
+    return constant;
+  }
+  llvm::DenseMap<int64_t, Value> i32Constants;
+};
+
+/// Shared memory of one SM that CTAs can use (228 KiB, 1 KiB of it reserved
+/// per CTA).
+constexpr int64_t kSmSharedBytes = 233472;
+
+/// How a decode launch splits the key sequence: query tiles, splits per
+/// tile and key tiles per split. Without kv-splits, enough splits that the
+/// CTAs fill `smCount` SMs as often as shared memory lets them share one.
+/// Splits for `ctas` CTAs, `slots` of which run at once, over `tiles` key
+/// tiles: none when the CTAs already nearly fill a wave; else the fewest
+/// whose wave efficiency (CTAs over the slots of the waves they take) is
+/// within 85% of the best, so that the last wave is not mostly idle and
+/// the partial results stay few.
+int64_t chooseSplits(int64_t ctas, int64_t slots, int64_t tiles) {
+  if (ctas * 5 >= slots * 4)
+    return 1;
+  int64_t most = std::min<int64_t>(tiles, 128);
+  auto efficiency = [&](int64_t s) {
+    // Splits that leave tiles per split unchanged add nothing.
+    int64_t per = (tiles + s - 1) / s;
+    int64_t used = ctas * ((tiles + per - 1) / per);
+    int64_t waves = (used + slots - 1) / slots;
+    return double(used) / double(waves * slots);
+  };
+  double best = 0;
+  for (int64_t s = 1; s <= most; ++s)
+    best = std::max(best, efficiency(s));
+  for (int64_t s = 1; s <= most; ++s)
+    if (efficiency(s) >= 0.85 * best)
+      return s;
+  return 1;
+}
+
+struct SplitPlan {
+  OpFoldResult qTiles, splits, tilesPerSplit;
+};
+
+SplitPlan planSplits(IndexMath &m, const FlashKernelSpec &spec,
+                     const DecodeOptions &decode, OpFoldResult batch,
+                     OpFoldResult nq, OpFoldResult nk, int64_t headTiles) {
+  FlashTiling tiling(spec);
+  SplitPlan plan;
+  plan.qTiles = m.ceilDiv(nq, m.c(spec.rowsPerHead()));
+  if (!spec.decode) {
+    plan.splits = m.c(1);
+    plan.tilesPerSplit = m.c(0);
+    return plan;
+  }
+  OpFoldResult tiles = m.max(m.ceilDiv(nk, m.c(tiling.blockN)), m.c(1));
+  OpFoldResult want;
+  int64_t perSm =
+      std::max<int64_t>(1, kSmSharedBytes / (tiling.request + 1024));
+  OpFoldResult ctas =
+      m.max(m.mul(m.mul(plan.qTiles, m.c(headTiles)), batch), m.c(1));
+  std::optional<int64_t> staticCtas = getConstantIntValue(ctas);
+  std::optional<int64_t> staticTiles = getConstantIntValue(tiles);
+  if (decode.kvSplits > 0)
+    want = m.c(decode.kvSplits);
+  else if (staticCtas && staticTiles)
+    want = m.c(chooseSplits(*staticCtas, decode.smCount * perSm,
+                            *staticTiles));
+  else // at least one wave
+    want = m.ceilDiv(m.c(decode.smCount * perSm), ctas);
+  OpFoldResult splits = m.max(m.min(want, tiles), m.c(1));
+  plan.tilesPerSplit = m.ceilDiv(tiles, splits);
+  plan.splits = m.ceilDiv(tiles, plan.tilesPerSplit);
+  return plan;
+}
+
+/// `value` as a constant when it is one.
+OpFoldResult fold(Value value) {
+  if (std::optional<int64_t> c = getConstantIntValue(value))
+    return IntegerAttr::get(IndexType::get(value.getContext()), *c);
+  return value;
+}
+
+/// The device address of a buffer as an !llvm.ptr.
+Value pointerOf(OpBuilder &b, Location loc, Value buffer) {
+  Value index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+  Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return LLVM::IntToPtrOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), asInt);
+}
+
+} // namespace
+
 func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
     OpBuilder &builder, Location loc, ModuleOp module, gpu::GPUFuncOp kernel,
-    const FlashKernelSpec &spec, FlashOp op, StringRef name) {
+    gpu::GPUFuncOp combine, const FlashKernelSpec &spec,
+    const DecodeOptions &decode, FlashOp op, StringRef name) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
+  MLIRContext *ctx = builder.getContext();
   MemRefType qType = bufferType(op.getQ().getType());
   MemRefType kType = bufferType(op.getK().getType());
   MemRefType vType = bufferType(op.getV().getType());
   MemRefType oType = bufferType(op.getResult().getType());
+  auto partialType = MemRefType::get({ShapedType::kDynamic},
+                                     builder.getF32Type());
   SmallVector<Type> argTypes{qType, kType};
   if (!spec.valueFromKey)
     argTypes.push_back(vType);
+  if (spec.lengths)
+    argTypes.push_back(bufferType(op.getLengths().getType()));
   argTypes.push_back(oType);
+  if (spec.decode)
+    argTypes.append(2, partialType);
   auto func = func::FuncOp::create(builder, loc, name,
                                     builder.getFunctionType(argTypes, {}));
   func.setPrivate();
   OpBuilder b = OpBuilder::atBlockEnd(func.addEntryBlock());
-  Value q = func.getArgument(0), k = func.getArgument(1);
-  Value v = spec.valueFromKey ? Value() : func.getArgument(2);
-  Value o = func.getArguments().back();
+  ValueRange args = func.getArguments();
+  Value q = args[0], k = args[1];
+  unsigned next = 2;
+  Value v = spec.valueFromKey ? Value() : args[next++];
+  Value lengths = spec.lengths ? args[next++] : Value();
+  Value o = args[next++];
+  Value oPartial = spec.decode ? args[next++] : Value();
+  Value stats = spec.decode ? args[next++] : Value();
 
   // Index constants, created once at the top of the launcher.
   FlashTiling tiling(spec);
@@ -134,23 +297,44 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   Value mapK = createTensorMap(b, loc, k, tiling.blockN, 1, index);
   Value mapV =
       v ? createTensorMap(b, loc, v, tiling.blockN, 1, index) : mapK;
-  Value oIndex = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, o);
-  Value oInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), oIndex);
-  Value oPtr = LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), oInt);
-  Value nq32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), nq);
-  Value nk32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), nk);
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  Value null = LLVM::ZeroOp::create(b, loc, ptrType);
+  Value oPtr = pointerOf(b, loc, o);
+  Value partialPtr = oPartial ? pointerOf(b, loc, oPartial) : null;
+  Value statsPtr = stats ? pointerOf(b, loc, stats) : null;
+  Value lengthsPtr = lengths ? pointerOf(b, loc, lengths) : null;
 
-  Value gridX =
-      arith::CeilDivUIOp::create(b, loc, nq, index(spec.rowsPerHead()));
-  Value heads = index(qType.getDimSize(1) / spec.headsPerTile);
+  int64_t headTiles = qType.getDimSize(1) / spec.headsPerTile;
+  IndexMath m{b, loc, {}, {}};
+  SplitPlan plan = planSplits(m, spec, decode, fold(batch), fold(nq),
+                              fold(nk), headTiles);
   Value smem =
       arith::ConstantIntOp::create(b, loc, b.getI32Type(), tiling.request);
-  gpu::KernelDim3 grid{gridX, heads, batch};
+  gpu::KernelDim3 grid{m.value(m.mul(plan.qTiles, plan.splits)),
+                       index(headTiles), batch};
   gpu::KernelDim3 block{index(FlashTiling::kThreads), index(1), index(1)};
+  SmallVector<Value> kernelArgs{mapQ,       mapK,      mapV,
+                                oPtr,       partialPtr, statsPtr,
+                                lengthsPtr, m.i32(fold(nq)), m.i32(fold(nk)),
+                                m.i32(plan.tilesPerSplit)};
+  // Decode: rows of the output, each merged from splits × partialsPerSplit.
+  gpu::KernelDim3 combineGrid, combineBlock;
+  SmallVector<Value> combineArgs;
+  if (spec.decode) {
+    OpFoldResult rows =
+        m.mul(m.mul(fold(batch), m.c(qType.getDimSize(1))), fold(nq));
+    OpFoldResult partials = m.mul(plan.splits, m.c(spec.partialsPerSplit()));
+    combineGrid = {m.value(m.ceilDiv(rows, m.c(kCombineThreads / 32))),
+                   index(1), index(1)};
+    combineBlock = {index(kCombineThreads), index(1), index(1)};
+    combineArgs = {partialPtr, statsPtr, oPtr, m.i32(rows), m.i32(partials)};
+  }
   auto launch = [&](OpBuilder &lb) {
-    gpu::LaunchFuncOp::create(lb, loc, kernel, grid, block, smem,
-                              ValueRange{mapQ, mapK, mapV, oPtr, nq32, nk32});
+    gpu::LaunchFuncOp::create(lb, loc, kernel, grid, block, smem, kernelArgs);
+    if (spec.decode)
+      gpu::LaunchFuncOp::create(lb, loc, combine, combineGrid, combineBlock,
+                                /*dynamicSharedMemorySize=*/Value(),
+                                combineArgs);
   };
   bool staticNonEmpty = !qType.isDynamicDim(0) && !qType.isDynamicDim(2) &&
                         qType.getDimSize(0) > 0 && qType.getDimSize(2) > 0;
@@ -175,7 +359,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
 
 void mlir::tucker::flash_to_gpu::replaceWithLaunch(
     RewriterBase &rewriter, FlashOp op, const FlashKernelSpec &spec,
-    func::FuncOp launcher) {
+    const DecodeOptions &decode, func::FuncOp launcher) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
@@ -188,6 +372,8 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
   SmallVector<Value> args{toBuffer(op.getQ()), toBuffer(op.getK())};
   if (!spec.valueFromKey)
     args.push_back(toBuffer(op.getV()));
+  if (spec.lengths)
+    args.push_back(toBuffer(op.getLengths()));
   Value q = args.front();
   MemRefType oType = bufferType(op.getResult().getType());
   SmallVector<Value> dynamicSizes;
@@ -196,6 +382,38 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
       dynamicSizes.push_back(memref::DimOp::create(rewriter, loc, q, dim));
   Value o = memref::AllocOp::create(rewriter, loc, oType, dynamicSizes);
   args.push_back(o);
+  if (spec.decode) {
+    // Partial results: f32 O and (max, sum) per output row and partial.
+    IndexMath m{rewriter, loc, {}, {}};
+    auto dim = [&](Value tensor, int64_t d) -> OpFoldResult {
+      int64_t size = cast<RankedTensorType>(tensor.getType()).getDimSize(d);
+      if (ShapedType::isDynamic(size))
+        return tensor::DimOp::create(rewriter, loc, tensor, d).getResult();
+      return m.c(size);
+    };
+    int64_t heads = op.getQ().getType().getDimSize(1);
+    OpFoldResult batch = dim(op.getQ(), 0), nq = dim(op.getQ(), 2);
+    SplitPlan plan = planSplits(m, spec, decode, batch, nq, dim(op.getK(), 2),
+                                heads / spec.headsPerTile);
+    OpFoldResult slots =
+        m.mul(m.mul(m.mul(batch, m.c(heads)), nq),
+              m.mul(plan.splits, m.c(spec.partialsPerSplit())));
+    auto dynamicType =
+        MemRefType::get({ShapedType::kDynamic}, rewriter.getF32Type());
+    for (int64_t width : {spec.valueDim, int64_t(2)}) {
+      OpFoldResult size = m.mul(slots, m.c(width));
+      Value buffer;
+      if (std::optional<int64_t> n = getConstantIntValue(size)) {
+        buffer = memref::AllocOp::create(
+            rewriter, loc, MemRefType::get({*n}, rewriter.getF32Type()));
+        buffer = memref::CastOp::create(rewriter, loc, dynamicType, buffer);
+      } else {
+        buffer = memref::AllocOp::create(rewriter, loc, dynamicType,
+                                         ValueRange{m.value(size)});
+      }
+      args.push_back(buffer);
+    }
+  }
   func::CallOp::create(rewriter, loc, launcher, args);
   Value result = bufferization::ToTensorOp::create(
       rewriter, loc, op.getResult().getType(), o, /*restrict=*/true,

@@ -58,8 +58,8 @@ public:
   FlashKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
                      ValueRange args, StringRef ropeFrequencies)
       : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
-        tmapQ(args[0]), tmapK(args[1]),
-        tmapV(args[2]), out(args[3]), nq(args[4]), nk(args[5]) {
+        tmapQ(args[0]), tmapK(args[1]), tmapV(args[2]), out(args[3]),
+        lengths(args[6]), nq(args[7]), nk(args[8]) {
     ns = t.blockN / 2;
     np = t.blockN / 4;
     nacc = spec.valueDim / 2;
@@ -76,7 +76,7 @@ private:
   const FlashKernelSpec &spec;
   FlashTiling t;
   StringRef ropeFrequencies; // global of the rope frequencies, if any
-  Value tmapQ, tmapK, tmapV, out, nq, nk;
+  Value tmapQ, tmapK, tmapV, out, lengths, nq, nk;
   int64_t ns, np, nacc;
   NVVM::WGMMATypes abType;
   Type halfType;
@@ -96,10 +96,8 @@ private:
     return {stage, phase};
   }
 
-  void initBarriers();
   void rotateQuery();
   void rotateKeyTile(Value stage, Value tile);
-  void producer();
   void consumer();
   RowState overlapped(RowState st);
   SmallVector<Value> issueQK(Value stage);
@@ -120,87 +118,28 @@ private:
 } // namespace
 
 void FlashKernelBuilder::build() {
-  OpBuilder &b = e.builder();
-  Location loc = e.loc();
   tid = e.threadIdX();
-  w = tileWork(e, spec, t, nq, nk);
+  nk = sequenceKeys(e, spec, lengths, e.blockIdZ(), nk);
+  w = tileWork(e, spec, t, nq, nk, /*tilesPerSplit=*/Value());
   scaleLog2e = e.f32(spec.scaleLog2e);
   negScaleLog2e = e.f32(-spec.scaleLog2e);
 
-  e.initSharedBase(kSharedMemorySymbol);
-  e.ifThen(e.cmp(Pred::eq, tid, e.i32(0)), [&] { initBarriers(); });
-  gpu::BarrierOp::create(b, loc);
-
   wg = e.udiv(tid, e.i32(128));
-  Value isProducer = e.cmp(Pred::eq, wg, e.i32(FlashTiling::kConsumers));
-  // setmaxnreg takes effect only with each role in one branch of a single
-  // if (docs/gpu-notes.md, pitfall 13).
-  auto roles = scf::IfOp::create(b, loc, isProducer, /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(roles.thenBlock());
-    NVVM::SetMaxRegisterOp::create(b, loc, 24,
-                                   NVVM::SetMaxRegisterAction::decrease);
-    e.ifThen(e.cmp(Pred::eq, tid, e.i32(128 * FlashTiling::kConsumers)),
-             [&] { producer(); });
-    b.setInsertionPointToStart(roles.elseBlock());
-    NVVM::SetMaxRegisterOp::create(b, loc, 240,
-                                   NVVM::SetMaxRegisterAction::increase);
-    wgTid = e.urem(tid, e.i32(128));
-    Value warp = e.udiv(wgTid, e.i32(32));
-    Value lane = e.urem(wgTid, e.i32(32));
-    Value g = e.udiv(lane, e.i32(4));
-    t2 = e.mul(e.urem(lane, e.i32(4)), e.i32(2));
-    Value r0 = e.add(e.add(e.mul(wg, e.i32(64)), e.mul(warp, e.i32(16))), g);
-    rows = threadRows(e, spec, w, r0, nq, nk);
-    // This warpgroup's 64 Q rows: 64 · 128 B into every chunk.
-    qDescOff = e.mul(wg, e.i32(64 * FlashTiling::kRowBytes / 16));
-    consumer();
-  }
-  gpu::ReturnOp::create(b, loc);
-}
-
-void FlashKernelBuilder::initBarriers() {
-  for (int64_t s = 0; s < t.stages; ++s) {
-    e.mbarrierInit(e.sharedAt(t.full + 8 * s), 1);
-    e.mbarrierInit(e.sharedAt(t.empty + 8 * s), 128 * FlashTiling::kConsumers);
-  }
-  e.mbarrierInit(e.sharedAt(t.qFull), 1);
-  e.mbarrierInitFence();
-}
-
-void FlashKernelBuilder::producer() {
-  // The Q box is (64, rowsPerHead, headsPerTile): 128 rows of 128 B per
-  // chunk, head-major, the same smem image as a 128-row box.
-  Value qBar = e.sharedAt(t.qFull);
-  e.mbarrierArriveExpectTx(qBar, t.qkChunks * t.qChunkBytes);
-  for (int64_t c = 0; c < t.qkChunks; ++c)
-    e.tmaLoad(e.sharedAt(t.q + c * t.qChunkBytes), tmapQ,
-              {e.i32(FlashTiling::kChunk * c), w.n0, w.headBase, w.batch},
-              qBar);
-
-  e.forLoop(e.i32(0), w.nt, {}, [&](Value j, ValueRange) {
-    Value stage = e.urem(j, e.i32(t.stages));
-    Value round = e.udiv(j, e.i32(t.stages));
-    Value parity = e.andi(e.sub(round, e.i32(1)), e.i32(1));
-    e.ifThen(e.cmp(Pred::uge, j, e.i32(t.stages)),
-             [&] { e.mbarrierWait(barrier(t.empty, stage), parity); });
-    Value full = barrier(t.full, stage);
-    e.mbarrierArriveExpectTx(full, t.kStageBytes +
-                                       (spec.valueFromKey ? 0 : t.vStageBytes));
-    Value row = e.mul(j, e.i32(t.blockN));
-    Value kOff = e.mul(stage, e.i32(t.kStageBytes));
-    for (int64_t c = 0; c < t.qkChunks; ++c)
-      e.tmaLoad(e.sharedAt(e.add(kOff, e.i32(t.k + c * t.kChunkBytes))), tmapK,
-                {e.i32(FlashTiling::kChunk * c), row, w.kvHead, w.batch}, full);
-    if (spec.valueFromKey) // P·V reads V out of the K tile
-      return SmallVector<Value>{};
-    Value vOff = e.mul(stage, e.i32(t.vStageBytes));
-    for (int64_t c = 0; c < t.valueChunks; ++c)
-      e.tmaLoad(e.sharedAt(e.add(vOff, e.i32(t.v + c * t.vChunkBytes))), tmapV,
-                {e.i32(FlashTiling::kChunk * c), row, w.kvHead, w.batch}, full);
-    return SmallVector<Value>{};
-  });
+  runRoles(e, spec, t, w, tmapQ, tmapK, tmapV, 128 * FlashTiling::kConsumers,
+           [&] {
+             wgTid = e.urem(tid, e.i32(128));
+             Value warp = e.udiv(wgTid, e.i32(32));
+             Value lane = e.urem(wgTid, e.i32(32));
+             Value g = e.udiv(lane, e.i32(4));
+             t2 = e.mul(e.urem(lane, e.i32(4)), e.i32(2));
+             Value r0 = e.add(
+                 e.add(e.mul(wg, e.i32(64)), e.mul(warp, e.i32(16))), g);
+             rows = threadRows(e, spec, w, r0, nq, nk);
+             // This warpgroup's 64 Q rows: 64 · 128 B into every chunk.
+             qDescOff = e.mul(wg, e.i32(64 * FlashTiling::kRowBytes / 16));
+             consumer();
+           });
+  gpu::ReturnOp::create(e.builder(), e.loc());
 }
 
 void FlashKernelBuilder::rotateQuery() {
@@ -460,33 +399,9 @@ void FlashKernelBuilder::epilogue(const RowState &st) {
 gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashKernel(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
     const FlashKernelSpec &spec, StringRef name) {
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(module.getBody());
-  MLIRContext *ctx = builder.getContext();
-  auto ptr = LLVM::LLVMPointerType::get(ctx);
-  // A !nvgpu.tensormap.descriptor parameter does not legalize in MLIR 22:
-  // tensor maps come in as pointers to the 128-byte CUtensorMap in global
-  // memory (docs/gpu-notes.md, "Measured with this toolchain", item 1).
-  Type i32 = builder.getI32Type();
-  auto type = builder.getFunctionType({ptr, ptr, ptr, ptr, i32, i32}, {});
-  auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  int32_t threads = FlashTiling::kThreads;
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({threads, 1, 1}));
-  // setmaxnreg needs a register cap at entry: .maxntid + .minnctapersm 1.
-  func->setAttr("nvvm.maxntid", builder.getDenseI32ArrayAttr({threads, 1, 1}));
-  func->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(1));
-
-  std::string frequencies;
-  if (spec.rope()) {
-    frequencies = (name + "_rope_freq").str();
-    declareRopeFrequencies(builder, loc, module, spec, frequencies);
-  }
-  Block &entry = func.getBody().front();
-  builder.setInsertionPointToEnd(&entry);
-  KernelEmitter emitter(builder, loc, &entry);
-  FlashKernelBuilder kernel(emitter, spec, entry.getArguments(), frequencies);
-  kernel.build();
-  return func;
+  return createFlashKernelFunc(
+      builder, loc, module, spec, name,
+      [&](KernelEmitter &e, ValueRange args, StringRef frequencies) {
+        FlashKernelBuilder(e, spec, args, frequencies).build();
+      });
 }

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <cmath>
 
@@ -19,16 +20,23 @@ using Pred = arith::CmpIPredicate;
 TileWork mlir::tucker::flash_to_gpu::tileWork(KernelEmitter &e,
                                               const FlashKernelSpec &spec,
                                               const FlashTiling &t, Value nq,
-                                              Value nk) {
+                                              Value nk, Value tilesPerSplit) {
   TileWork w;
   Value bx = e.blockIdX();
   w.headBase = spec.headsPerTile == 1
                    ? e.blockIdY()
                    : e.mul(e.blockIdY(), e.i32(spec.headsPerTile));
   w.batch = e.blockIdZ();
-  if (spec.causal) // longest query tiles first
-    bx = e.sub(e.sub(e.gridDimX(), e.i32(1)), bx);
   int64_t rows = spec.rowsPerHead();
+  if (spec.decode) {
+    // Grid x enumerates (query tile, split), the splits of a tile adjacent.
+    Value qTiles = e.udiv(e.add(nq, e.i32(rows - 1)), e.i32(rows));
+    w.splits = e.udiv(e.gridDimX(), qTiles);
+    w.split = e.urem(bx, w.splits);
+    bx = e.udiv(bx, w.splits);
+  } else if (spec.causal) { // longest query tiles first
+    bx = e.sub(e.sub(e.gridDimX(), e.i32(1)), bx);
+  }
   w.n0 = e.mul(bx, e.i32(rows));
   w.kvHead = spec.groupSize == 1 ? w.headBase
                                  : e.udiv(w.headBase, e.i32(spec.groupSize));
@@ -51,10 +59,138 @@ TileWork mlir::tucker::flash_to_gpu::tileWork(KernelEmitter &e,
     w.nfull = e.minui(w.nfull, e.select(noneFull, e.i32(0),
                                         e.udiv(firstLimit, e.i32(bn))));
   }
+  if (spec.decode) {
+    // This split's tiles: [first, min(nt, first + tilesPerSplit)).
+    w.first = e.mul(w.split, tilesPerSplit);
+    Value end = e.minui(w.nt, e.add(w.first, tilesPerSplit));
+    w.nt = e.select(e.cmp(Pred::ugt, end, w.first), e.sub(end, w.first),
+                    e.i32(0));
+    return w;
+  }
   // At least one (then fully masked) tile, so every row ends with l = 0 or
   // a real sum and the schedules need no empty case.
+  w.first = e.i32(0);
   w.nt = e.select(e.cmp(Pred::eq, w.nt, e.i32(0)), e.i32(1), w.nt);
   return w;
+}
+
+Value mlir::tucker::flash_to_gpu::sequenceKeys(KernelEmitter &e,
+                                               const FlashKernelSpec &spec,
+                                               Value lengths, Value batch,
+                                               Value nk) {
+  if (!spec.lengths)
+    return nk;
+  OpBuilder &b = e.builder();
+  Value ptr = LLVM::GEPOp::create(b, e.loc(), e.globalPtr(), e.i32(), lengths,
+                                  ValueRange{batch});
+  Value length = LLVM::LoadOp::create(b, e.loc(), e.i32(), ptr,
+                                      /*alignment=*/4);
+  Value nonNegative = e.select(e.cmp(Pred::slt, length, e.i32(0)), e.i32(0),
+                               length);
+  return e.select(e.cmp(Pred::sgt, nonNegative, nk), nk, nonNegative);
+}
+
+void mlir::tucker::flash_to_gpu::produceTiles(KernelEmitter &e,
+                                              const FlashKernelSpec &spec,
+                                              const FlashTiling &t,
+                                              const TileWork &w, Value tmapQ,
+                                              Value tmapK, Value tmapV) {
+  // The Q box is (64, rowsPerHead, headsPerTile): blockM rows of 128 B per
+  // chunk, head-major, the same smem image as a blockM-row box.
+  Value qBar = e.sharedAt(t.qFull);
+  e.mbarrierArriveExpectTx(qBar, t.qkChunks * t.qChunkBytes);
+  for (int64_t c = 0; c < t.qkChunks; ++c)
+    e.tmaLoad(e.sharedAt(t.q + c * t.qChunkBytes), tmapQ,
+              {e.i32(FlashTiling::kChunk * c), w.n0, w.headBase, w.batch},
+              qBar);
+  e.forLoop(e.i32(0), w.nt, {}, [&](Value i, ValueRange) {
+    Value stage = e.urem(i, e.i32(t.stages));
+    Value round = e.udiv(i, e.i32(t.stages));
+    Value parity = e.andi(e.sub(round, e.i32(1)), e.i32(1));
+    auto slot = [&](int64_t base) {
+      return e.sharedAt(e.add(e.mul(stage, e.i32(8)), e.i32(base)));
+    };
+    e.ifThen(e.cmp(Pred::uge, i, e.i32(t.stages)),
+             [&] { e.mbarrierWait(slot(t.empty), parity); });
+    Value full = slot(t.full);
+    e.mbarrierArriveExpectTx(full, t.kStageBytes +
+                                       (spec.valueFromKey ? 0 : t.vStageBytes));
+    Value row = e.mul(e.add(w.first, i), e.i32(t.blockN));
+    Value kOff = e.mul(stage, e.i32(t.kStageBytes));
+    for (int64_t c = 0; c < t.qkChunks; ++c)
+      e.tmaLoad(e.sharedAt(e.add(kOff, e.i32(t.k + c * t.kChunkBytes))), tmapK,
+                {e.i32(FlashTiling::kChunk * c), row, w.kvHead, w.batch}, full);
+    if (!spec.valueFromKey) { // else P·V reads V out of the K tile
+      Value vOff = e.mul(stage, e.i32(t.vStageBytes));
+      for (int64_t c = 0; c < t.valueChunks; ++c)
+        e.tmaLoad(e.sharedAt(e.add(vOff, e.i32(t.v + c * t.vChunkBytes))),
+                  tmapV,
+                  {e.i32(FlashTiling::kChunk * c), row, w.kvHead, w.batch},
+                  full);
+    }
+    return SmallVector<Value>{};
+  });
+}
+
+void mlir::tucker::flash_to_gpu::runRoles(
+    KernelEmitter &e, const FlashKernelSpec &spec, const FlashTiling &t,
+    const TileWork &w, Value tmapQ, Value tmapK, Value tmapV,
+    int64_t emptyArrivals, llvm::function_ref<void()> consumer) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  Value tid = e.threadIdX();
+  e.initSharedBase(kSharedMemorySymbol);
+  e.ifThen(e.cmp(Pred::eq, tid, e.i32(0)), [&] {
+    for (int64_t s = 0; s < t.stages; ++s) {
+      e.mbarrierInit(e.sharedAt(t.full + 8 * s), 1);
+      e.mbarrierInit(e.sharedAt(t.empty + 8 * s), emptyArrivals);
+    }
+    e.mbarrierInit(e.sharedAt(t.qFull), 1);
+    e.mbarrierInitFence();
+  });
+  gpu::BarrierOp::create(b, loc);
+  Value wg = e.udiv(tid, e.i32(128));
+  // setmaxnreg takes effect only with each role in one branch of a single
+  // if (docs/gpu-notes.md, pitfall 13).
+  auto roles = scf::IfOp::create(
+      b, loc, e.cmp(Pred::eq, wg, e.i32(FlashTiling::kConsumers)),
+      /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(roles.thenBlock());
+  NVVM::SetMaxRegisterOp::create(b, loc, 24,
+                                 NVVM::SetMaxRegisterAction::decrease);
+  e.ifThen(e.cmp(Pred::eq, tid, e.i32(128 * FlashTiling::kConsumers)),
+           [&] { produceTiles(e, spec, t, w, tmapQ, tmapK, tmapV); });
+  b.setInsertionPointToStart(roles.elseBlock());
+  NVVM::SetMaxRegisterOp::create(b, loc, 240,
+                                 NVVM::SetMaxRegisterAction::increase);
+  consumer();
+}
+
+SmallVector<Value> mlir::tucker::flash_to_gpu::scoresOfTile(
+    KernelEmitter &e, const FlashKernelSpec &spec, const FlashTiling &t,
+    Value stage) {
+  // A = Q (K-major), B = the K tile (K-major): 128-byte swizzle, 8-row groups
+  // 1024 B apart (SBO); a k16 step is 32 B inside a 64-wide chunk.
+  uint64_t kMajor = KernelEmitter::descriptorBits(16, 1024, true);
+  Value kBase = e.mul(stage, e.i32(t.kStageBytes / 16));
+  Type accType = e.accumulatorType(t.blockN / 2);
+  NVVM::WGMMATypes abType = spec.element == FlashElement::BF16
+                                ? NVVM::WGMMATypes::bf16
+                                : NVVM::WGMMATypes::f16;
+  Value acc;
+  e.wgmmaFence();
+  for (int64_t kk = 0; kk < spec.qkDim / 16; ++kk) {
+    int64_t chunk = kk / 4, within = kk % 4;
+    int64_t qOff = t.q + chunk * t.qChunkBytes + within * 32;
+    int64_t kOff = t.k + chunk * t.kChunkBytes + within * 32;
+    Value da = e.wgmmaDescriptor(kMajor + (qOff >> 4), e.i32(0));
+    Value db = e.wgmmaDescriptor(kMajor + (kOff >> 4), kBase);
+    acc = e.wgmmaSS(acc, accType, t.blockN, da, db, abType, /*bKMajor=*/true);
+  }
+  e.wgmmaCommit();
+  e.wgmmaWait(0);
+  return e.unpack(acc, t.blockN / 2);
 }
 
 ThreadRows mlir::tucker::flash_to_gpu::threadRows(KernelEmitter &e,
@@ -182,6 +318,55 @@ void mlir::tucker::flash_to_gpu::storeOutput(
   }
 }
 
+void mlir::tucker::flash_to_gpu::storePartial(
+    KernelEmitter &e, const FlashKernelSpec &spec, ArrayRef<Value> o,
+    ArrayRef<Value> m, ArrayRef<Value> l, const TileWork &w,
+    const ThreadRows &rows, Value oPartial, Value stats, Value nq, Value t2,
+    int64_t column0, Value partial, Value partials, bool withStats) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  Type f32 = e.f32();
+  Type pairType = VectorType::get({2}, f32);
+  Value heads = spec.headsPerTile == 1
+                    ? e.gridDimY()
+                    : e.mul(e.gridDimY(), e.i32(spec.headsPerTile));
+  auto ptrType = e.globalPtr();
+  for (int64_t row = 0; row < 2; ++row) {
+    Value sum = l[row];
+    for (int64_t off : {1, 2})
+      sum = e.fadd(sum, e.shuffleXor(sum, off));
+    e.ifThen(e.cmp(Pred::slt, rows.pos[row], nq), [&] {
+      Value bh = e.add(e.mul(w.batch, heads), rows.head[row]);
+      Value r = e.add(e.mul(bh, nq), rows.pos[row]);
+      Value slot = e.zext64(e.add(e.mul(r, partials), partial));
+      Value rowBase = e.add(e.mul(slot, e.i64(spec.valueDim)),
+                            e.zext64(e.add(t2, e.i32(column0))));
+      // Register 4·jn + 2·row + {0, 1}: row `row`, columns 8jn + t2 + {0, 1}.
+      for (int64_t jn = 0; jn < int64_t(o.size()) / 4; ++jn) {
+        Value pair = LLVM::UndefOp::create(b, loc, pairType);
+        for (int64_t k = 0; k < 2; ++k)
+          pair = LLVM::InsertElementOp::create(b, loc, pair,
+                                               o[4 * jn + 2 * row + k],
+                                               e.i32(k));
+        Value ptr = LLVM::GEPOp::create(b, loc, ptrType, f32, oPartial,
+                                        ValueRange{e.add(rowBase,
+                                                         e.i64(8 * jn))});
+        LLVM::StoreOp::create(b, loc, pair, ptr, /*alignment=*/8);
+      }
+      if (!withStats)
+        return;
+      e.ifThen(e.cmp(Pred::eq, t2, e.i32(0)), [&] {
+        Value pair = LLVM::UndefOp::create(b, loc, pairType);
+        pair = LLVM::InsertElementOp::create(b, loc, pair, m[row], e.i32(0));
+        pair = LLVM::InsertElementOp::create(b, loc, pair, sum, e.i32(1));
+        Value ptr = LLVM::GEPOp::create(b, loc, ptrType, f32, stats,
+                                        ValueRange{e.mul(slot, e.i64(2))});
+        LLVM::StoreOp::create(b, loc, pair, ptr, /*alignment=*/8);
+      });
+    });
+  }
+}
+
 void mlir::tucker::flash_to_gpu::declareRopeFrequencies(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
     const FlashKernelSpec &spec, StringRef name) {
@@ -290,4 +475,42 @@ void mlir::tucker::flash_to_gpu::rotateRows(
     });
     return SmallVector<Value>{};
   });
+}
+
+SmallVector<Type> mlir::tucker::flash_to_gpu::kernelArgumentTypes(
+    MLIRContext *ctx) {
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto i32 = IntegerType::get(ctx, 32);
+  return {ptr, ptr, ptr, ptr, ptr, ptr, ptr, i32, i32, i32};
+}
+
+gpu::GPUFuncOp mlir::tucker::flash_to_gpu::createFlashKernelFunc(
+    OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
+    const FlashKernelSpec &spec, StringRef name,
+    llvm::function_ref<void(KernelEmitter &, ValueRange, StringRef)> body) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  // A !nvgpu.tensormap.descriptor parameter does not legalize in MLIR 22:
+  // tensor maps come in as pointers to the 128-byte CUtensorMap in global
+  // memory (docs/gpu-notes.md, "Measured with this toolchain", item 1).
+  auto type =
+      builder.getFunctionType(kernelArgumentTypes(builder.getContext()), {});
+  auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  int32_t threads = FlashTiling::kThreads;
+  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({threads, 1, 1}));
+  // setmaxnreg needs a register cap at entry: .maxntid + .minnctapersm 1.
+  func->setAttr("nvvm.maxntid", builder.getDenseI32ArrayAttr({threads, 1, 1}));
+  func->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(1));
+  std::string frequencies;
+  if (spec.rope()) {
+    frequencies = (name + "_rope_freq").str();
+    declareRopeFrequencies(builder, loc, module, spec, frequencies);
+  }
+  Block &entry = func.getBody().front();
+  builder.setInsertionPointToEnd(&entry);
+  KernelEmitter emitter(builder, loc, &entry);
+  body(emitter, entry.getArguments(), frequencies);
+  return func;
 }

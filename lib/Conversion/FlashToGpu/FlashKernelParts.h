@@ -23,12 +23,46 @@ inline int64_t rowOf(int64_t i) { return (i / 2) % 2; }
 
 /// The CTA's queries and key tiles: positions n0 .. n0 + rowsPerHead - 1 of
 /// heads headBase .. headBase + headsPerTile - 1 (all reading kvHead); key
-/// tiles 0 .. nt - 1 (at least one), of which the first nfull need no mask.
+/// tiles first .. first + nt - 1, of which those below nfull need no mask.
+/// Without decode, first = 0 and nt >= 1 (a fully masked tile when the
+/// rows see no key); with decode, the split `split` of the sequence's
+/// tiles, `tilesPerSplit` long, nt possibly 0.
 struct TileWork {
-  Value n0, headBase, kvHead, batch, nt, nfull;
+  Value n0, headBase, kvHead, batch, first, nt, nfull;
+  Value split, splits; // decode only
 };
 TileWork tileWork(KernelEmitter &e, const FlashKernelSpec &spec,
-                  const FlashTiling &t, Value nq, Value nk);
+                  const FlashTiling &t, Value nq, Value nk,
+                  Value tilesPerSplit);
+
+/// The number of keys of the CTA's sequence: Nk, or with spec.lengths
+/// `lengths[batch]` clamped to [0, Nk].
+Value sequenceKeys(KernelEmitter &e, const FlashKernelSpec &spec,
+                   Value lengths, Value batch, Value nk);
+
+/// The producer thread: the Q tile (one TMA box per 64-column chunk) on the
+/// qFull barrier, then key tiles first .. first + nt - 1 of K (and of V unless
+/// the spec reads it from K) through the ring: local tile i in slot
+/// i % stages, after the slot's empty barrier from round i / stages - 1.
+void produceTiles(KernelEmitter &e, const FlashKernelSpec &spec,
+                  const FlashTiling &t, const TileWork &w, Value tmapQ,
+                  Value tmapK, Value tmapV);
+
+/// The kernel's frame: the shared memory base, the ring's barriers (full:
+/// 1 arrival + TMA bytes; empty: `emptyArrivals`; qFull), then the roles:
+/// warpgroup 2 drops to 24 registers and its first thread runs
+/// produceTiles; warpgroups 0 and 1 rise to 240 registers and run
+/// `consumer` (with the builder inside their branch).
+void runRoles(KernelEmitter &e, const FlashKernelSpec &spec,
+              const FlashTiling &t, const TileWork &w, Value tmapQ,
+              Value tmapK, Value tmapV, int64_t emptyArrivals,
+              llvm::function_ref<void()> consumer);
+
+/// S = Q·Kᵀ of the 64 Q rows at the start of the Q tile and the K tile in
+/// ring slot `stage`, by SS-wgmma (committed and waited for): blockN / 2
+/// accumulator values.
+SmallVector<Value> scoresOfTile(KernelEmitter &e, const FlashKernelSpec &spec,
+                                const FlashTiling &t, Value stage);
 
 /// A consumer thread's two rows (`r0` and `r0 + 8` of the M tile): query
 /// position, head and the last key it may see (causal: position + Nk - Nq).
@@ -71,6 +105,18 @@ void storeOutput(KernelEmitter &e, const FlashKernelSpec &spec,
                  const ThreadRows &rows, Value out, Value nq, Value t2,
                  int64_t column0, Type halfType);
 
+/// Decode: this warpgroup's unnormalized O (`o`, columns column0 + ...) of
+/// partial `partial` of `partials`, stored as f32 to
+/// oPartial[(row · partials + partial) · Dv + column], and, when
+/// `withStats`, the rows' (max score, sum) to stats[(row · partials +
+/// partial) · 2 ...]; `l` is the thread's partial sums (quad-reduced here).
+/// Rows are (b · Hq + head) · Nq + position, for positions < Nq.
+void storePartial(KernelEmitter &e, const FlashKernelSpec &spec,
+                  ArrayRef<Value> o, ArrayRef<Value> m, ArrayRef<Value> l,
+                  const TileWork &w, const ThreadRows &rows, Value oPartial,
+                  Value stats, Value nq, Value t2, int64_t column0,
+                  Value partial, Value partials, bool withStats);
+
 /// Declares, in the kernel module, the f64 rope frequencies
 /// theta^(-2j/width), j < width/2, as a global-memory constant `name`.
 void declareRopeFrequencies(OpBuilder &builder, Location loc,
@@ -89,6 +135,17 @@ void rotateRows(KernelEmitter &e, const FlashKernelSpec &spec,
                 int64_t chunkBytes, int64_t rowCount, Value thread,
                 int64_t threads, Type halfType,
                 llvm::function_ref<Value(Value row)> position);
+
+/// Creates the gpu.func `name` of a flash kernel for `spec` at the end of
+/// `module` (the ABI of buildFlashKernel, 384 threads, register cap for
+/// setmaxnreg, the rope frequency table when the spec rotates) and lets
+/// `body` fill it from the function's arguments.
+gpu::GPUFuncOp createFlashKernelFunc(
+    OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
+    const FlashKernelSpec &spec, llvm::StringRef name,
+    llvm::function_ref<void(KernelEmitter &, ValueRange args,
+                            llvm::StringRef ropeFrequencies)>
+        body);
 
 /// fence.proxy.async.shared::cta: generic-proxy shared writes made visible
 /// to the async proxy (wgmma, TMA).

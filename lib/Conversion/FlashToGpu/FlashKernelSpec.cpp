@@ -27,6 +27,10 @@ std::string FlashKernelSpec::baseName() const {
     name += llvm::formatv("_rope{0}", ropeWidth).str();
   if (causal)
     name += "_causal";
+  if (lengths)
+    name += "_len";
+  if (decode)
+    name += "_decode";
   return name;
 }
 
@@ -95,6 +99,17 @@ FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
         if (request <= kMaxSharedBytes)
           return;
       }
+    return;
+  }
+  if (spec.decode) {
+    // Each consumer warpgroup holds one slot at a time: with 4 slots the
+    // producer runs two tiles ahead of both (3 or 2 when the tiles are wide).
+    for (int64_t s : {4, 3, 2}) {
+      stages = s;
+      layout(*this, spec, 64);
+      if (request <= kMaxSharedBytes)
+        return;
+    }
     return;
   }
   // The overlapped schedule holds two slots at once (V(j-1) for P·V, K(j)

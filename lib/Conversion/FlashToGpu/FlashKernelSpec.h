@@ -49,12 +49,21 @@ struct FlashKernelSpec {
   double ropeTheta = 0;
   int64_t ropeWidth = 0, ropeOffset = 0, ropeRepeat = 1, ropeStride = 0;
   bool ropeInterleaved = false;
+  // Key counts per sequence read from a lengths operand (i32 [B], clamped to
+  // [0, Nk]) instead of Nk for every batch entry.
+  bool lengths = false;
+  // Decode: the key sequence is split across CTAs (grid x = query tiles ×
+  // splits); each CTA writes unnormalized partial results that a combine
+  // kernel merges. Heads up to 256 wide take the decode kernel
+  // (FlashDecodeKernel.cpp), wider ones the split-O kernel with splits.
+  bool decode = false;
 
   auto key() const {
     return std::make_tuple(element, qkDim, valueDim, groupSize, headsPerTile,
                            valueFromKey, valueColumn, causal, scaleLog2e,
                            pingPong, ropeTheta, ropeWidth, ropeOffset,
-                           ropeRepeat, ropeStride, ropeInterleaved);
+                           ropeRepeat, ropeStride, ropeInterleaved, lengths,
+                           decode);
   }
   bool rope() const { return ropeWidth > 0; }
   /// Heads wider than 256 (up to Dqk 576, Dv 512) take the split-O kernel
@@ -62,7 +71,11 @@ struct FlashKernelSpec {
   /// warpgroups computing S for alternate key tiles and O for half of Dv.
   bool wide() const { return qkDim > 256 || valueDim > 256; }
   /// Query rows per CTA.
-  int64_t blockM() const { return wide() ? 64 : 128; }
+  int64_t blockM() const { return wide() || decode ? 64 : 128; }
+  /// Partial results per query row and split: the decode kernel's two
+  /// consumer warpgroups each keep their own; the split-O kernel's share
+  /// rows and write one.
+  int64_t partialsPerSplit() const { return decode && !wide() ? 2 : 1; }
   /// Query positions per M tile: blockM / headsPerTile.
   int64_t rowsPerHead() const { return blockM() / headsPerTile; }
   bool operator<(const FlashKernelSpec &o) const { return key() < o.key(); }
@@ -124,11 +137,14 @@ struct FlashTiling {
 std::string unsupportedReason(const FlashKernelSpec &spec);
 
 /// Builds the kernel `name` for `spec` at the end of `module`: a gpu.func
-/// with the ABI
-///   (tmap_q, tmap_k, tmap_v : !llvm.ptr, o : !llvm.ptr, nq, nk : i32)
+/// with the ABI of every flash kernel (`kernelArgumentTypes`)
+///   (tmap_q, tmap_k, tmap_v, o, o_partial, stats, lengths : !llvm.ptr,
+///    nq, nk, tiles_per_split : i32)
 /// launched on grid (ceil(nq / rowsPerHead), Hq / headsPerTile, B), block
 /// (384, 1, 1), with `FlashTiling(spec).request` bytes of dynamic shared
-/// memory. tmap_v is not read when the spec reads V from K.
+/// memory. tmap_v is not read when the spec reads V from K, lengths only
+/// when spec.lengths; o_partial, stats and tiles_per_split belong to decode
+/// specs (see buildFlashDecodeKernel).
 gpu::GPUFuncOp buildFlashKernel(OpBuilder &builder, Location loc,
                                 gpu::GPUModuleOp module,
                                 const FlashKernelSpec &spec,
@@ -140,6 +156,35 @@ gpu::GPUFuncOp buildFlashWideKernel(OpBuilder &builder, Location loc,
                                     gpu::GPUModuleOp module,
                                     const FlashKernelSpec &spec,
                                     llvm::StringRef name);
+
+/// The decode kernel for a spec with `decode` and heads up to 256 wide: 64
+/// query rows (heads of one kv head × positions) per CTA, the CTA's key
+/// tiles [split · tiles_per_split, + tiles_per_split) taken alternately by
+/// the two consumer warpgroups. Grid (ceil(nq / rowsPerHead) · splits,
+/// Hq / headsPerTile, B). Each warpgroup writes, for each of its rows
+/// r = (b·Hq + head)·nq + position and partial p = 2·split + warpgroup,
+/// the unnormalized O to o_partial[(r·P + p)·Dv ...] (f32) and (max score,
+/// sum) to stats[(r·P + p)·2 ...], P = 2 · splits; buildFlashCombineKernel
+/// merges them. With a wide spec, buildFlashWideKernel does the same with
+/// one partial per split.
+gpu::GPUFuncOp buildFlashDecodeKernel(OpBuilder &builder, Location loc,
+                                      gpu::GPUModuleOp module,
+                                      const FlashKernelSpec &spec,
+                                      llvm::StringRef name);
+
+/// The kernel merging a decode spec's partial results:
+///   (o_partial, stats, o : !llvm.ptr, rows, partials : i32)
+/// grid (ceil(rows / 4)), block (128): one warp per row of the output.
+gpu::GPUFuncOp buildFlashCombineKernel(OpBuilder &builder, Location loc,
+                                       gpu::GPUModuleOp module,
+                                       const FlashKernelSpec &spec,
+                                       llvm::StringRef name);
+
+/// The argument types of every flash kernel (see buildFlashKernel).
+SmallVector<Type> kernelArgumentTypes(MLIRContext *ctx);
+
+/// Threads per block of the combine kernel.
+inline constexpr int64_t kCombineThreads = 128;
 
 /// Value columns of consumer warpgroup `wg` in the split-O kernel: [offset,
 /// offset + width), split at a 64-column chunk boundary.

@@ -8,9 +8,11 @@
 // scale): batch, sequence length and head count are run-time values.
 //
 // What the kernels take, and the diagnostics for the rest:
-//   element type bf16 or f16; Dqk, Dv multiples of 16 up to 256;
+//   element type bf16 or f16; Dqk, Dv multiples of 16 up to 576 / 512;
 //   Hq % Hkv == 0; any Nq, Nk >= 1; v separate or a last-dim slice of k;
-//   rope on the fly (heads up to 256 wide); chip sm_90a.
+//   rope on the fly; per-sequence key counts (lengths); chip sm_90a.
+// Decode shapes (few queries) take the split-KV kernel and its combine
+// kernel (FlashDecodeKernel.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -81,9 +83,12 @@ static int64_t autoHeadsPerTile(int64_t group, int64_t nq, int64_t blockM) {
   return heads;
 }
 
+/// Query rows of a decode M tile at most: one tile of heads × positions.
+constexpr int64_t kMaxDecodeQueries = 64;
+
 /// The kernel spec of `op`, or a diagnostic at the op naming the limit.
 FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
-                                   int64_t headsPerTile) {
+                                   int64_t headsPerTile, StringRef decode) {
   auto fail = [&]() {
     return op.emitOpError() << "cannot be lowered by --tucker-flash-to-gpu: ";
   };
@@ -91,10 +96,6 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
     fail() << "chip '" << chip
            << "' is not supported (the kernels use wgmma, TMA and setmaxnreg: "
               "sm_90a)";
-    return failure();
-  }
-  if (op.getLengths()) {
-    fail() << "a lengths operand is not supported yet by the GPU kernels";
     return failure();
   }
   auto qType = op.getQ().getType();
@@ -118,6 +119,24 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
   spec.qkDim = qType.getDimSize(3);
   spec.valueDim = vType.getDimSize(3);
   spec.groupSize = qType.getDimSize(1) / kType.getDimSize(1);
+  spec.lengths = static_cast<bool>(op.getLengths());
+  int64_t nq = qType.getDimSize(2);
+  bool fewQueries = !ShapedType::isDynamic(nq) && nq <= kMaxDecodeQueries;
+  if (decode == "on") {
+    if (!fewQueries) {
+      fail() << "decode=on needs a static Nq of at most " << kMaxDecodeQueries
+             << " (one M tile), got "
+             << (ShapedType::isDynamic(nq) ? std::string("?")
+                                           : std::to_string(nq));
+      return failure();
+    }
+    spec.decode = true;
+  } else if (decode == "auto") {
+    spec.decode = fewQueries;
+  } else if (decode != "off") {
+    fail() << "decode='" << decode << "' is not one of auto, on, off";
+    return failure();
+  }
   if (headsPerTile == 0) {
     spec.headsPerTile =
         autoHeadsPerTile(spec.groupSize, qType.getDimSize(2), spec.blockM());
@@ -171,11 +190,18 @@ struct TuckerFlashToGpuPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (kvSplits < 0 || smCount < 1) {
+      emitError(module.getLoc())
+          << "--tucker-flash-to-gpu: kv-splits = " << int64_t(kvSplits)
+          << " and sm-count = " << int64_t(smCount)
+          << " must be >= 0 and >= 1";
+      return signalPassFailure();
+    }
     SmallVector<std::pair<FlashOp, FlashKernelSpec>> work;
     bool ok = true;
     module.walk([&](FlashOp op) {
       FailureOr<FlashKernelSpec> spec =
-          analyze(op, chip, pingPong, headsPerTile);
+          analyze(op, chip, pingPong, headsPerTile, decode);
       if (failed(spec))
         ok = false;
       else
@@ -185,6 +211,7 @@ struct TuckerFlashToGpuPass
       return signalPassFailure();
     if (work.empty())
       return;
+    DecodeOptions decodeOptions{kvSplits, smCount};
 
     MLIRContext *ctx = module.getContext();
     OpBuilder builder(ctx);
@@ -203,18 +230,29 @@ struct TuckerFlashToGpuPass
     }
     SymbolTable kernelSymbols(kernels);
 
-    std::map<FlashKernelSpec, gpu::GPUFuncOp> kernelOf;
+    std::map<FlashKernelSpec, gpu::GPUFuncOp> kernelOf, combineOf;
     llvm::DenseMap<std::pair<Operation *, Type>, func::FuncOp> launcherOf;
     IRRewriter rewriter(ctx);
     for (auto &[op, spec] : work) {
       gpu::GPUFuncOp &kernel = kernelOf[spec];
+      gpu::GPUFuncOp &combine = combineOf[spec];
       if (!kernel) {
-        kernel = spec.wide() ? buildFlashWideKernel(builder, op.getLoc(),
-                                                    kernels, spec,
-                                                    spec.baseName())
-                             : buildFlashKernel(builder, op.getLoc(), kernels,
-                                                spec, spec.baseName());
+        std::string name = spec.baseName();
+        if (spec.wide())
+          kernel = buildFlashWideKernel(builder, op.getLoc(), kernels, spec,
+                                        name);
+        else if (spec.decode)
+          kernel = buildFlashDecodeKernel(builder, op.getLoc(), kernels, spec,
+                                          name);
+        else
+          kernel = buildFlashKernel(builder, op.getLoc(), kernels, spec, name);
         kernelSymbols.insert(kernel); // a second scale gets a suffix
+        if (spec.decode) {
+          combine = buildFlashCombineKernel(
+              builder, op.getLoc(), kernels, spec,
+              (kernel.getName() + "_combine").str());
+          kernelSymbols.insert(combine);
+        }
         FlashTiling tiling(spec);
         // What a caller that builds its own tensor maps needs (the bench
         // harness reads it): launch geometry and the TMA boxes.
@@ -245,6 +283,10 @@ struct TuckerFlashToGpuPass
                                      builder.getI64IntegerAttr(spec.groupSize)),
                 builder.getNamedAttr("causal",
                                      builder.getBoolAttr(spec.causal)),
+                builder.getNamedAttr("decode",
+                                     builder.getBoolAttr(spec.decode)),
+                builder.getNamedAttr("lengths",
+                                     builder.getBoolAttr(spec.lengths)),
                 builder.getNamedAttr("scale_log2e",
                                      builder.getF32FloatAttr(spec.scaleLog2e)),
             }));
@@ -257,12 +299,13 @@ struct TuckerFlashToGpuPass
       func::FuncOp &launcher = launcherOf[key];
       if (!launcher) {
         launcher =
-            buildLauncher(builder, op.getLoc(), module, kernel, spec, op,
+            buildLauncher(builder, op.getLoc(), module, kernel, combine, spec,
+                          decodeOptions, op,
                           ("tucker_flash_launch_" + kernel.getName()).str());
         symbols.insert(launcher);
       }
       Operation *slice = op.getV().getDefiningOp<tensor::ExtractSliceOp>();
-      replaceWithLaunch(rewriter, op, spec, launcher);
+      replaceWithLaunch(rewriter, op, spec, decodeOptions, launcher);
       // V was read from K: the slice that made it is dead now.
       if (spec.valueFromKey && slice && slice->use_empty())
         rewriter.eraseOp(slice);

@@ -18,18 +18,29 @@ namespace mlir::tucker {
 class FlashOp;
 namespace flash_to_gpu {
 
-/// Builds `func.func private @name(q, k, [v,] o : memref)` at the end of
-/// `module`: tensor maps from the buffers, then gpu.launch_func of `kernel`
+/// Host-side choices of a decode launch (pass options).
+struct DecodeOptions {
+  int64_t kvSplits = 0; // 0: from the shapes
+  int64_t smCount = 132;
+};
+
+/// Builds `func.func private @name(q, k, [v,] [lengths,] o, [o_partial,
+/// stats] : memref)` at the end of `module`: tensor maps from the buffers,
+/// then gpu.launch_func of `kernel` and, for a decode spec, of `combine`
 /// (types taken from `op`, whose spec is `spec`).
 func::FuncOp buildLauncher(OpBuilder &builder, Location loc, ModuleOp module,
-                           gpu::GPUFuncOp kernel, const FlashKernelSpec &spec,
-                           FlashOp op, StringRef name);
+                           gpu::GPUFuncOp kernel, gpu::GPUFuncOp combine,
+                           const FlashKernelSpec &spec,
+                           const DecodeOptions &decode, FlashOp op,
+                           StringRef name);
 
 /// Replaces `op` (on tensors) by buffers of its operands (no v when the
-/// spec reads V from K), an output buffer, a call of `launcher` and the
-/// output as a tensor.
+/// spec reads V from K), an output buffer, for decode the partial-result
+/// buffers (f32, sized for the launch's splits), a call of `launcher` and
+/// the output as a tensor.
 void replaceWithLaunch(RewriterBase &rewriter, FlashOp op,
-                       const FlashKernelSpec &spec, func::FuncOp launcher);
+                       const FlashKernelSpec &spec,
+                       const DecodeOptions &decode, func::FuncOp launcher);
 
 } // namespace flash_to_gpu
 } // namespace mlir::tucker

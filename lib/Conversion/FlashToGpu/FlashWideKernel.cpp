@@ -41,12 +41,12 @@ public:
   WideKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
                     ValueRange args, StringRef ropeFrequencies)
       : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
-        tmapQ(args[0]), tmapK(args[1]),
-        tmapV(args[2]), out(args[3]), nq(args[4]), nk(args[5]) {
+        tmapQ(args[0]), tmapK(args[1]), tmapV(args[2]), out(args[3]),
+        oPartial(args[4]), stats(args[5]), lengths(args[6]), nq(args[7]),
+        nk(args[8]), tilesPerSplit(args[9]) {
     ns = t.blockN / 2;
     np = t.blockN / 4;
     bool bf16 = spec.element == FlashElement::BF16;
-    abType = bf16 ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
     halfType =
         bf16 ? Type(e.builder().getBF16Type()) : Type(e.builder().getF16Type());
   }
@@ -58,9 +58,9 @@ private:
   const FlashKernelSpec &spec;
   FlashTiling t;
   StringRef ropeFrequencies; // global of the rope frequencies, if any
-  Value tmapQ, tmapK, tmapV, out, nq, nk;
+  Value tmapQ, tmapK, tmapV, out, oPartial, stats, lengths, nq, nk,
+      tilesPerSplit;
   int64_t ns, np;
-  NVVM::WGMMATypes abType;
   Type halfType;
 
   TileWork w;
@@ -89,44 +89,19 @@ private:
                                 /*alignment=*/4);
   }
 
-  void producer();
   void consumer(int64_t wg);
-  SmallVector<Value> computeS(Value stage);
 };
 
 } // namespace
 
 void WideKernelBuilder::build() {
-  OpBuilder &b = e.builder();
-  Location loc = e.loc();
   tid = e.threadIdX();
-  w = tileWork(e, spec, t, nq, nk);
-
-  e.initSharedBase(kSharedMemorySymbol);
-  e.ifThen(e.cmp(Pred::eq, tid, e.i32(0)), [&] {
-    for (int64_t s = 0; s < t.stages; ++s) {
-      e.mbarrierInit(e.sharedAt(t.full + 8 * s), 1);
-      e.mbarrierInit(e.sharedAt(t.empty + 8 * s), 256);
-    }
-    e.mbarrierInit(e.sharedAt(t.qFull), 1);
-    e.mbarrierInitFence();
-  });
-  gpu::BarrierOp::create(b, loc);
+  nk = sequenceKeys(e, spec, lengths, e.blockIdZ(), nk);
+  w = tileWork(e, spec, t, nq, nk, tilesPerSplit);
 
   Value wg = e.udiv(tid, e.i32(128));
-  auto roles = scf::IfOp::create(
-      b, loc, e.cmp(Pred::eq, wg, e.i32(FlashTiling::kConsumers)),
-      /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(roles.thenBlock());
-    NVVM::SetMaxRegisterOp::create(b, loc, 24,
-                                   NVVM::SetMaxRegisterAction::decrease);
-    e.ifThen(e.cmp(Pred::eq, tid, e.i32(128 * FlashTiling::kConsumers)),
-             [&] { producer(); });
-    b.setInsertionPointToStart(roles.elseBlock());
-    NVVM::SetMaxRegisterOp::create(b, loc, 240,
-                                   NVVM::SetMaxRegisterAction::increase);
+  runRoles(e, spec, t, w, tmapQ, tmapK, tmapV, 256, [&] {
+    OpBuilder &b = e.builder();
     wgTid = e.urem(tid, e.i32(128));
     Value warp = e.udiv(wgTid, e.i32(32));
     Value lane = e.urem(wgTid, e.i32(32));
@@ -138,65 +113,15 @@ void WideKernelBuilder::build() {
     rowInTile[1] = e.add(rowInTile[0], e.i32(8));
     rows = threadRows(e, spec, w, rowInTile[0], nq, nk);
     // Each warpgroup's code is generated for its own value columns.
-    auto split = scf::IfOp::create(b, loc, e.cmp(Pred::eq, wg, e.i32(0)),
+    auto split = scf::IfOp::create(b, e.loc(), e.cmp(Pred::eq, wg, e.i32(0)),
                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(split.thenBlock());
     consumer(0);
     b.setInsertionPointToStart(split.elseBlock());
     consumer(1);
-  }
-  gpu::ReturnOp::create(b, loc);
-}
-
-void WideKernelBuilder::producer() {
-  Value qBar = e.sharedAt(t.qFull);
-  e.mbarrierArriveExpectTx(qBar, t.qkChunks * t.qChunkBytes);
-  for (int64_t c = 0; c < t.qkChunks; ++c)
-    e.tmaLoad(e.sharedAt(t.q + c * t.qChunkBytes), tmapQ,
-              {e.i32(FlashTiling::kChunk * c), w.n0, w.headBase, w.batch},
-              qBar);
-  e.forLoop(e.i32(0), w.nt, {}, [&](Value j, ValueRange) {
-    Value stage = stageOf(j);
-    Value parity = e.andi(e.sub(e.udiv(j, e.i32(t.stages)), e.i32(1)), e.i32(1));
-    e.ifThen(e.cmp(Pred::uge, j, e.i32(t.stages)),
-             [&] { e.mbarrierWait(barrier(t.empty, stage), parity); });
-    Value full = barrier(t.full, stage);
-    e.mbarrierArriveExpectTx(full, t.kStageBytes +
-                                       (spec.valueFromKey ? 0 : t.vStageBytes));
-    Value row = e.mul(j, e.i32(t.blockN));
-    Value kOff = e.mul(stage, e.i32(t.kStageBytes));
-    for (int64_t c = 0; c < t.qkChunks; ++c)
-      e.tmaLoad(e.sharedAt(e.add(kOff, e.i32(t.k + c * t.kChunkBytes))), tmapK,
-                {e.i32(FlashTiling::kChunk * c), row, w.kvHead, w.batch}, full);
-    if (!spec.valueFromKey) {
-      Value vOff = e.mul(stage, e.i32(t.vStageBytes));
-      for (int64_t c = 0; c < t.valueChunks; ++c)
-        e.tmaLoad(e.sharedAt(e.add(vOff, e.i32(t.v + c * t.vChunkBytes))),
-                  tmapV, {e.i32(FlashTiling::kChunk * c), row, w.kvHead, w.batch},
-                  full);
-    }
-    return SmallVector<Value>{};
   });
-}
-
-SmallVector<Value> WideKernelBuilder::computeS(Value stage) {
-  // A = Q (64 rows, K-major), B = the K tile (K-major), 128-byte swizzle.
-  uint64_t kMajor = KernelEmitter::descriptorBits(16, 1024, true);
-  Value kBase = e.mul(stage, e.i32(t.kStageBytes / 16));
-  Type accType = e.accumulatorType(ns);
-  Value acc;
-  e.wgmmaFence();
-  for (int64_t kk = 0; kk < spec.qkDim / 16; ++kk) {
-    int64_t chunk = kk / 4, within = kk % 4;
-    int64_t qOff = t.q + chunk * t.qChunkBytes + within * 32;
-    int64_t kOff = t.k + chunk * t.kChunkBytes + within * 32;
-    Value da = e.wgmmaDescriptor(kMajor + (qOff >> 4), e.i32(0));
-    Value db = e.wgmmaDescriptor(kMajor + (kOff >> 4), kBase);
-    acc = e.wgmmaSS(acc, accType, t.blockN, da, db, abType, /*bKMajor=*/true);
-  }
-  e.wgmmaCommit();
-  e.wgmmaWait(0);
-  return e.unpack(acc, ns);
+  gpu::ReturnOp::create(e.builder(), e.loc());
 }
 
 void WideKernelBuilder::consumer(int64_t wg) {
@@ -225,7 +150,8 @@ void WideKernelBuilder::consumer(int64_t wg) {
   }
 
   // Per pair p: tiles a = 2p (warpgroup 0) and b = 2p + 1 (warpgroup 1, when
-  // b < nt). Carried: O (this warpgroup's columns), m, l.
+  // b < nt), counted from w.first. Carried: O (this warpgroup's columns),
+  // m, l.
   Value pairs = e.udiv(e.add(w.nt, e.i32(1)), e.i32(2));
   SmallVector<Value> init(nacc, e.f32(0.0f));
   init.append(2, e.f32(-1.0e30f)); // finite: fully masked rows keep alpha 1
@@ -239,6 +165,7 @@ void WideKernelBuilder::consumer(int64_t wg) {
         Value tileA = e.mul(p, e.i32(2));
         Value tileB = e.add(tileA, e.i32(1));
         Value myTile = wg == 0 ? tileA : tileB;
+        Value myKeyTile = e.add(w.first, myTile);
         Value haveB = e.cmp(Pred::ult, tileB, w.nt);
         Value haveMine = wg == 0 ? e.cmp(Pred::ult, tileA, w.nt) : haveB;
 
@@ -253,17 +180,19 @@ void WideKernelBuilder::consumer(int64_t wg) {
                 rotateRows(e, spec, ropeFrequencies, t.k,
                            e.mul(stage, e.i32(t.kStageBytes)), t.kChunkBytes,
                            t.blockN, wgTid, 128, halfType, [&](Value r) {
-                             return e.add(e.mul(myTile, e.i32(t.blockN)), r);
+                             return e.add(e.mul(myKeyTile, e.i32(t.blockN)),
+                                          r);
                            });
                 fenceProxyAsync(e);
                 e.namedBarrierSync(e.i32(2 + wg), 128);
               }
-              SmallVector<Value> sv = computeS(stage);
+              SmallVector<Value> sv = scoresOfTile(e, spec, t, stage);
               return e.ifThenElse(
-                  e.cmp(Pred::uge, myTile, w.nfull), sTypes,
+                  e.cmp(Pred::uge, myKeyTile, w.nfull), sTypes,
                   [&] {
                     SmallVector<Value> masked(sv);
-                    maskScores(e, spec, t.blockN, masked, myTile, t2, nk, rows);
+                    maskScores(e, spec, t.blockN, masked, myKeyTile, t2, nk,
+                               rows);
                     return masked;
                   },
                   [&] { return sv; });
@@ -374,35 +303,21 @@ void WideKernelBuilder::consumer(int64_t wg) {
         return next;
       });
   ArrayRef<Value> fin(res);
-  storeOutput(e, spec, fin.take_front(nacc), fin.slice(nacc + 2, 2), w, rows,
-              out, nq, t2, column0, halfType);
+  if (spec.decode) // one partial per split; both warpgroups hold (m, l)
+    storePartial(e, spec, fin.take_front(nacc), fin.slice(nacc, 2),
+                 fin.slice(nacc + 2, 2), w, rows, oPartial, stats, nq, t2,
+                 column0, w.split, w.splits, /*withStats=*/wg == 0);
+  else
+    storeOutput(e, spec, fin.take_front(nacc), fin.slice(nacc + 2, 2), w,
+                rows, out, nq, t2, column0, halfType);
 }
 
 gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashWideKernel(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
     const FlashKernelSpec &spec, StringRef name) {
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(module.getBody());
-  MLIRContext *ctx = builder.getContext();
-  auto ptr = LLVM::LLVMPointerType::get(ctx);
-  Type i32 = builder.getI32Type();
-  auto type = builder.getFunctionType({ptr, ptr, ptr, ptr, i32, i32}, {});
-  auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  int32_t threads = FlashTiling::kThreads;
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({threads, 1, 1}));
-  func->setAttr("nvvm.maxntid", builder.getDenseI32ArrayAttr({threads, 1, 1}));
-  func->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(1));
-  std::string frequencies;
-  if (spec.rope()) {
-    frequencies = (name + "_rope_freq").str();
-    declareRopeFrequencies(builder, loc, module, spec, frequencies);
-  }
-  Block &entry = func.getBody().front();
-  builder.setInsertionPointToEnd(&entry);
-  KernelEmitter emitter(builder, loc, &entry);
-  WideKernelBuilder kernel(emitter, spec, entry.getArguments(), frequencies);
-  kernel.build();
-  return func;
+  return createFlashKernelFunc(
+      builder, loc, module, spec, name,
+      [&](KernelEmitter &e, ValueRange args, StringRef frequencies) {
+        WideKernelBuilder(e, spec, args, frequencies).build();
+      });
 }

@@ -1,6 +1,9 @@
 // RUN: tucker-opt %s -split-input-file -verify-diagnostics --tucker-flash-to-gpu
 // RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=chip=sm_80 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=heads-per-tile=3 2>&1 | FileCheck %s --check-prefix=HEADS
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=on 2>&1 | FileCheck %s --check-prefix=DECODE
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=fast 2>&1 | FileCheck %s --check-prefix=MODE
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=kv-splits=-1 2>&1 | FileCheck %s --check-prefix=SPLITS
 
 // What --tucker-flash-to-gpu refuses, one case per limit; the first case is
 // the valid boundary beside them (bf16, Dqk = Dv = 128, GQA, causal).
@@ -8,6 +11,9 @@
 // Tests that: bf16, Dqk = Dv = 128, GQA 4:1, causal is accepted.
 // HEADS: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: heads-per-tile = 3 must be a power of two up to 128 (the M tile) that divides Hq / Hkv = 4
 // CHIP: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: chip 'sm_80' is not supported (the kernels use wgmma, TMA and setmaxnreg: sm_90a)
+// DECODE: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: decode=on needs a static Nq of at most 64 (one M tile), got 256
+// MODE: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: decode='fast' is not one of auto, on, off
+// SPLITS: error: --tucker-flash-to-gpu: kv-splits = -1 and sm-count = 132 must be >= 0 and >= 1
 func.func @ok(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>) -> tensor<1x8x256x128xbf16> {
   %o = tucker.flash %q, %k, %v {causal}
       : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x8x256x128xbf16>
@@ -74,14 +80,4 @@ func.func @rope_value(%q: tensor<1x8x128x192xbf16>, %k: tensor<1x1x128x192xbf16>
   %o = tucker.flash %q, %k, %v {rope = #tucker.rope<theta = 10000.0, width = 64, offset = 128, style = half>}
       : tensor<1x8x128x192xbf16>, tensor<1x1x128x192xbf16>, tensor<1x1x128x128xbf16> -> tensor<1x8x128x128xbf16>
   return %o : tensor<1x8x128x128xbf16>
-}
-
-// -----
-
-// Tests that: a lengths operand is refused (the kernels read every key).
-func.func @lengths(%q: tensor<2x8x1x128xbf16>, %k: tensor<2x2x256x128xbf16>, %v: tensor<2x2x256x128xbf16>, %len: tensor<2xi32>) -> tensor<2x8x1x128xbf16> {
-  // expected-error @+1 {{'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: a lengths operand is not supported yet by the GPU kernels}}
-  %o = tucker.flash %q, %k, %v lengths(%len : tensor<2xi32>) {causal}
-      : tensor<2x8x1x128xbf16>, tensor<2x2x256x128xbf16>, tensor<2x2x256x128xbf16> -> tensor<2x8x1x128xbf16>
-  return %o : tensor<2x8x1x128xbf16>
 }

@@ -1,5 +1,7 @@
 // RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu | FileCheck %s
 // RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=ping-pong=false | FileCheck %s --check-prefix=NOPP
+// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=kv-splits=3 | FileCheck %s --check-prefix=SPLIT3
+// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=off | FileCheck %s --check-prefix=OFF
 
 // Tests that: a bf16 MHA flash (d = 128, N = 1000) becomes buffers, an
 // output allocation and a call of the launcher; the launcher builds three
@@ -20,9 +22,9 @@
 
 // CHECK-LABEL: gpu.module @tucker_flash_kernels
 // CHECK: llvm.mlir.global external @__tucker_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
-// CHECK: gpu.func @flash_fwd_bf16_d128(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
+// CHECK: gpu.func @flash_fwd_bf16_d128(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.maxntid = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
-// CHECK-SAME: tucker.launch = {block_m = 128 : i64, block_n = 128 : i64, causal = false, element = "bf16", group = 1 : i64, heads_per_tile = 1 : i64, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = 230456 : i64, stages = 3 : i64, threads = 384 : i64, v_dim = 128 : i64, value_from_key = false}
+// CHECK-SAME: tucker.launch = {block_m = 128 : i64, block_n = 128 : i64, causal = false, decode = false, element = "bf16", group = 1 : i64, heads_per_tile = 1 : i64, lengths = false, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = 230456 : i64, stages = 3 : i64, threads = 384 : i64, v_dim = 128 : i64, value_from_key = false}
 // CHECK: %[[TID:.+]] = nvvm.read.ptx.sreg.tid.x : i32
 // CHECK: %[[HEAD:.+]] = nvvm.read.ptx.sreg.ctaid.y : i32
 // CHECK: %[[BATCH:.+]] = nvvm.read.ptx.sreg.ctaid.z : i32
@@ -102,12 +104,13 @@
 // CHECK: %[[OI:.+]] = memref.extract_aligned_pointer_as_index %[[LO]]
 // CHECK: %[[OI64:.+]] = arith.index_cast %[[OI]] : index to i64
 // CHECK: %[[PO:.+]] = llvm.inttoptr %[[OI64]] : i64 to !llvm.ptr
-// CHECK: %[[NQ:.+]] = arith.index_cast %[[C1000]] : index to i32
-// CHECK: %[[NK:.+]] = arith.index_cast %[[C1000]] : index to i32
-// CHECK: %[[GX:.+]] = arith.ceildivui %[[C1000]], %[[C128]] : index
 // CHECK: %[[SMEM:.+]] = arith.constant 230456 : i32
+// CHECK: %[[GX:.+]] = arith.constant 8 : index
+// CHECK: %[[N:.+]] = arith.constant 1000 : i32
+// CHECK: %[[NOSPLIT:.+]] = arith.constant 0 : i32
 // CHECK-NOT: scf.if
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128 blocks in (%[[GX]], %[[C16]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEM]] args(%[[PQ]] : !llvm.ptr, %[[PK]] : !llvm.ptr, %[[PV]] : !llvm.ptr, %[[PO]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32)
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128 blocks in (%[[GX]], %[[C16]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEM]] args(%[[PQ]] : !llvm.ptr, %[[PK]] : !llvm.ptr, %[[PV]] : !llvm.ptr, %[[PO]] : !llvm.ptr, %[[NULL:.+]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[N]] : i32, %[[N]] : i32, %[[NOSPLIT]] : i32)
+// CHECK-NOT: gpu.launch_func
 // CHECK: return
 
 // Without ping-pong (v4): no named barriers.
@@ -135,7 +138,7 @@ func.func @mha(%q: tensor<2x16x1000x128xbf16>, %k: tensor<2x16x1000x128xbf16>, %
 // CHECK: call @tucker_flash_launch_flash_fwd_f16_d128_g4_causal(%[[QB]], %{{.+}}, %{{.+}}, %[[OB]])
 
 // CHECK-LABEL: gpu.func @flash_fwd_f16_d128_g4_causal(
-// CHECK-SAME: causal = true, element = "f16", group = 4 : i64
+// CHECK-SAME: causal = true, decode = false, element = "f16", group = 4 : i64
 // CHECK: %[[BX:.+]] = nvvm.read.ptx.sreg.ctaid.x : i32
 // CHECK: %[[HEAD:.+]] = nvvm.read.ptx.sreg.ctaid.y : i32
 // CHECK: %[[NBX:.+]] = nvvm.read.ptx.sreg.nctaid.x : i32
@@ -234,34 +237,85 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
-// Tests that: latent MQA (16 query heads on one latent), decode-shaped
-// (Nq = 5 < Nk = 300) with v the first 128 columns of k: 16 heads share the
-// M tile (8 positions each; Q box of 8 rows x 16 heads), only K is loaded
-// (no V map, the slice is gone) and P·V reads the K tile.
+// Tests that: latent MQA decode (16 query heads on one latent, Nq = 5,
+// Nk = 300, v the first 128 columns of k) takes the split-KV decode kernel:
+// 8 heads x 8 positions share the 64-row M tile (Q box of 8 rows x 8
+// heads); only K is loaded; the 5 key tiles are split 5 ways (4 CTAs would
+// leave the GPU idle); the op site allocates the partial results (160 rows
+// x 10 partials x 128 f32, and (max, sum) pairs); each consumer warpgroup
+// takes alternate tiles (S m64n64 over 12 k-steps, P.V m64n128 from
+// registers, one slot held, 128 arrivals per empty barrier) and stores its
+// partial; the launcher runs the kernel, then the combine kernel (one warp
+// per row: 40 blocks of 128 threads).
 
 // CHECK-LABEL: func.func @latent(
 // CHECK-NOT: tensor.extract_slice
-// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p16_vk0_causal(%{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}) : (memref<2x16x5x192xbf16>, memref<2x1x300x192xbf16>, memref<2x16x5x128xbf16>) -> ()
-// CHECK-LABEL: gpu.func @flash_fwd_bf16_d192_v128_g16_p16_vk0_causal(
-// CHECK-SAME: heads_per_tile = 16 : i64
+// CHECK: %[[O:.+]] = memref.alloc() : memref<2x16x5x128xbf16>
+// CHECK: %[[P:.+]] = memref.alloc() : memref<204800xf32>
+// CHECK: %[[PD:.+]] = memref.cast %[[P]] : memref<204800xf32> to memref<?xf32>
+// CHECK: %[[S:.+]] = memref.alloc() : memref<3200xf32>
+// CHECK: %[[SD:.+]] = memref.cast %[[S]] : memref<3200xf32> to memref<?xf32>
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode(%{{[^,]+}}, %{{[^,]+}}, %[[O]], %[[PD]], %[[SD]]) : (memref<2x16x5x192xbf16>, memref<2x1x300x192xbf16>, memref<2x16x5x128xbf16>, memref<?xf32>, memref<?xf32>) -> ()
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode(
+// CHECK-SAME: block_m = 64 : i64, block_n = 64 : i64, causal = true, decode = true
+// CHECK-SAME: heads_per_tile = 8 : i64
+// CHECK-SAME: stages = 4 : i64
 // CHECK-SAME: value_from_key = true
+// Grid x is (query tile, split): split = x % (gridDim.x / query tiles).
+// CHECK: nvvm.read.ptx.sreg.nctaid.x
+// CHECK: arith.remui
+// CHECK-COUNT-4: nvvm.mbarrier.init %{{.+}}, %{{.+}} : !llvm.ptr<3>, i32
+// CHECK: nvvm.mbarrier.init
+// CHECK: nvvm.fence.mbarrier.init
 // Producer: Q (3 chunks), then K only: 3 loads per ring slot.
+// CHECK: nvvm.setmaxregister decrease 24
 // CHECK: scf.for
 // CHECK: nvvm.mbarrier.arrive.expect_tx
 // CHECK-COUNT-3: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK-NOT: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: nvvm.setmaxregister increase 240
-// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
-// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p16_vk0_causal(
-// CHECK-SAME: memref<2x16x5x192xbf16>, %{{[^:]+}}: memref<2x1x300x192xbf16>, %{{[^:]+}}: memref<2x16x5x128xbf16>)
+// CHECK: scf.for
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK-COUNT-12: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: nvvm.mbarrier.arrive
+// CHECK: scf.yield
+// The partial result: f32 pairs, then (max, sum).
+// CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr
+// CHECK: gpu.return
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode_combine(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: scf.for
+// CHECK: arith.maxnumf
+// CHECK: scf.for
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: arith.divf
+// CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 2 : i64} : bf16, !llvm.ptr
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode(
+// CHECK-SAME: memref<2x16x5x192xbf16>, %{{[^:]+}}: memref<2x1x300x192xbf16>, %{{[^:]+}}: memref<2x16x5x128xbf16>, %{{[^:]+}}: memref<?xf32>, %{{[^:]+}}: memref<?xf32>)
+// CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
-// CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
-// CHECK: nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %[[C16]], %[[C8]], %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x16x8x64xbf16, 3>
+// CHECK: nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %[[C8]], %[[C8]], %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x8x8x64xbf16, 3>
 // CHECK: builtin.unrealized_conversion_cast
-// CHECK: nvgpu.tma.create.descriptor %{{.+}} -> <tensor = memref<1x1x128x64xbf16, 3>
+// CHECK: nvgpu.tma.create.descriptor %{{.+}} -> <tensor = memref<1x1x64x64xbf16, 3>
 // CHECK: %[[KMAP:.+]] = builtin.unrealized_conversion_cast
 // CHECK-NOT: nvgpu.tma.create.descriptor
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p16_vk0_causal blocks in (%{{.+}}, %{{.+}}, %{{.+}}) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr,
+// CHECK: %[[NULL:.+]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: %[[OP:.+]] = llvm.inttoptr
+// CHECK: %[[PP:.+]] = llvm.inttoptr
+// CHECK: %[[SP:.+]] = llvm.inttoptr
+// CHECK-DAG: %[[SPLITS:.+]] = arith.constant 5 : index
+// CHECK-DAG: %[[NQ:.+]] = arith.constant 5 : i32
+// CHECK-DAG: %[[NK:.+]] = arith.constant 300 : i32
+// CHECK-DAG: %[[TPS:.+]] = arith.constant 1 : i32
+// CHECK-DAG: %[[CB:.+]] = arith.constant 40 : index
+// CHECK-DAG: %[[ROWS:.+]] = arith.constant 160 : i32
+// CHECK-DAG: %[[PARTS:.+]] = arith.constant 10 : i32
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode blocks in (%[[SPLITS]], %[[C2]], %[[C2]]) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32, %[[TPS]] : i32)
+// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode_combine blocks in (%[[CB]], %{{.+}}, %{{.+}}) threads in (%{{.+}}, %{{.+}}, %{{.+}}) args(%[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[ROWS]] : i32, %[[PARTS]] : i32)
 func.func @latent(%q: tensor<2x16x5x192xbf16>, %k: tensor<2x1x300x192xbf16>) -> tensor<2x16x5x128xbf16> {
   %v = tensor.extract_slice %k[0, 0, 0, 0] [2, 1, 300, 128] [1, 1, 1, 1] : tensor<2x1x300x192xbf16> to tensor<2x1x300x128xbf16>
   %o = tucker.flash %q, %k, %v {causal} : tensor<2x16x5x192xbf16>, tensor<2x1x300x192xbf16>, tensor<2x1x300x128xbf16> -> tensor<2x16x5x128xbf16>
@@ -345,4 +399,50 @@ func.func @mla(%q: tensor<1x16x500x576xbf16>, %k: tensor<1x1x500x576xbf16>) -> t
 func.func @rope(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x4x256x128xbf16>, %v: tensor<1x4x256x128xbf16>) -> tensor<1x4x256x128xbf16> {
   %o = tucker.flash %q, %k, %v {causal, rope = #tucker.rope<theta = 10000.0, width = 64, style = interleaved>} : tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16> -> tensor<1x4x256x128xbf16>
   return %o : tensor<1x4x256x128xbf16>
+}
+
+// -----
+
+// Tests that: ragged decode (lengths, GQA 32/8, causal): the launcher takes
+// the i32 lengths buffer and passes its address; the kernel reads
+// lengths[batch] and clamps it to [0, Nk] before anything uses Nk; 4 CTAs
+// before splitting, so 4 splits of 8 of the 32 key tiles (from the cache
+// size: a short sequence's extra splits see no tile). kv-splits=3 gives 3
+// splits of 11 tiles; decode=off takes the 128-row kernel with lengths.
+
+// CHECK-LABEL: func.func @ragged(
+// CHECK: %[[L:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<4xi32> to memref<4xi32>
+// CHECK: memref.alloc() : memref<131072xf32>
+// CHECK: memref.alloc() : memref<2048xf32>
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d128_g4_p4_causal_len_decode(%{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %[[L]],
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d128_g4_p4_causal_len_decode(
+// CHECK-SAME: lengths = true
+// CHECK: %[[B:.+]] = nvvm.read.ptx.sreg.ctaid.z : i32
+// CHECK: %[[AT:.+]] = llvm.getelementptr %[[LP:[^\[]+]][%[[B]]] : (!llvm.ptr, i32) -> !llvm.ptr, i32
+// CHECK: %[[LEN:.+]] = llvm.load %[[AT]] {alignment = 4 : i64} : !llvm.ptr -> i32
+// CHECK: %[[NEG:.+]] = arith.cmpi slt, %[[LEN]], %{{.+}} : i32
+// CHECK: %[[NONNEG:.+]] = arith.select %[[NEG]], %{{.+}}, %[[LEN]] : i32
+// CHECK: %[[BIG:.+]] = arith.cmpi sgt, %[[NONNEG]], %[[NK:[^ ]+]] : i32
+// CHECK: arith.select %[[BIG]], %[[NK]], %[[NONNEG]] : i32
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d128_g4_p4_causal_len_decode(
+// CHECK-SAME: %{{[^:]+}}: memref<4xi32>
+// CHECK-DAG: %[[TPS:.+]] = arith.constant 8 : i32
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g4_p4_causal_len_decode blocks in (%c4{{.*}}, %c8, %c4{{.*}}) {{.+}} %[[TPS]] : i32)
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g4_p4_causal_len_decode_combine
+
+// SPLIT3-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d128_g4_p4_causal_len_decode(
+// SPLIT3-DAG: %[[TPS:.+]] = arith.constant 11 : i32
+// SPLIT3: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g4_p4_causal_len_decode blocks in (%c3, {{.+}} %[[TPS]] : i32)
+
+// OFF-LABEL: gpu.func @flash_fwd_bf16_d128_g4_p4_causal_len(
+// OFF-SAME: block_m = 128 : i64
+// OFF-SAME: decode = false
+// OFF-SAME: lengths = true
+// OFF: llvm.load
+// OFF-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d128_g4_p4_causal_len(
+// OFF-NOT: _combine
+// OFF: return
+func.func @ragged(%q: tensor<4x32x1x128xbf16>, %k: tensor<4x8x2048x128xbf16>, %v: tensor<4x8x2048x128xbf16>, %len: tensor<4xi32>) -> tensor<4x32x1x128xbf16> {
+  %o = tucker.flash %q, %k, %v lengths(%len : tensor<4xi32>) {causal} : tensor<4x32x1x128xbf16>, tensor<4x8x2048x128xbf16>, tensor<4x8x2048x128xbf16> -> tensor<4x32x1x128xbf16>
+  return %o : tensor<4x32x1x128xbf16>
 }

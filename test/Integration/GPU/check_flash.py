@@ -11,12 +11,15 @@ needs beyond the signature's shapes:
                   k[..., value_column : value_column + Dv] (a shared latent)
     rope          absent, or {theta, width, offset, repeat, stride, style}
                   as #tucker.rope (docs/spec.md): q rotated at positions
-                  i + Nk - Nq, k at positions j, angles in float64
+                  i + L - Nq, k at positions j, angles in float64
+    lengths       absent, or the per-sequence key counts passed as the
+                  entry's i32 lengths argument (L = clamp(lengths[b], 0, Nk);
+                  without it L = Nk)
 Inputs are random (seeded), the output is poisoned with NaN before every call
 (the block tucker's Kernel allocates it in is filled with NaN first),
 and the result is compared with a float32 torch reference on the GPU: causal
-aligns the last query with the last key (query i sees key j iff
-j <= i + Nk - Nq) and a row that sees no key is 0. Tolerance on the relative
+aligns the last query with the last valid key (query i sees key j iff
+j < L and j <= i + L - Nq) and a row that sees no key is 0. Tolerance on the relative
 Frobenius error: bf16 2e-2, f16 1e-2. The call runs on a side stream to check
 that the entry enqueues on torch's current stream. Exit status 0 iff it passes.
 """
@@ -71,26 +74,32 @@ def rotate(x, rope, positions):
     return x
 
 
-def reference(q, k, v, causal, scale, rope=None):
-    """float32 attention, [B, Hq, Nq, Dv]; GQA by repeating kv heads."""
+def reference(q, k, v, causal, scale, rope=None, lengths=None):
+    """float32 attention, [B, Hq, Nq, Dv]; GQA by repeating kv heads; batch
+    entry b sees its first L_b keys."""
     B, Hq, Nq, _ = q.shape
     Hkv, Nk = k.shape[1], k.shape[2]
     g = Hq // Hkv
-    if rope:
-        q = rotate(q, rope, torch.arange(Nq, device=q.device) + (Nk - Nq))
-        k = rotate(k, rope, torch.arange(Nk, device=q.device))
-    kf = k.float().repeat_interleave(g, dim=1)
-    vf = v.float().repeat_interleave(g, dim=1)
     out = torch.empty(B, Hq, Nq, v.shape[-1], device=q.device, dtype=torch.float32)
-    for r0 in range(0, Nq, 1024):
-        r1 = min(Nq, r0 + 1024)
-        s = torch.matmul(q[:, :, r0:r1].float(), kf.transpose(-1, -2)) * scale
-        if causal:
+    for b in range(B):
+        L = Nk if lengths is None else min(max(int(lengths[b]), 0), Nk)
+        qb, kb, vb = q[b:b + 1], k[b:b + 1], v[b:b + 1]
+        if rope:
+            qb = rotate(qb, rope, torch.arange(Nq, device=q.device) + (L - Nq))
+            kb = rotate(kb, rope, torch.arange(Nk, device=q.device))
+        kf = kb.float().repeat_interleave(g, dim=1)
+        vf = vb.float().repeat_interleave(g, dim=1)
+        for r0 in range(0, Nq, 1024):
+            r1 = min(Nq, r0 + 1024)
+            s = torch.matmul(qb[:, :, r0:r1].float(), kf.transpose(-1, -2)) * scale
             i = torch.arange(r0, r1, device=q.device)[:, None]
             j = torch.arange(Nk, device=q.device)[None, :]
-            s = s.masked_fill(j > i + (Nk - Nq), float("-inf"))
-        p = torch.softmax(s, dim=-1).nan_to_num(0.0)  # rows that see no key: 0
-        out[:, :, r0:r1] = torch.matmul(p, vf)
+            hidden = j >= L
+            if causal:
+                hidden = hidden | (j > i + (L - Nq))
+            s = s.masked_fill(hidden, float("-inf"))
+            p = torch.softmax(s, dim=-1).nan_to_num(0.0)  # rows that see no key: 0
+            out[b:b + 1, :, r0:r1] = torch.matmul(p, vf)
     return out
 
 
@@ -109,7 +118,15 @@ def main():
     element = specs[0].dtype
     dt = DTYPES[element]
     gen = torch.Generator(device="cuda").manual_seed(1234)
-    inputs = [torch.randn(s.shape, device="cuda", dtype=dt, generator=gen) for s in specs]
+    lengths = case.get("lengths")
+    inputs = []
+    for s in specs:
+        if s.dtype == "i32":  # the lengths operand
+            if lengths is None:
+                sys.exit("check_flash.py: the entry takes lengths; give them in CASE")
+            inputs.append(torch.tensor(lengths, device="cuda", dtype=torch.int32))
+        else:
+            inputs.append(torch.randn(s.shape, device="cuda", dtype=dt, generator=gen))
     q, k = inputs[0], inputs[1]
     out_dv = kernel.signature.results[0].shape[-1]
     if "value_column" in case:
@@ -118,7 +135,7 @@ def main():
     else:
         v = inputs[2]
     scale = case.get("scale") or 1.0 / math.sqrt(q.shape[-1])
-    ref = reference(q, k, v, case.get("causal", False), scale, case.get("rope"))
+    ref = reference(q, k, v, case.get("causal", False), scale, case.get("rope"), lengths)
 
     side = torch.cuda.Stream()
     out_shape = tuple(ref.shape)
@@ -145,7 +162,8 @@ def main():
         del o
     shapes = " ".join(f"{tuple(s.shape)}" for s in specs)
     print(f"{'PASS' if ok else 'FAIL'} {os.path.basename(args.case)}: {element} {shapes} "
-          f"causal={case.get('causal', False)} rope={'rope' in case} rel_err={worst:.2e} (tol {TOLERANCE[element]:.0e})")
+          f"causal={case.get('causal', False)} rope={'rope' in case} "
+          f"lengths={lengths} rel_err={worst:.2e} (tol {TOLERANCE[element]:.0e})")
     return 0 if ok else 1
 
 
