@@ -4,6 +4,7 @@
 #   tests/<case>.so .json   test/Integration/GPU/*.mlir, tucker-compile --target=cuda
 #   bench/<shape>.so .json  bench_cases.py prefill shapes, likewise; cases.json
 #   decode/<shape>.so .json bench_cases.py decode shapes, likewise; cases.json
+#   sweep/<config>.so .json decode kernels with dynamic B, Nk and lengths
 #   libTuckerCudaRuntime.so next to them ($ORIGIN rpath)
 #   ptxas.txt               registers, spills and shared memory of every kernel
 # usage: bench/gpu/build_gpu.sh [BUILD_DIR]   (default: build)
@@ -13,7 +14,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 BUILD="$(cd "${1:-$REPO/build}" && pwd)"
 OUT="$HERE/out/gpu"
 PTXAS="${CUDA_HOME:-/usr/local/cuda}/bin/ptxas"
-rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/decode" "$OUT/ptx"
+rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/decode" "$OUT/sweep" "$OUT/ptx"
 
 compile() { # case.mlir outdir
   local name opts
@@ -38,9 +39,12 @@ for f in "$OUT"/bench-src/*.mlir; do compile "$f" "$OUT/bench"; done
 python3 "$HERE/bench_cases.py" write-decode "$OUT/decode-src"
 cp "$OUT/decode-src/cases.json" "$OUT/decode/"
 for f in "$OUT"/decode-src/*.mlir; do compile "$f" "$OUT/decode"; done
-for d in tests bench decode; do
+python3 "$HERE/bench_cases.py" write-sweep "$OUT/sweep-src"
+cp "$OUT/sweep-src/cases.json" "$OUT/sweep/"
+for f in "$OUT"/sweep-src/*.mlir; do compile "$f" "$OUT/sweep"; done
+for d in tests bench decode sweep; do
   cp "$BUILD/lib/Runtime/libTuckerCudaRuntime.so" "$OUT/$d/"
 done
-rm -rf "$OUT/bench-src" "$OUT/decode-src" "$OUT/ptx"
+rm -rf "$OUT/bench-src" "$OUT/decode-src" "$OUT/sweep-src" "$OUT/ptx"
 paste - - - < "$OUT/ptxas.txt" | sort -u | column -t
 du -sh "$OUT"

@@ -4,6 +4,8 @@
 #   bash bench/gpu/run_gpu.sh [--check-only] [bench case names...]
 # 1. every test/Integration/GPU case through check_flash.py (the same check
 #    the `REQUIRES: cuda` lit suite runs), each with a timeout;
+#    then decode_sweep.py: the decode kernels over batch, cache size and
+#    ragged lengths;
 # 2. bench_flash.py: the prefill table beside torch SDPA;
 # 3. bench_decode.py: the decode table (GB/s) beside torch SDPA.
 # Exit status: non-zero if a check failed.
@@ -23,6 +25,7 @@ for f in "$REPO"/test/Integration/GPU/*.mlir; do
     failed=$((failed + 1))
   fi
 done
+timeout 240 python3 "$HERE/decode_sweep.py" "$OUT/sweep" || failed=$((failed + 1))
 echo "checks: $failed failed"
 if [[ $check_only -eq 0 ]]; then
   timeout 420 python3 "$HERE/bench_flash.py" "$OUT/bench" "$@"

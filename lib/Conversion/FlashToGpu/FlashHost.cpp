@@ -32,7 +32,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
@@ -385,15 +384,16 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
   if (spec.decode) {
     // Partial results: f32 O and (max, sum) per output row and partial.
     IndexMath m{rewriter, loc, {}, {}};
-    auto dim = [&](Value tensor, int64_t d) -> OpFoldResult {
-      int64_t size = cast<RankedTensorType>(tensor.getType()).getDimSize(d);
+    // Sizes from the buffers: the host code keeps no tensor ops.
+    auto dim = [&](Value buffer, int64_t d) -> OpFoldResult {
+      int64_t size = cast<MemRefType>(buffer.getType()).getDimSize(d);
       if (ShapedType::isDynamic(size))
-        return tensor::DimOp::create(rewriter, loc, tensor, d).getResult();
+        return memref::DimOp::create(rewriter, loc, buffer, d).getResult();
       return m.c(size);
     };
     int64_t heads = op.getQ().getType().getDimSize(1);
-    OpFoldResult batch = dim(op.getQ(), 0), nq = dim(op.getQ(), 2);
-    SplitPlan plan = planSplits(m, spec, decode, batch, nq, dim(op.getK(), 2),
+    OpFoldResult batch = dim(q, 0), nq = dim(q, 2);
+    SplitPlan plan = planSplits(m, spec, decode, batch, nq, dim(args[1], 2),
                                 heads / spec.headsPerTile);
     OpFoldResult slots =
         m.mul(m.mul(m.mul(batch, m.c(heads)), nq),

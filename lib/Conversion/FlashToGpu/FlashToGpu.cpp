@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/SymbolTable.h"
 #include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
@@ -54,15 +55,22 @@ static std::optional<int64_t> valueColumnInKey(FlashOp op) {
   auto kType = cast<RankedTensorType>(op.getK().getType());
   int64_t rank = kType.getRank();
   ArrayRef<int64_t> offsets = slice.getStaticOffsets();
-  ArrayRef<int64_t> sizes = slice.getStaticSizes();
   ArrayRef<int64_t> strides = slice.getStaticStrides();
+  SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+  // Dimension d of k whole: its static size, or tensor.dim of k at d.
+  auto whole = [&](int64_t d) {
+    if (std::optional<int64_t> size = getConstantIntValue(sizes[d]))
+      return *size == kType.getDimSize(d);
+    auto dim = cast<Value>(sizes[d]).getDefiningOp<tensor::DimOp>();
+    return dim && dim.getSource() == op.getK() &&
+           getConstantIntValue(dim.getIndex()) == d;
+  };
   for (int64_t d = 0; d < rank; ++d) {
     if (strides[d] != 1)
       return std::nullopt;
     if (d == rank - 1)
       break;
-    if (offsets[d] != 0 || ShapedType::isDynamic(sizes[d]) ||
-        sizes[d] != kType.getDimSize(d))
+    if (offsets[d] != 0 || !whole(d))
       return std::nullopt;
   }
   if (ShapedType::isDynamic(offsets[rank - 1]))
@@ -306,9 +314,16 @@ struct TuckerFlashToGpuPass
       }
       Operation *slice = op.getV().getDefiningOp<tensor::ExtractSliceOp>();
       replaceWithLaunch(rewriter, op, spec, decodeOptions, launcher);
-      // V was read from K: the slice that made it is dead now.
-      if (spec.valueFromKey && slice && slice->use_empty())
+      // V was read from K: the slice that made it is dead now, and so are
+      // the tensor.dim ops that sized it.
+      if (spec.valueFromKey && slice && slice->use_empty()) {
+        SmallVector<Value> sizes(slice->getOperands());
         rewriter.eraseOp(slice);
+        for (Value size : sizes)
+          if (auto dim = size.getDefiningOp<tensor::DimOp>())
+            if (dim->use_empty())
+              rewriter.eraseOp(dim);
+      }
     }
   }
 };

@@ -446,3 +446,35 @@ func.func @ragged(%q: tensor<4x32x1x128xbf16>, %k: tensor<4x8x2048x128xbf16>, %v
   %o = tucker.flash %q, %k, %v lengths(%len : tensor<4xi32>) {causal} : tensor<4x32x1x128xbf16>, tensor<4x8x2048x128xbf16>, tensor<4x8x2048x128xbf16> -> tensor<4x32x1x128xbf16>
   return %o : tensor<4x32x1x128xbf16>
 }
+
+// -----
+
+// Tests that: decode with dynamic batch and cache size: v is the whole k
+// sliced with tensor.dim sizes (recognized as read from K; the slice and its
+// dims are erased), the split count is computed at run time (at least one
+// wave of 132 CTAs, capped by the key tiles) and sizes the partial buffers,
+// all from memref.dim of the buffers (no tensor op left on the host).
+
+// CHECK-LABEL: func.func @dynamic(
+// CHECK-NOT: tensor.dim
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[QB:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<?x16x1x256xbf16> to memref<?x16x1x256xbf16>
+// CHECK: %[[KB:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<?x1x?x256xbf16> to memref<?x1x?x256xbf16>
+// CHECK: %[[NK:.+]] = memref.dim %[[KB]], %{{.+}} : memref<?x1x?x256xbf16>
+// CHECK: %[[TILES:.+]] = arith.ceildivui %[[NK]], %{{.+}} : index
+// CHECK: arith.ceildivui %{{.+}}, %{{.+}} : index
+// CHECK: arith.minui
+// CHECK: %[[P:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
+// CHECK: %[[S:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d256_g16_p16_vk0_causal_len_decode(%[[QB]], %[[KB]], %{{[^,]+}}, %{{[^,]+}}, %[[P]], %[[S]])
+// CHECK-NOT: tensor.dim
+// CHECK: return
+func.func @dynamic(%q: tensor<?x16x1x256xbf16>, %k: tensor<?x1x?x256xbf16>, %len: tensor<?xi32>) -> tensor<?x16x1x256xbf16> {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %b = tensor.dim %k, %c0 : tensor<?x1x?x256xbf16>
+  %n = tensor.dim %k, %c2 : tensor<?x1x?x256xbf16>
+  %v = tensor.extract_slice %k[0, 0, 0, 0] [%b, 1, %n, 256] [1, 1, 1, 1] : tensor<?x1x?x256xbf16> to tensor<?x1x?x256xbf16>
+  %o = tucker.flash %q, %k, %v lengths(%len : tensor<?xi32>) {causal} : tensor<?x16x1x256xbf16>, tensor<?x1x?x256xbf16>, tensor<?x1x?x256xbf16> -> tensor<?x16x1x256xbf16>
+  return %o : tensor<?x16x1x256xbf16>
+}
