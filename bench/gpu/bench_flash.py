@@ -12,7 +12,8 @@ groups of 10 calls after a warm-up. Before timing, each case is checked once
 against SDPA (math backend, float32) on the same inputs.
 
 TFLOP/s = 2·B·Hq·N·N·(Dqk + Dv) / t, halved for causal. Rows with rope: ours
-rotates q and k on the fly; torch SDPA is timed on already rotated inputs
+includes rotating q and k (the rotate kernel ahead of the flash kernel, or on
+the fly with rope-kernel=false); torch SDPA is timed on already rotated inputs
 (its rope would be a separate kernel), so the ratio understates ours.
 """
 import ctypes

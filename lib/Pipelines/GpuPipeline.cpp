@@ -50,6 +50,7 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   flash.decode = options.decode;
   flash.kvSplits = options.kvSplits;
   flash.smCount = options.smCount;
+  flash.ropeKernel = options.ropeKernel;
   pm.addPass(createTuckerFlashToGpuPass(flash));
   TuckerGpuCheckHostPassOptions check;
   check.format = options.format;

@@ -129,6 +129,11 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     A `lengths` operand (i32 `[B]`) gives each sequence its own key count
     (clamped to `[0, Nk]`); the kernels read it at run time.
 
+    `rope` on prefill shapes: a kernel `<kernel>_rotate` writes rotated
+    copies of q and k (into buffers the op site allocates) and the flash
+    kernel without rope reads them (`rope-kernel=false`: rotation on the fly
+    inside the flash kernel, as decode always does).
+
     Kernel ABI: `(tmap_q, tmap_k, tmap_v, o, o_partial, stats, lengths:
     !llvm.ptr, nq, nk, tiles_per_split: i32)`, grid `(ceil(Nq / rows) ·
     splits, Hq / heads-per-tile, B)` with `rows = M / heads-per-tile` (M:
@@ -194,6 +199,10 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
            "sm-count SMs; capped by the key tiles)">,
     Option<"smCount", "sm-count", "int64_t", /*default=*/"132",
            "Decode: SMs the automatic split count fills (H100/H200 SXM: 132)">,
+    Option<"ropeKernel", "rope-kernel", "bool", /*default=*/"true",
+           "Prefill with rope: rotate q and k once in a kernel of their own "
+           "before the flash kernel (false: every K tile rotated on the fly "
+           "by each query tile that reads it)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

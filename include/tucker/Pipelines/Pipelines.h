@@ -132,6 +132,10 @@ struct TuckerGpuPipelineOptions
       *this, "sm-count",
       llvm::cl::desc("--tucker-flash-to-gpu's sm-count option"),
       llvm::cl::init(132)};
+  PassOptions::Option<bool> ropeKernel{
+      *this, "rope-kernel",
+      llvm::cl::desc("--tucker-flash-to-gpu's rope-kernel option"),
+      llvm::cl::init(true)};
 };
 
 /// --tucker-gpu-pipeline: tucker stage, --tucker-flash-to-gpu, a check that

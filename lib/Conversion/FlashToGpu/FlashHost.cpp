@@ -90,9 +90,10 @@ namespace {
 /// constants computed here, dynamic ones arith ops; `value` materializes a
 /// result (constants once each).
 struct IndexMath {
+  IndexMath(OpBuilder &b, Location loc) : b(b), loc(loc) {}
   OpBuilder &b;
   Location loc;
-  llvm::DenseMap<int64_t, Value> constants;
+  llvm::DenseMap<int64_t, Value> constants, i32Constants;
 
   OpFoldResult c(int64_t v) { return b.getIndexAttr(v); }
   Value value(OpFoldResult x) {
@@ -142,7 +143,6 @@ struct IndexMath {
       constant = arith::ConstantIntOp::create(b, loc, b.getI32Type(), *v);
     return constant;
   }
-  llvm::DenseMap<int64_t, Value> i32Constants;
 };
 
 /// Shared memory of one SM that CTAs can use (228 KiB, 1 KiB of it reserved
@@ -232,7 +232,7 @@ Value pointerOf(OpBuilder &b, Location loc, Value buffer) {
 
 func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
     OpBuilder &builder, Location loc, ModuleOp module, gpu::GPUFuncOp kernel,
-    gpu::GPUFuncOp combine, const FlashKernelSpec &spec,
+    gpu::GPUFuncOp combine, gpu::GPUFuncOp rope, const FlashKernelSpec &spec,
     const DecodeOptions &decode, FlashOp op, StringRef name) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
@@ -251,6 +251,8 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   argTypes.push_back(oType);
   if (spec.decode)
     argTypes.append(2, partialType);
+  if (rope)
+    argTypes.append({qType, kType});
   auto func = func::FuncOp::create(builder, loc, name,
                                     builder.getFunctionType(argTypes, {}));
   func.setPrivate();
@@ -263,6 +265,8 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   Value o = args[next++];
   Value oPartial = spec.decode ? args[next++] : Value();
   Value stats = spec.decode ? args[next++] : Value();
+  Value qRotated = rope ? args[next++] : Value();
+  Value kRotated = rope ? args[next++] : Value();
 
   // Index constants, created once at the top of the launcher.
   FlashTiling tiling(spec);
@@ -291,9 +295,11 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
                          "tucker.flash on the GPU needs at least one key");
   }
 
-  Value mapQ = createTensorMap(b, loc, q, spec.rowsPerHead(),
-                               spec.headsPerTile, index);
-  Value mapK = createTensorMap(b, loc, k, tiling.blockN, 1, index);
+  // With a rope kernel, the flash kernel reads the rotated copies.
+  Value mapQ = createTensorMap(b, loc, rope ? qRotated : q,
+                               spec.rowsPerHead(), spec.headsPerTile, index);
+  Value mapK =
+      createTensorMap(b, loc, rope ? kRotated : k, tiling.blockN, 1, index);
   Value mapV =
       v ? createTensorMap(b, loc, v, tiling.blockN, 1, index) : mapK;
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
@@ -304,7 +310,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   Value lengthsPtr = lengths ? pointerOf(b, loc, lengths) : null;
 
   int64_t headTiles = qType.getDimSize(1) / spec.headsPerTile;
-  IndexMath m{b, loc, {}, {}};
+  IndexMath m(b, loc);
   SplitPlan plan = planSplits(m, spec, decode, fold(batch), fold(nq),
                               fold(nk), headTiles);
   Value smem =
@@ -328,7 +334,30 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
     combineBlock = {index(kCombineThreads), index(1), index(1)};
     combineArgs = {partialPtr, statsPtr, oPtr, m.i32(rows), m.i32(partials)};
   }
+  // Rope: q then k rotated into their scratch buffers.
+  struct RopeLaunch {
+    gpu::KernelDim3 grid;
+    SmallVector<Value> args;
+  };
+  SmallVector<RopeLaunch> ropeLaunches;
+  if (rope) {
+    for (auto [src, dst, isQuery] :
+         {std::make_tuple(q, qRotated, 1), std::make_tuple(k, kRotated, 0)}) {
+      auto type = cast<MemRefType>(src.getType());
+      Value n = dimOf(b, loc, src, 2, index);
+      ropeLaunches.push_back(
+          {{m.value(m.ceilDiv(fold(n), m.c(kRopeRows))),
+            index(type.getDimSize(1)), batch},
+           {pointerOf(b, loc, src), pointerOf(b, loc, dst), lengthsPtr,
+            m.i32(fold(n)), m.i32(fold(nq)), m.i32(fold(nk)),
+            m.i32(m.c(isQuery))}});
+    }
+  }
+  gpu::KernelDim3 ropeBlock{index(128), index(1), index(1)};
   auto launch = [&](OpBuilder &lb) {
+    for (RopeLaunch &r : ropeLaunches)
+      gpu::LaunchFuncOp::create(lb, loc, rope, r.grid, ropeBlock,
+                                /*dynamicSharedMemorySize=*/Value(), r.args);
     gpu::LaunchFuncOp::create(lb, loc, kernel, grid, block, smem, kernelArgs);
     if (spec.decode)
       gpu::LaunchFuncOp::create(lb, loc, combine, combineGrid, combineBlock,
@@ -358,7 +387,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
 
 void mlir::tucker::flash_to_gpu::replaceWithLaunch(
     RewriterBase &rewriter, FlashOp op, const FlashKernelSpec &spec,
-    const DecodeOptions &decode, func::FuncOp launcher) {
+    const DecodeOptions &decode, bool rotate, func::FuncOp launcher) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
@@ -383,7 +412,7 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
   args.push_back(o);
   if (spec.decode) {
     // Partial results: f32 O and (max, sum) per output row and partial.
-    IndexMath m{rewriter, loc, {}, {}};
+    IndexMath m(rewriter, loc);
     // Sizes from the buffers: the host code keeps no tensor ops.
     auto dim = [&](Value buffer, int64_t d) -> OpFoldResult {
       int64_t size = cast<MemRefType>(buffer.getType()).getDimSize(d);
@@ -414,6 +443,15 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
       args.push_back(buffer);
     }
   }
+  if (rotate) // scratch for the rotated q and k
+    for (Value buffer : {args[0], args[1]}) {
+      auto type = cast<MemRefType>(buffer.getType());
+      SmallVector<Value> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (type.isDynamicDim(d))
+          sizes.push_back(memref::DimOp::create(rewriter, loc, buffer, d));
+      args.push_back(memref::AllocOp::create(rewriter, loc, type, sizes));
+    }
   func::CallOp::create(rewriter, loc, launcher, args);
   Value result = bufferization::ToTensorOp::create(
       rewriter, loc, op.getResult().getType(), o, /*restrict=*/true,

@@ -391,6 +391,37 @@ void mlir::tucker::flash_to_gpu::fenceProxyAsync(KernelEmitter &e) {
       NVVM::SharedSpaceAttr::get(e.context(), NVVM::SharedSpace::shared_cta));
 }
 
+std::pair<Value, Value>
+mlir::tucker::flash_to_gpu::ropeCosSin(KernelEmitter &e, Value table, Value j,
+                                       Value position) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  Type f64 = b.getF64Type();
+  auto globalPtr = LLVM::LLVMPointerType::get(e.context(), 1);
+  // angle = position · freq_j in f64, reduced to [-π, π].
+  Value freqPtr =
+      LLVM::GEPOp::create(b, loc, globalPtr, f64, table, ValueRange{j});
+  Value freq = LLVM::LoadOp::create(b, loc, f64, freqPtr, /*alignment=*/8);
+  Value pos = arith::SIToFPOp::create(b, loc, f64, position);
+  Value angle = arith::MulFOp::create(b, loc, pos, freq);
+  Value turns = math::RoundEvenOp::create(
+      b, loc,
+      arith::MulFOp::create(
+          b, loc, angle,
+          arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.5 / M_PI))));
+  Value reduced = math::FmaOp::create(
+      b, loc, arith::NegFOp::create(b, loc, turns),
+      arith::ConstantOp::create(b, loc, b.getF64FloatAttr(2.0 * M_PI)), angle);
+  Value r32 = arith::TruncFOp::create(b, loc, e.f32(), reduced);
+  auto intrinsic = [&](StringRef name) {
+    return LLVM::CallIntrinsicOp::create(b, loc, e.f32(), b.getStringAttr(name),
+                                         ValueRange{r32})
+        .getResult(0);
+  };
+  return {intrinsic("llvm.nvvm.cos.approx.ftz.f"),
+          intrinsic("llvm.nvvm.sin.approx.ftz.f")};
+}
+
 void mlir::tucker::flash_to_gpu::rotateRows(
     KernelEmitter &e, const FlashKernelSpec &spec, StringRef frequencies,
     int64_t tileBase, Value tileExtra, int64_t chunkBytes, int64_t rowCount,
@@ -402,7 +433,6 @@ void mlir::tucker::flash_to_gpu::rotateRows(
   int64_t pairs = half * spec.ropeRepeat; // per row
   int64_t items = rowCount * pairs;
   int64_t rounds = (items + threads - 1) / threads;
-  Type f64 = b.getF64Type();
   auto globalPtr = LLVM::LLVMPointerType::get(e.context(), 1);
   Value table = LLVM::AddressOfOp::create(b, loc, globalPtr, frequencies);
   // Byte offset of element (row, col) in the swizzled tile.
@@ -434,30 +464,7 @@ void mlir::tucker::flash_to_gpu::rotateRows(
         colA = e.add(start, j);
         colB = e.add(colA, e.i32(half));
       }
-      // angle = position · freq_j in f64, reduced to [-π, π].
-      Value freqPtr = LLVM::GEPOp::create(b, loc, globalPtr, f64, table,
-                                          ValueRange{j});
-      Value freq = LLVM::LoadOp::create(b, loc, f64, freqPtr, /*alignment=*/8);
-      Value pos = arith::SIToFPOp::create(b, loc, f64, position(row));
-      Value angle = arith::MulFOp::create(b, loc, pos, freq);
-      Value turns = math::RoundEvenOp::create(
-          b, loc,
-          arith::MulFOp::create(
-              b, loc, angle,
-              arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.5 / M_PI))));
-      Value reduced = math::FmaOp::create(
-          b, loc, arith::NegFOp::create(b, loc, turns),
-          arith::ConstantOp::create(b, loc, b.getF64FloatAttr(2.0 * M_PI)),
-          angle);
-      Value r32 = arith::TruncFOp::create(b, loc, e.f32(), reduced);
-      auto intrinsic = [&](StringRef name) {
-        return LLVM::CallIntrinsicOp::create(b, loc, e.f32(),
-                                             b.getStringAttr(name),
-                                             ValueRange{r32})
-            .getResult(0);
-      };
-      Value c = intrinsic("llvm.nvvm.cos.approx.ftz.f");
-      Value sn = intrinsic("llvm.nvvm.sin.approx.ftz.f");
+      auto [c, sn] = ropeCosSin(e, table, j, position(row));
       Value pa = at(row, colA), pb = at(row, colB);
       Value a = arith::ExtFOp::create(
           b, loc, e.f32(), LLVM::LoadOp::create(b, loc, halfType, pa, 2).getResult());

@@ -123,6 +123,12 @@ void declareRopeFrequencies(OpBuilder &builder, Location loc,
                             gpu::GPUModuleOp module,
                             const FlashKernelSpec &spec, llvm::StringRef name);
 
+/// cos and sin of position · theta^(-2j/width) (`table`: the frequencies of
+/// declareRopeFrequencies, an !llvm.ptr<1>): the angle in f64, reduced
+/// modulo 2π, then cos/sin.approx in f32.
+std::pair<Value, Value> ropeCosSin(KernelEmitter &e, Value table, Value j,
+                                   Value position);
+
 /// Rotates in place (spec's rope) rows 0 .. rowCount - 1 of a tile in
 /// shared memory: 64-column chunks of 128-byte rows, 128-byte swizzle,
 /// chunk c at byte `tileBase` + `tileExtra` (run time) + c · `chunkBytes`.

@@ -66,6 +66,16 @@ struct FlashKernelSpec {
                            decode);
   }
   bool rope() const { return ropeWidth > 0; }
+  /// The same spec without rope (what the flash kernel is when q and k are
+  /// rotated before it).
+  FlashKernelSpec withoutRope() const {
+    FlashKernelSpec plain = *this;
+    plain.ropeTheta = 0;
+    plain.ropeWidth = plain.ropeOffset = plain.ropeStride = 0;
+    plain.ropeRepeat = 1;
+    plain.ropeInterleaved = false;
+    return plain;
+  }
   /// Heads wider than 256 (up to Dqk 576, Dv 512) take the split-O kernel
   /// (FlashWideKernel.cpp): 64 query rows per CTA, the two consumer
   /// warpgroups computing S for alternate key tiles and O for half of Dv.
@@ -179,6 +189,20 @@ gpu::GPUFuncOp buildFlashCombineKernel(OpBuilder &builder, Location loc,
                                        gpu::GPUModuleOp module,
                                        const FlashKernelSpec &spec,
                                        llvm::StringRef name);
+
+/// The kernel that applies the spec's rope to q or k ahead of a prefill
+/// flash kernel, writing a rotated copy:
+///   (src, dst, lengths : !llvm.ptr, n, nq, nk, query : i32)
+/// grid (ceil(n / kRopeRows), heads, B), block (128): rows of `n` positions
+/// of each head, at position p + L − nq when `query` is nonzero (L: the
+/// sequence's keys, from lengths when the spec has them, else nk), else p.
+gpu::GPUFuncOp buildFlashRopeKernel(OpBuilder &builder, Location loc,
+                                    gpu::GPUModuleOp module,
+                                    const FlashKernelSpec &spec,
+                                    llvm::StringRef name);
+
+/// Rows per CTA of the rope kernel.
+inline constexpr int64_t kRopeRows = 16;
 
 /// The argument types of every flash kernel (see buildFlashKernel).
 SmallVector<Type> kernelArgumentTypes(MLIRContext *ctx);

@@ -238,10 +238,25 @@ struct TuckerFlashToGpuPass
     }
     SymbolTable kernelSymbols(kernels);
 
-    std::map<FlashKernelSpec, gpu::GPUFuncOp> kernelOf, combineOf;
-    llvm::DenseMap<std::pair<Operation *, Type>, func::FuncOp> launcherOf;
+    std::map<FlashKernelSpec, gpu::GPUFuncOp> kernelOf, combineOf, ropeOf;
+    llvm::DenseMap<std::tuple<Operation *, Operation *, Type>, func::FuncOp>
+        launcherOf;
     IRRewriter rewriter(ctx);
-    for (auto &[op, spec] : work) {
+    for (auto &[op, opSpec] : work) {
+      // Prefill with rope: q and k rotated ahead by a kernel of their own,
+      // the flash kernel is the one without rope.
+      bool rotate = ropeKernel && opSpec.rope() && !opSpec.decode;
+      gpu::GPUFuncOp rope;
+      if (rotate) {
+        gpu::GPUFuncOp &built = ropeOf[opSpec];
+        if (!built) {
+          built = buildFlashRopeKernel(builder, op.getLoc(), kernels, opSpec,
+                                       opSpec.baseName() + "_rotate");
+          kernelSymbols.insert(built);
+        }
+        rope = built;
+      }
+      const FlashKernelSpec spec = rotate ? opSpec.withoutRope() : opSpec;
       gpu::GPUFuncOp &kernel = kernelOf[spec];
       gpu::GPUFuncOp &combine = combineOf[spec];
       if (!kernel) {
@@ -299,21 +314,21 @@ struct TuckerFlashToGpuPass
                                      builder.getF32FloatAttr(spec.scaleLog2e)),
             }));
       }
-      // One launcher per kernel and operand types.
-      auto key =
-          std::make_pair(kernel.getOperation(),
-                         Type(builder.getFunctionType(op->getOperandTypes(),
-                                                      op->getResultTypes())));
+      // One launcher per kernel, rope kernel and operand types.
+      auto key = std::make_tuple(
+          kernel.getOperation(), rope ? rope.getOperation() : nullptr,
+          Type(builder.getFunctionType(op->getOperandTypes(),
+                                       op->getResultTypes())));
       func::FuncOp &launcher = launcherOf[key];
       if (!launcher) {
-        launcher =
-            buildLauncher(builder, op.getLoc(), module, kernel, combine, spec,
-                          decodeOptions, op,
-                          ("tucker_flash_launch_" + kernel.getName()).str());
+        StringRef named = rope ? rope.getName() : kernel.getName();
+        launcher = buildLauncher(builder, op.getLoc(), module, kernel, combine,
+                                 rope, spec, decodeOptions, op,
+                                 ("tucker_flash_launch_" + named).str());
         symbols.insert(launcher);
       }
       Operation *slice = op.getV().getDefiningOp<tensor::ExtractSliceOp>();
-      replaceWithLaunch(rewriter, op, spec, decodeOptions, launcher);
+      replaceWithLaunch(rewriter, op, spec, decodeOptions, rotate, launcher);
       // V was read from K: the slice that made it is dead now, and so are
       // the tensor.dim ops that sized it.
       if (spec.valueFromKey && slice && slice->use_empty()) {

@@ -28,19 +28,24 @@ struct DecodeOptions {
 /// stats] : memref)` at the end of `module`: tensor maps from the buffers,
 /// then gpu.launch_func of `kernel` and, for a decode spec, of `combine`
 /// (types taken from `op`, whose spec is `spec`).
+/// With a `rope` kernel, the launcher also takes two scratch buffers of q's
+/// and k's types, `rope` writes rotated q and k there, and `kernel` (built
+/// for `spec` without rope) reads them.
 func::FuncOp buildLauncher(OpBuilder &builder, Location loc, ModuleOp module,
                            gpu::GPUFuncOp kernel, gpu::GPUFuncOp combine,
-                           const FlashKernelSpec &spec,
+                           gpu::GPUFuncOp rope, const FlashKernelSpec &spec,
                            const DecodeOptions &decode, FlashOp op,
                            StringRef name);
 
 /// Replaces `op` (on tensors) by buffers of its operands (no v when the
 /// spec reads V from K), an output buffer, for decode the partial-result
-/// buffers (f32, sized for the launch's splits), a call of `launcher` and
-/// the output as a tensor.
+/// buffers (f32, sized for the launch's splits), with `rotate` the scratch
+/// buffers of rotated q and k, a call of `launcher` and the output as a
+/// tensor.
 void replaceWithLaunch(RewriterBase &rewriter, FlashOp op,
                        const FlashKernelSpec &spec,
-                       const DecodeOptions &decode, func::FuncOp launcher);
+                       const DecodeOptions &decode, bool rotate,
+                       func::FuncOp launcher);
 
 } // namespace flash_to_gpu
 } // namespace mlir::tucker

@@ -2,6 +2,7 @@
 // RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=ping-pong=false | FileCheck %s --check-prefix=NOPP
 // RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=kv-splits=3 | FileCheck %s --check-prefix=SPLIT3
 // RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=off | FileCheck %s --check-prefix=OFF
+// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=rope-kernel=false | FileCheck %s --check-prefix=FUSED
 
 // Tests that: a bf16 MHA flash (d = 128, N = 1000) becomes buffers, an
 // output allocation and a call of the launcher; the launcher builds three
@@ -377,25 +378,58 @@ func.func @mla(%q: tensor<1x16x500x576xbf16>, %k: tensor<1x1x500x576xbf16>) -> t
 
 // -----
 
-// Tests that: rope on the fly declares the f64 frequencies as a global of the
-// kernel module, rotates the Q rows of each consumer warpgroup (angles
-// reduced mod 2π, sin/cos.approx) behind a proxy fence and a 128-thread
-// barrier, and each K tile (256 threads) before its S.
+// Tests that: prefill with rope rotates q and k ahead (the default): the
+// rotate kernel (128 threads, 16 rows per CTA) reads the f64 frequencies of
+// its own global, rotates the interleaved pairs (angles reduced mod 2π,
+// sin/cos.approx) and copies the other columns; the op site allocates the
+// rotated copies; the launcher runs it on q (query positions) and on k, then
+// the flash kernel without rope on the copies.
 
-// CHECK-LABEL: gpu.module @tucker_flash_kernels
-// CHECK: llvm.mlir.global internal constant @flash_fwd_bf16_d128_rope64_causal_rope_freq(dense<[1.000000e+00, {{.+}}]> : tensor<32xf64>) {addr_space = 1 : i32, alignment = 8 : i64} : !llvm.array<32 x f64>
-// CHECK: gpu.func @flash_fwd_bf16_d128_rope64_causal(
-// CHECK: nvvm.setmaxregister increase 240
-// CHECK: llvm.mlir.addressof @flash_fwd_bf16_d128_rope64_causal_rope_freq : !llvm.ptr<1>
+// CHECK-LABEL: func.func @rope(
+// CHECK: %[[QB:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<1x4x256x128xbf16>
+// CHECK: %[[O:.+]] = memref.alloc() : memref<1x4x256x128xbf16>
+// CHECK: %[[QR:.+]] = memref.alloc() : memref<1x4x256x128xbf16>
+// CHECK: %[[KR:.+]] = memref.alloc() : memref<1x4x256x128xbf16>
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d128_rope64_causal_rotate(%[[QB]], %{{[^,]+}}, %{{[^,]+}}, %[[O]], %[[QR]], %[[KR]])
+// CHECK: llvm.mlir.global internal constant @flash_fwd_bf16_d128_rope64_causal_rotate_freq(dense<[1.000000e+00, {{.+}}]> : tensor<32xf64>)
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d128_rope64_causal_rotate(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: scf.for
+// CHECK: scf.if
 // CHECK: math.roundeven
 // CHECK: llvm.call_intrinsic "llvm.nvvm.cos.approx.ftz.f"
 // CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
-// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
-// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
-// CHECK: nvvm.mbarrier.try_wait.parity
-// CHECK: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
-// CHECK: nvvm.fence.proxy
-// CHECK: nvvm.wgmma.mma_async
+// CHECK: } else {
+// CHECK: llvm.load
+// CHECK: llvm.store
+// CHECK: gpu.return
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d128_rope64_causal_rotate(
+// CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
+// CHECK-DAG: %[[QUERY:.+]] = arith.constant 1 : i32
+// CHECK-DAG: %[[KEY:.+]] = arith.constant 0 : i32
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_rope64_causal_rotate blocks in (%[[C16]], %{{.+}}, %{{.+}}) threads in ({{.+}}) args({{.+}}, %[[QUERY]] : i32)
+// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_rope64_causal_rotate blocks in (%[[C16]], %{{.+}}, %{{.+}}) threads in ({{.+}}) args({{.+}}, %[[KEY]] : i32)
+// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_causal blocks
+
+// Tests that: with rope-kernel=false, rope on the fly declares the f64
+// frequencies as a global of the kernel module, rotates the Q rows of each
+// consumer warpgroup (angles reduced mod 2π, sin/cos.approx) behind a proxy
+// fence and a 128-thread barrier, and each K tile (256 threads) before its S.
+
+// FUSED-LABEL: gpu.module @tucker_flash_kernels
+// FUSED: llvm.mlir.global internal constant @flash_fwd_bf16_d128_rope64_causal_rope_freq(dense<[1.000000e+00, {{.+}}]> : tensor<32xf64>) {addr_space = 1 : i32, alignment = 8 : i64} : !llvm.array<32 x f64>
+// FUSED: gpu.func @flash_fwd_bf16_d128_rope64_causal(
+// FUSED: nvvm.setmaxregister increase 240
+// FUSED: llvm.mlir.addressof @flash_fwd_bf16_d128_rope64_causal_rope_freq : !llvm.ptr<1>
+// FUSED: math.roundeven
+// FUSED: llvm.call_intrinsic "llvm.nvvm.cos.approx.ftz.f"
+// FUSED: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// FUSED: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// FUSED: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
+// FUSED: nvvm.mbarrier.try_wait.parity
+// FUSED: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
+// FUSED: nvvm.fence.proxy
+// FUSED: nvvm.wgmma.mma_async
 func.func @rope(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x4x256x128xbf16>, %v: tensor<1x4x256x128xbf16>) -> tensor<1x4x256x128xbf16> {
   %o = tucker.flash %q, %k, %v {causal, rope = #tucker.rope<theta = 10000.0, width = 64, style = interleaved>} : tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16> -> tensor<1x4x256x128xbf16>
   return %o : tensor<1x4x256x128xbf16>

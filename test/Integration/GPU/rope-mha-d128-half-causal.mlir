@@ -4,7 +4,7 @@
 // CHECK: PASS
 // CASE: {"causal": true, "rope": {"theta": 10000.0, "width": 128, "style": "half"}}
 
-// Tests that: rope on the fly (HF rotate_half over the whole head), causal.
+// Tests that: rope (HF rotate_half over the whole head) applied by the rotate kernel ahead of the flash kernel, causal.
 func.func @flash(%q: tensor<2x4x300x128xbf16>, %k: tensor<2x4x300x128xbf16>, %v: tensor<2x4x300x128xbf16>) -> tensor<2x4x300x128xbf16> {
   %o = tucker.flash %q, %k, %v {causal, rope = #tucker.rope<theta = 10000.0, width = 128, style = half>} : tensor<2x4x300x128xbf16>, tensor<2x4x300x128xbf16>, tensor<2x4x300x128xbf16> -> tensor<2x4x300x128xbf16>
   return %o : tensor<2x4x300x128xbf16>
