@@ -14,6 +14,11 @@ dynamic output dimension must equal an input dimension (tucker-compile works thi
 and refuses to compile otherwise). Static dimensions must match exactly. Dynamic dimensions
 that the kernel assumes equal (two inputs with `?` rows that it combines) are not checked against
 each other: pass consistent arrays.
+
+An argument that is the `lengths` operand of a tucker.flash (the signature marks it) must be
+int32 of shape [B] (B: the flash's batch) with values in [0, Nk] (Nk: its key count); anything
+else is a ValueError. (The op itself clamps to [0, Nk]; where Nk is not known from the inputs,
+only values < 0 are refused.) On the cuda target this check copies the B values to the host.
 """
 
 import ctypes
@@ -110,10 +115,13 @@ def _fmt_shape(shape):
 class ArraySpec(NamedTuple):
     """One argument or result of a kernel: element type ("f32", "bf16", ...), shape (None for a
     dynamic dimension) and, for results, where each dimension's size comes from (an int, or
-    (input index, dim) for a dynamic one)."""
+    (input index, dim) for a dynamic one). For an argument that is the lengths of tucker.flash
+    ops, `lengths` holds one (batch, keys) pair per flash, each a size, (input index, dim), or
+    None when not known from the inputs."""
     dtype: str
     shape: tuple
     dims: Optional[tuple] = None
+    lengths: tuple = ()
 
     def __str__(self):
         return f"{self.dtype}{_fmt_shape(self.shape)}"
@@ -129,11 +137,13 @@ class Signature(NamedTuple):
 
     @classmethod
     def from_json(cls, j):
+        def source(d):
+            return d if d is None or isinstance(d, int) else (d["input"], d["dim"])
+
         def spec(t, result):
-            dims = None
-            if result:
-                dims = tuple(d if isinstance(d, int) else (d["input"], d["dim"]) for d in t["dims"])
-            return ArraySpec(t["dtype"], tuple(t["shape"]), dims)
+            dims = tuple(source(d) for d in t["dims"]) if result else None
+            lengths = tuple((source(b["batch"]), source(b["keys"])) for b in t.get("lengths", ()))
+            return ArraySpec(t["dtype"], tuple(t["shape"]), dims, lengths)
         return cls(j["entry"], j["symbol"], j["target"], tuple(spec(t, False) for t in j["inputs"]),
                    tuple(spec(t, True) for t in j["outputs"]))
 
@@ -216,6 +226,25 @@ class Kernel:
             raise ValueError(f"{name} has shape {_fmt_shape(shape)}, expected {_fmt_shape(expected)}")
         return arr, ptr, shape
 
+    def _check_lengths(self, i, arr, spec, shapes):
+        """Checks argument i, the lengths of tucker.flash ops: [B] with values in [0, Nk]."""
+        name = f"argument {i} of @{self.entry} (the lengths of a tucker.flash)"
+        values = arr.cpu().numpy() if _is_torch_tensor(arr) else arr
+
+        def size(src):  # a size, (input, dim) or None
+            return shapes[src[0]][src[1]] if isinstance(src, tuple) else src
+
+        for batch, keys in spec.lengths:
+            b, nk = size(batch), size(keys)
+            if b is not None and shapes[i] != (b,):
+                raise ValueError(f"{name} must have shape ({b},), one key count per sequence of the "
+                                 f"batch, got {_fmt_shape(shapes[i])}")
+            bad = np.flatnonzero((values < 0) | (values > (nk if nk is not None else np.inf)))
+            if bad.size:
+                bound = "[0, Nk]" if nk is None else f"[0, {nk}] (Nk = {nk} keys)"
+                raise ValueError(f"{name} must hold values in {bound}, got lengths[{bad[0]}] = "
+                                 f"{values[bad[0]]}")
+
     def __call__(self, *args):
         sig = self.signature
         if len(args) != len(sig.args):
@@ -223,10 +252,19 @@ class Kernel:
         use_torch = any(_is_torch_tensor(a) for a in args)
         keep, descs, shapes = [], [], []
         for i, (x, spec) in enumerate(zip(args, sig.args)):
+            if spec.lengths:
+                is_torch = _is_torch_tensor(x)
+                if (is_torch and x.dtype != _torch().int32) or \
+                        (isinstance(x, np.ndarray) and x.dtype != np.int32):
+                    raise ValueError(f"argument {i} of @{self.entry} (the lengths of a "
+                                     f"tucker.flash) must be int32, got {x.dtype}")
             arr, ptr, shape = self._prepare(i, x, spec)
             keep.append(arr)
             shapes.append(shape)
             descs.append(_descriptor(ptr, shape))
+        for i, spec in enumerate(sig.args):
+            if spec.lengths:
+                self._check_lengths(i, keep[i], spec, shapes)
         results = []
         for spec in sig.results:
             shape = tuple(d if isinstance(d, int) else shapes[d[0]][d[1]] for d in spec.dims)

@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
+#include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 #include "tucker/Pipelines/Pipelines.h"
 #include "tucker/Support/SanitizerOptions.h"
 
@@ -163,10 +164,18 @@ struct DimSource {
   bool resolved() const { return size != ShapedType::kDynamic || input >= 0; }
 };
 
+/// An input that is the `lengths` of a tucker.flash: its size must be the
+/// flash's batch B and its values lie in [0, Nk] (a source that is not
+/// resolved is unknown to the caller).
+struct LengthsBound {
+  DimSource batch, keys;
+};
+
 struct TensorSpec {
   std::string dtype;
   SmallVector<int64_t> shape; // ShapedType::kDynamic for `?`
   SmallVector<DimSource> dims; // results only, once resolved
+  SmallVector<LengthsBound> lengths; // inputs only: one per flash reading it
 };
 
 struct Signature {
@@ -251,6 +260,53 @@ static FailureOr<func::FuncOp> findEntry(ModuleOp module) {
   return candidates.front();
 }
 
+/// Dimension `dim` of `value` as the caller knows it: its static size, or
+/// the same dimension of the entry argument it is (through tensor.cast).
+static DimSource dimSourceOf(func::FuncOp entry, Value value, unsigned dim) {
+  while (true) {
+    int64_t size = cast<ShapedType>(value.getType()).getDimSize(dim);
+    if (!ShapedType::isDynamic(size))
+      return DimSource{size};
+    auto cast = value.getDefiningOp<tensor::CastOp>();
+    if (!cast)
+      break;
+    value = cast.getSource();
+  }
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (arg && arg.getOwner() == &entry.getBody().front())
+    return DimSource{ShapedType::kDynamic, arg.getArgNumber(), dim};
+  return DimSource{};
+}
+
+/// The first resolved of `candidates` (an unresolved source when none is).
+static DimSource firstKnown(func::FuncOp entry,
+                            ArrayRef<std::pair<Value, unsigned>> candidates) {
+  for (auto [value, dim] : candidates)
+    if (DimSource src = dimSourceOf(entry, value, dim); src.resolved())
+      return src;
+  return DimSource{};
+}
+
+/// Marks the entry arguments that are the `lengths` of a tucker.flash (so
+/// that callers can check them), with the flash's B and Nk.
+static void describeLengths(func::FuncOp entry, Signature &sig) {
+  entry.walk([&](tucker::FlashOp flash) {
+    Value lengths = flash.getLengths();
+    while (lengths && lengths.getDefiningOp<tensor::CastOp>())
+      lengths = lengths.getDefiningOp<tensor::CastOp>().getSource();
+    auto arg = dyn_cast_or_null<BlockArgument>(lengths);
+    if (!arg || arg.getOwner() != &entry.getBody().front())
+      return;
+    LengthsBound bound;
+    bound.batch = firstKnown(entry, {{flash.getQ(), 0},
+                                     {flash.getK(), 0},
+                                     {flash.getV(), 0},
+                                     {flash.getResult(), 0}});
+    bound.keys = firstKnown(entry, {{flash.getK(), 2}, {flash.getV(), 2}});
+    sig.inputs[arg.getArgNumber()].lengths.push_back(bound);
+  });
+}
+
 static FailureOr<Signature> describeEntry(func::FuncOp entry) {
   Signature sig;
   sig.entry = entry.getSymName().str();
@@ -269,6 +325,7 @@ static FailureOr<Signature> describeEntry(func::FuncOp entry) {
       spec->dims.push_back(DimSource{size});
     sig.outputs.push_back(*spec);
   }
+  describeLengths(entry, sig);
   return sig;
 }
 
@@ -367,6 +424,18 @@ static void writeSignatureJson(llvm::raw_ostream &os, const Signature &sig,
         ShapedType::isDynamic(d) ? j.value(nullptr) : j.value(d);
     });
   };
+  // A size, {"input": i, "dim": j}, or null when the caller cannot know it.
+  auto dimSource = [&](const DimSource &d) {
+    if (d.size != ShapedType::kDynamic)
+      j.value(d.size);
+    else if (d.input < 0)
+      j.value(nullptr);
+    else
+      j.object([&] {
+        j.attribute("input", d.input);
+        j.attribute("dim", d.dim);
+      });
+  };
   j.object([&] {
     j.attribute("version", 1);
     j.attribute("target", target);
@@ -380,6 +449,19 @@ static void writeSignatureJson(llvm::raw_ostream &os, const Signature &sig,
         j.object([&] {
           j.attribute("dtype", t.dtype);
           shape(t.shape);
+          if (t.lengths.empty())
+            return;
+          j.attributeArray("lengths", [&] {
+            for (const LengthsBound &bound : t.lengths)
+              j.object([&] {
+                j.attributeBegin("batch");
+                dimSource(bound.batch);
+                j.attributeEnd();
+                j.attributeBegin("keys");
+                dimSource(bound.keys);
+                j.attributeEnd();
+              });
+          });
         });
     });
     j.attributeArray("outputs", [&] {
@@ -388,15 +470,8 @@ static void writeSignatureJson(llvm::raw_ostream &os, const Signature &sig,
           j.attribute("dtype", t.dtype);
           shape(t.shape);
           j.attributeArray("dims", [&] {
-            for (const DimSource &d : t.dims) {
-              if (d.size != ShapedType::kDynamic)
-                j.value(d.size);
-              else
-                j.object([&] {
-                  j.attribute("input", d.input);
-                  j.attribute("dim", d.dim);
-                });
-            }
+            for (const DimSource &d : t.dims)
+              dimSource(d);
           });
         });
     });

@@ -302,8 +302,8 @@ void FlashLowering::countKeys(Value lengths) {
           .getResult(),
       {id1, id1}, {kParallel},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value count = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
-                                                 args[0]);
+        Value count =
+            arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
         count = arith::MaxSIOp::create(nb, nl, count, index(0));
         linalg::YieldOp::create(
             nb, nl, arith::MinSIOp::create(nb, nl, count, nk).getResult());
@@ -338,8 +338,7 @@ Value FlashLowering::queryPositions() {
   return buildGeneric(
       b, loc, keyCounts, init,
       {dimsMap(ctx, 2, {0}), AffineMap::getMultiDimIdentityMap(2, ctx)},
-      {kParallel, kParallel},
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
+      {kParallel, kParallel}, [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value m = linalg::IndexOp::create(nb, nl, 1);
         Value shift = arith::SubIOp::create(nb, nl, args[0], nq);
         linalg::YieldOp::create(
@@ -400,8 +399,7 @@ Value FlashLowering::queryStep(Value queryStart, Value result) {
     OpFoldResult maskLimit = attr(-1);
     if (op.getCausal()) {
       OpFoldResult rowLimit = add(queryStart, fewestDiag);
-      OpFoldResult lastLimit =
-          keyCounts ? add(queryStart, mostDiag) : rowLimit;
+      OpFoldResult lastLimit = keyCounts ? add(queryStart, mostDiag) : rowLimit;
       end = arith::MinSIOp::create(b, loc, value(add(lastLimit, rows)),
                                    value(keySeq));
       firstSeen = value(add(rowLimit, attr(1)));
@@ -614,8 +612,9 @@ SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
     pvMaps.push_back(dimsMap(ctx, 6, {0}));
   }
   pvMaps.push_back(dimsMap(ctx, 6, {0, 1, 2, 3, 4}));
-  acc = buildGeneric(b, loc, pvIns, acc, pvMaps, contract,
-                     masked ? BodyFn(maskedMultiplyAdd) : BodyFn(multiplyAdd))[0];
+  acc =
+      buildGeneric(b, loc, pvIns, acc, pvMaps, contract,
+                   masked ? BodyFn(maskedMultiplyAdd) : BodyFn(multiplyAdd))[0];
   return {newMax, newSum, acc};
 }
 
