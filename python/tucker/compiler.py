@@ -18,7 +18,9 @@ each other: pass consistent arrays.
 An argument that is the `lengths` operand of a tucker.flash (the signature marks it) must be
 int32 of shape [B] (B: the flash's batch) with values in [0, Nk] (Nk: its key count); anything
 else is a ValueError. (The op itself clamps to [0, Nk]; where Nk is not known from the inputs,
-only values < 0 are refused.) On the cuda target this check copies the B values to the host.
+only values < 0 are refused.) The values are checked only when they are on the host: for a CUDA
+tensor that would copy them back and synchronize on every call, so there the kernels' clamping
+is what applies.
 """
 
 import ctypes
@@ -229,7 +231,8 @@ class Kernel:
     def _check_lengths(self, i, arr, spec, shapes):
         """Checks argument i, the lengths of tucker.flash ops: [B] with values in [0, Nk]."""
         name = f"argument {i} of @{self.entry} (the lengths of a tucker.flash)"
-        values = arr.cpu().numpy() if _is_torch_tensor(arr) else arr
+        on_device = _is_torch_tensor(arr) and arr.device.type != "cpu"
+        values = None if on_device else (arr.numpy() if _is_torch_tensor(arr) else arr)
 
         def size(src):  # a size, (input, dim) or None
             return shapes[src[0]][src[1]] if isinstance(src, tuple) else src
@@ -239,6 +242,8 @@ class Kernel:
             if b is not None and shapes[i] != (b,):
                 raise ValueError(f"{name} must have shape ({b},), one key count per sequence of the "
                                  f"batch, got {_fmt_shape(shapes[i])}")
+            if values is None:  # no host copy (see the module docstring)
+                continue
             bad = np.flatnonzero((values < 0) | (values > (nk if nk is not None else np.inf)))
             if bad.size:
                 bound = "[0, Nk]" if nk is None else f"[0, {nk}] (Nk = {nk} keys)"
