@@ -2,6 +2,7 @@
 import os
 
 import lit.formats
+import lit.util
 from lit.llvm import llvm_config
 from lit.llvm.subst import ToolSubst
 
@@ -29,6 +30,17 @@ tools = ["tucker-opt", "tucker-compile", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.tucker_tools_dir, append_path=True)
+
+# `sanitized`: the tools are built with ASan + UBSan (-DTUCKER_SANITIZE=ON,
+# docs/reliability.md); tests that load our code into an executable that is
+# not ours (mlir-opt) are unsupported there.
+# C programs that load our libraries are built with %sanitize_cflags: a
+# sanitized libTuckerCudaRuntime needs the sanitizer runtime in the executable.
+sanitized = lit.util.pythonize_bool(config.tucker_sanitize)
+if sanitized:
+    config.available_features.add("sanitized")
+config.substitutions.append(
+    ("%sanitize_cflags", "-fsanitize=address,undefined" if sanitized else ""))
 
 # `cuda`: an sm_90 GPU through the driver, and torch with CUDA for the checks
 # (test/Integration/GPU).

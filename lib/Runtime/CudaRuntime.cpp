@@ -207,10 +207,10 @@ int loadDriverLocked(const char *libraryPath) {
       gDriver.loadedFrom = name;
       break;
     }
-    const char *why = dlerror();
+    const char *why = dlerror(); // names the library already
     if (!attempts.empty())
       attempts += "; ";
-    attempts += name + ": " + (why ? why : "unknown dlopen error");
+    attempts += why ? std::string(why) : name + ": unknown dlopen error";
   }
   if (!handle) {
     gDriverStatus = TUCKER_CUDA_ERROR_DRIVER_NOT_FOUND;

@@ -35,6 +35,19 @@ FLASH = """func.func @f(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: 
 """
 
 
+CUDA_FLASH = """func.func @f(%q: tensor<1x2x64x64xbf16>, %k: tensor<1x2x64x64xbf16>,
+    %v: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>,
+      tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
+  return %o : tensor<1x2x64x64xbf16>
+}
+"""
+
+
+def have_hopper():
+    return torch is not None and torch.cuda.is_available() and torch.cuda.get_device_capability(0)[0] == 9
+
+
 def cli(*args):
     env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
     return subprocess.run([sys.executable, "-m", "tucker", *map(str, args)], stdout=subprocess.PIPE,
@@ -94,6 +107,23 @@ def test_compile_rejects_bad_arguments():
         tucker.compile(FLASH, pipeline_options={"key-tile": -1})
     with pytest.raises(tucker.CompileError, match="invalid --pipeline-options"):
         tucker.compile(OK, pipeline_options="query-tile=many")
+
+
+@needs_torch
+def test_cuda_target_without_a_usable_driver(tmp_path):
+    # In a child process: loading a --target=cuda library loads its kernels, and where the driver
+    # is missing the runtime aborts the process; Kernel must refuse before that. The child sees
+    # no GPU (CUDA_VISIBLE_DEVICES) and no driver library (TUCKER_CUDA_DRIVER), here or on a GPU
+    # machine.
+    script = f"import tucker; tucker.compile({CUDA_FLASH!r}, target='cuda')"
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR, CUDA_VISIBLE_DEVICES="",
+               TUCKER_CUDA_DRIVER=str(tmp_path / "no-such-libcuda.so.1"))
+    proc = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        "RuntimeError: the cuda target needs an NVIDIA Hopper GPU (sm_90a) with its driver, and "
+        "torch finds no CUDA device here (torch.cuda.is_available() is False)")
 
 
 # ---- Kernel arguments ------------------------------------------------------------------------
@@ -171,3 +201,22 @@ def test_wrong_tensors_are_refused(kernel):
     assert torch.equal(y, torch.arange(3.0).expand(2, 3))
     x = torch.ones(2, 3, requires_grad=True)
     assert torch.equal(kernel(x, b), torch.ones(2, 3))
+
+
+@pytest.mark.skipif(not have_hopper(), reason="needs torch with an sm_90 GPU")
+def test_wrong_cuda_tensors_are_refused():
+    kernel = tucker.compile(CUDA_FLASH, target="cuda")
+    q = torch.zeros(1, 2, 64, 64, dtype=torch.bfloat16, device="cuda")
+    with pytest.raises(ValueError, match=r"argument 0 of @f is on cpu; the cuda target takes CUDA tensors"):
+        kernel(q.cpu(), q, q)
+    with pytest.raises(TypeError, match=r"argument 1 of @f must be bf16 \(torch.bfloat16\), got torch.float16"):
+        kernel(q, q.half(), q)
+    with pytest.raises(ValueError, match=r"argument 2 of @f has shape \(1, 2, 64, 32\), expected \(1, 2, 64, 64\)"):
+        kernel(q, q, q[..., :32])
+    with pytest.raises(TypeError, match=r"argument 0 of @f must be a torch CUDA tensor, got ndarray"):
+        kernel(np.zeros((1, 2, 64, 64), np.uint16), q, q)
+    with pytest.raises(TypeError, match="takes 3 arguments, got 2"):
+        kernel(q, q)
+    out = kernel(q, q, q)  # the kernel still works after the refusals
+    torch.cuda.synchronize()
+    assert out.is_cuda and bool((out == 0).all())
