@@ -129,6 +129,13 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     A `lengths` operand (i32 `[B]`) gives each sequence its own key count
     (clamped to `[0, Nk]`); the kernels read it at run time.
 
+    Heads made by `linalg.transpose` of `[B, N, H, D]` with permutation
+    `[0, 2, 1, 3]` (how `--tucker-fold` turns projections into heads) are
+    read in place through strided tensor maps (a `memref.transpose` view of
+    the projection), and a flash whose only user is the transpose back to
+    `[B, Nq, Hq, Dv]` writes that layout directly: the transposes are
+    erased, no copy is made.
+
     `rope` on prefill shapes: a kernel `<kernel>_rotate` writes rotated
     copies of q and k (into buffers the op site allocates) and the flash
     kernel without rope reads them (`rope-kernel=false`: rotation on the fly

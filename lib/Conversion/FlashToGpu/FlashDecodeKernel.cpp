@@ -214,7 +214,7 @@ void buildCombine(KernelEmitter &e, const FlashKernelSpec &spec,
   Location loc = e.loc();
   Type f32 = e.f32();
   Value oPartial = args[0], stats = args[1], out = args[2], rowCount = args[3],
-        partials = args[4];
+        partials = args[4], heads = args[5], nq = args[6];
   Type halfType = spec.element == FlashElement::BF16 ? Type(b.getBF16Type())
                                                      : Type(b.getF16Type());
   Value tid = e.threadIdX();
@@ -263,7 +263,12 @@ void buildCombine(KernelEmitter &e, const FlashKernelSpec &spec,
     Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
                                         sum, e.f32(0.0f));
     Value inv = e.select(empty, e.f32(0.0f), e.fdiv(e.f32(1.0f), sum));
-    Value outBase = e.mul(e.zext64(row), e.i64(spec.valueDim));
+    // row = (b · heads + head) · nq + pos.
+    Value pos = e.urem(row, nq);
+    Value bh = e.udiv(row, nq);
+    Value outRow = outputRow(e, spec, e.udiv(bh, heads), e.urem(bh, heads),
+                             pos, heads, nq);
+    Value outBase = e.mul(e.zext64(outRow), e.i64(spec.valueDim));
     for (int64_t c = 0; c < perLane; ++c) {
       Value col = e.add(e.zext64(lane), e.i64(32 * c));
       e.ifThen(e.cmp(Pred::ult, col, e.i64(spec.valueDim)), [&] {
@@ -302,7 +307,8 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashCombineKernel(
   MLIRContext *ctx = builder.getContext();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   Type i32 = builder.getI32Type();
-  auto type = builder.getFunctionType({ptr, ptr, ptr, i32, i32}, {});
+  auto type =
+      builder.getFunctionType({ptr, ptr, ptr, i32, i32, i32, i32}, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());

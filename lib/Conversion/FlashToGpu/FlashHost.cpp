@@ -28,6 +28,8 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -43,6 +45,55 @@ using namespace mlir::tucker::flash_to_gpu;
 static MemRefType bufferType(Type tensorType) {
   auto type = cast<RankedTensorType>(tensorType);
   return MemRefType::get(type.getShape(), type.getElementType());
+}
+
+linalg::TransposeOp mlir::tucker::flash_to_gpu::headsTranspose(Value value) {
+  auto transpose = value.getDefiningOp<linalg::TransposeOp>();
+  if (!transpose || transpose->getNumResults() != 1 ||
+      !isa<RankedTensorType>(transpose.getInput().getType()))
+    return {};
+  ArrayRef<int64_t> perm = transpose.getPermutation();
+  if (perm.size() != 4 || perm[0] != 0 || perm[1] != 2 || perm[2] != 1 ||
+      perm[3] != 3)
+    return {};
+  return transpose;
+}
+
+linalg::TransposeOp
+mlir::tucker::flash_to_gpu::resultTranspose(FlashOp op) {
+  if (!op.getResult().hasOneUse())
+    return {};
+  auto transpose = dyn_cast<linalg::TransposeOp>(*op->user_begin());
+  return transpose && headsTranspose(transpose->getResult(0)) ? transpose
+                                                               : nullptr;
+}
+
+/// [B, H, N, D] view of an identity [B, N, H, D] buffer (memref.transpose's
+/// result type).
+static MemRefType headsView(MemRefType source) {
+  auto [strides, offset] = source.getStridesAndOffset();
+  ArrayRef<int64_t> shape = source.getShape();
+  return MemRefType::get(
+      {shape[0], shape[2], shape[1], shape[3]}, source.getElementType(),
+      StridedLayoutAttr::get(source.getContext(), offset,
+                             {strides[0], strides[2], strides[1], strides[3]}));
+}
+
+/// The buffer type an operand is passed as: the [B, H, N, D] view of the
+/// transpose's input when the operand is one (TMA reads it strided), else
+/// the identity layout of its own type.
+static MemRefType operandBufferType(Value operand) {
+  if (linalg::TransposeOp transpose = headsTranspose(operand))
+    return headsView(bufferType(transpose.getInput().getType()));
+  return bufferType(operand.getType());
+}
+
+/// The output buffer type: [B, Nq, Hq, Dv] when the kernel writes the
+/// transposed output.
+static MemRefType outputBufferType(FlashOp op, const FlashKernelSpec &spec) {
+  if (spec.outputTransposed)
+    return bufferType(resultTranspose(op)->getResult(0).getType());
+  return bufferType(op.getResult().getType());
 }
 
 /// Tensor map of one operand: 4-D (D, N, heads, batch) innermost first, box
@@ -237,10 +288,10 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
   MLIRContext *ctx = builder.getContext();
-  MemRefType qType = bufferType(op.getQ().getType());
-  MemRefType kType = bufferType(op.getK().getType());
-  MemRefType vType = bufferType(op.getV().getType());
-  MemRefType oType = bufferType(op.getResult().getType());
+  MemRefType qType = operandBufferType(op.getQ());
+  MemRefType kType = operandBufferType(op.getK());
+  MemRefType vType = operandBufferType(op.getV());
+  MemRefType oType = outputBufferType(op, spec);
   auto partialType = MemRefType::get({ShapedType::kDynamic},
                                      builder.getF32Type());
   SmallVector<Type> argTypes{qType, kType};
@@ -251,8 +302,9 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   argTypes.push_back(oType);
   if (spec.decode)
     argTypes.append(2, partialType);
-  if (rope)
-    argTypes.append({qType, kType});
+  if (rope) // the rotated copies, [B, H, N, D]
+    argTypes.append({bufferType(op.getQ().getType()),
+                     bufferType(op.getK().getType())});
   auto func = func::FuncOp::create(builder, loc, name,
                                     builder.getFunctionType(argTypes, {}));
   func.setPrivate();
@@ -332,7 +384,10 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
     combineGrid = {m.value(m.ceilDiv(rows, m.c(kCombineThreads / 32))),
                    index(1), index(1)};
     combineBlock = {index(kCombineThreads), index(1), index(1)};
-    combineArgs = {partialPtr, statsPtr, oPtr, m.i32(rows), m.i32(partials)};
+    combineArgs = {partialPtr, statsPtr,
+                   oPtr,       m.i32(rows),
+                   m.i32(partials), m.i32(m.c(qType.getDimSize(1))),
+                   m.i32(fold(nq))};
   }
   // Rope: q then k rotated into their scratch buffers.
   struct RopeLaunch {
@@ -345,12 +400,15 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
          {std::make_tuple(q, qRotated, 1), std::make_tuple(k, kRotated, 0)}) {
       auto type = cast<MemRefType>(src.getType());
       Value n = dimOf(b, loc, src, 2, index);
+      // Head and row strides of src (an identity or a transposed view).
+      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, src);
       ropeLaunches.push_back(
           {{m.value(m.ceilDiv(fold(n), m.c(kRopeRows))),
             index(type.getDimSize(1)), batch},
            {pointerOf(b, loc, src), pointerOf(b, loc, dst), lengthsPtr,
             m.i32(fold(n)), m.i32(fold(nq)), m.i32(fold(nk)),
-            m.i32(m.c(isQuery))}});
+            m.i32(m.c(isQuery)), m.i32(fold(meta.getStrides()[1])),
+            m.i32(fold(meta.getStrides()[2]))}});
     }
   }
   gpu::KernelDim3 ropeBlock{index(128), index(1), index(1)};
@@ -397,17 +455,32 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
                                              tensor, /*read_only=*/true)
         .getResult();
   };
-  SmallVector<Value> args{toBuffer(op.getQ()), toBuffer(op.getK())};
+  // An operand made by a heads transpose is passed as a strided view of the
+  // transpose's input: the copy is not made.
+  auto operandBuffer = [&](Value operand) -> Value {
+    linalg::TransposeOp transpose = headsTranspose(operand);
+    if (!transpose)
+      return toBuffer(operand);
+    Value source = toBuffer(transpose.getInput());
+    AffineMap perm = AffineMap::getPermutationMap(
+        ArrayRef<unsigned>{0, 2, 1, 3}, rewriter.getContext());
+    return memref::TransposeOp::create(
+               rewriter, loc, operandBufferType(operand), source,
+               AffineMapAttr::get(perm))
+        .getResult();
+  };
+  SmallVector<Value> args{operandBuffer(op.getQ()), operandBuffer(op.getK())};
   if (!spec.valueFromKey)
-    args.push_back(toBuffer(op.getV()));
+    args.push_back(operandBuffer(op.getV()));
   if (spec.lengths)
     args.push_back(toBuffer(op.getLengths()));
   Value q = args.front();
-  MemRefType oType = bufferType(op.getResult().getType());
+  MemRefType oType = outputBufferType(op, spec);
   SmallVector<Value> dynamicSizes;
   for (int64_t dim = 0; dim < oType.getRank(); ++dim)
-    if (oType.isDynamicDim(dim)) // B and N: the same as q's
-      dynamicSizes.push_back(memref::DimOp::create(rewriter, loc, q, dim));
+    if (oType.isDynamicDim(dim)) // B and Nq: q's dims 0 and 2
+      dynamicSizes.push_back(memref::DimOp::create(
+          rewriter, loc, q, dim == 0 ? 0 : 2));
   Value o = memref::AllocOp::create(rewriter, loc, oType, dynamicSizes);
   args.push_back(o);
   if (spec.decode) {
@@ -443,9 +516,10 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
       args.push_back(buffer);
     }
   }
-  if (rotate) // scratch for the rotated q and k
-    for (Value buffer : {args[0], args[1]}) {
-      auto type = cast<MemRefType>(buffer.getType());
+  if (rotate) // scratch for the rotated q and k, [B, H, N, D]
+    for (auto [buffer, tensor] : {std::make_pair(args[0], op.getQ()),
+                                  std::make_pair(args[1], op.getK())}) {
+      MemRefType type = bufferType(tensor.getType());
       SmallVector<Value> sizes;
       for (int64_t d = 0; d < type.getRank(); ++d)
         if (type.isDynamicDim(d))
@@ -453,8 +527,32 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
       args.push_back(memref::AllocOp::create(rewriter, loc, type, sizes));
     }
   func::CallOp::create(rewriter, loc, launcher, args);
+  SmallVector<Operation *> transposes;
+  for (Value operand : {op.getQ(), op.getK(), op.getV()})
+    if (linalg::TransposeOp transpose = headsTranspose(operand))
+      transposes.push_back(transpose);
+  linalg::TransposeOp after =
+      spec.outputTransposed ? resultTranspose(op) : nullptr;
   Value result = bufferization::ToTensorOp::create(
-      rewriter, loc, op.getResult().getType(), o, /*restrict=*/true,
-      /*writable=*/true);
-  rewriter.replaceOp(op, result);
+      rewriter, loc,
+      after ? after->getResult(0).getType() : op.getResult().getType(), o,
+      /*restrict=*/true, /*writable=*/true);
+  // Erases a transpose nothing reads any more, and its init tensor.
+  auto eraseDead = [&](Operation *transpose) {
+    if (!transpose->use_empty())
+      return;
+    Operation *init = transpose->getOperand(1).getDefiningOp();
+    rewriter.eraseOp(transpose);
+    if (init && isa<tensor::EmptyOp>(init) && init->use_empty())
+      rewriter.eraseOp(init);
+  };
+  if (after) { // the kernel wrote the transposed output
+    rewriter.replaceAllUsesWith(after->getResult(0), result);
+    eraseDead(after);
+    rewriter.eraseOp(op);
+  } else {
+    rewriter.replaceOp(op, result);
+  }
+  for (Operation *transpose : transposes)
+    eraseDead(transpose);
 }

@@ -278,6 +278,15 @@ SmallVector<Value> mlir::tucker::flash_to_gpu::accumulatePV(
   return acc;
 }
 
+Value mlir::tucker::flash_to_gpu::outputRow(KernelEmitter &e,
+                                            const FlashKernelSpec &spec,
+                                            Value batch, Value head, Value pos,
+                                            Value heads, Value nq) {
+  if (spec.outputTransposed) // [B, Nq, Hq, Dv]
+    return e.add(e.mul(e.add(e.mul(batch, nq), pos), heads), head);
+  return e.add(e.mul(e.add(e.mul(batch, heads), head), nq), pos);
+}
+
 void mlir::tucker::flash_to_gpu::storeOutput(
     KernelEmitter &e, const FlashKernelSpec &spec, ArrayRef<Value> o,
     ArrayRef<Value> l, const TileWork &w, const ThreadRows &rows, Value out,
@@ -303,8 +312,8 @@ void mlir::tucker::flash_to_gpu::storeOutput(
   auto ptrType = e.globalPtr();
   for (int64_t row = 0; row < 2; ++row) {
     e.ifThen(e.cmp(Pred::slt, rows.pos[row], nq), [&] {
-      Value bh = e.add(e.mul(w.batch, heads), rows.head[row]);
-      Value rowIndex = e.zext64(e.add(e.mul(bh, nq), rows.pos[row]));
+      Value rowIndex = e.zext64(outputRow(e, spec, w.batch, rows.head[row],
+                                          rows.pos[row], heads, nq));
       Value rowBase = e.add(e.mul(rowIndex, e.i64(spec.valueDim)),
                             e.zext64(e.add(t2, e.i32(column0))));
       for (int64_t jn = 0; jn < int64_t(o.size()) / 4; ++jn) {

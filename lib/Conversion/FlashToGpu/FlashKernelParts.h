@@ -97,6 +97,11 @@ SmallVector<Value> accumulatePV(KernelEmitter &e, const FlashKernelSpec &spec,
                                 int64_t blockN, int64_t vBase,
                                 int64_t chunkBytes, Value stageUnits);
 
+/// Row of the output holding (batch, head, pos): [B, Hq, Nq, Dv] rows, or
+/// [B, Nq, Hq, Dv] rows when the spec's output is transposed.
+Value outputRow(KernelEmitter &e, const FlashKernelSpec &spec, Value batch,
+                Value head, Value pos, Value heads, Value nq);
+
 /// O / l (0 for a row that saw no key; `l` is the thread's partial sums,
 /// quad-reduced here) stored as 16-bit pairs to out[b, head, pos, column0 +
 /// ...] for positions < Nq.

@@ -31,6 +31,8 @@ std::string FlashKernelSpec::baseName() const {
     name += "_len";
   if (decode)
     name += "_decode";
+  if (outputTransposed)
+    name += "_obnhd";
   return name;
 }
 

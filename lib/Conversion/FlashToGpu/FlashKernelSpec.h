@@ -57,13 +57,16 @@ struct FlashKernelSpec {
   // kernel merges. Heads up to 256 wide take the decode kernel
   // (FlashDecodeKernel.cpp), wider ones the split-O kernel with splits.
   bool decode = false;
+  // The output is stored [B, Nq, Hq, Dv] (what the transpose that usually
+  // follows a flash would make), not [B, Hq, Nq, Dv].
+  bool outputTransposed = false;
 
   auto key() const {
     return std::make_tuple(element, qkDim, valueDim, groupSize, headsPerTile,
                            valueFromKey, valueColumn, causal, scaleLog2e,
                            pingPong, ropeTheta, ropeWidth, ropeOffset,
                            ropeRepeat, ropeStride, ropeInterleaved, lengths,
-                           decode);
+                           decode, outputTransposed);
   }
   bool rope() const { return ropeWidth > 0; }
   /// The same spec without rope (what the flash kernel is when q and k are
@@ -183,8 +186,10 @@ gpu::GPUFuncOp buildFlashDecodeKernel(OpBuilder &builder, Location loc,
                                       llvm::StringRef name);
 
 /// The kernel merging a decode spec's partial results:
-///   (o_partial, stats, o : !llvm.ptr, rows, partials : i32)
-/// grid (ceil(rows / 4)), block (128): one warp per row of the output.
+///   (o_partial, stats, o : !llvm.ptr, rows, partials, heads, nq : i32)
+/// grid (ceil(rows / 4)), block (128): one warp per row of the output
+/// (rows = B · heads · nq; heads and nq place a row when the output is
+/// transposed).
 gpu::GPUFuncOp buildFlashCombineKernel(OpBuilder &builder, Location loc,
                                        gpu::GPUModuleOp module,
                                        const FlashKernelSpec &spec,
@@ -192,10 +197,15 @@ gpu::GPUFuncOp buildFlashCombineKernel(OpBuilder &builder, Location loc,
 
 /// The kernel that applies the spec's rope to q or k ahead of a prefill
 /// flash kernel, writing a rotated copy:
-///   (src, dst, lengths : !llvm.ptr, n, nq, nk, query : i32)
+///   (src, dst, lengths : !llvm.ptr, n, nq, nk, query, head_stride,
+///    row_stride : i32)
 /// grid (ceil(n / kRopeRows), heads, B), block (128): rows of `n` positions
 /// of each head, at position p + L − nq when `query` is nonzero (L: the
 /// sequence's keys, from lengths when the spec has them, else nk), else p.
+/// src element (b, h, p, d) is at, in elements,
+/// b · heads · n · D + h · head_stride + p · row_stride + d
+/// ([B, H, N, D]: n · D and D; [B, N, H, D]: D and heads · D); dst is
+/// [B, H, N, D].
 gpu::GPUFuncOp buildFlashRopeKernel(OpBuilder &builder, Location loc,
                                     gpu::GPUModuleOp module,
                                     const FlashKernelSpec &spec,

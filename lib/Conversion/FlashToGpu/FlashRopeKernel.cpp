@@ -35,7 +35,8 @@ void buildRotate(KernelEmitter &e, const FlashKernelSpec &spec,
   OpBuilder &b = e.builder();
   Location loc = e.loc();
   Value src = args[0], dst = args[1], lengths = args[2], n = args[3],
-        nq = args[4], nk = args[5], query = args[6];
+        nq = args[4], nk = args[5], query = args[6], headStride = args[7],
+        rowStride = args[8];
   Type halfType = spec.element == FlashElement::BF16 ? Type(b.getBF16Type())
                                                      : Type(b.getF16Type());
   int64_t width = spec.qkDim, half = spec.ropeWidth / 2;
@@ -49,21 +50,31 @@ void buildRotate(KernelEmitter &e, const FlashKernelSpec &spec,
   auto globalPtr = LLVM::LLVMPointerType::get(e.context(), 1);
   Value table = LLVM::AddressOfOp::create(b, loc, globalPtr, frequencies);
   auto ptrType = e.globalPtr();
-  Value rowBase = e.mul(e.add(e.mul(batch, heads), head), n);
-  auto element = [&](Value base, Value row, Value col) {
-    Value index = e.add(e.mul(e.zext64(e.add(rowBase, row)), e.i64(width)),
+  // dst is [B, H, N, D]; src has the same batch stride and its own head
+  // and row strides.
+  Value batchBase = e.mul(e.zext64(e.mul(batch, heads)),
+                          e.mul(e.zext64(n), e.i64(width)));
+  Value dstBase = e.add(batchBase, e.zext64(e.mul(e.mul(head, n),
+                                                  e.i32(width))));
+  Value srcBase = e.add(batchBase, e.mul(e.zext64(head), e.zext64(headStride)));
+  auto element = [&](Value base, Value start, Value rowElems, Value row,
+                     Value col) {
+    Value index = e.add(e.add(start, e.mul(e.zext64(row), rowElems)),
                         e.zext64(col));
     return LLVM::GEPOp::create(b, loc, ptrType, halfType, base,
                                ValueRange{index})
         .getResult();
   };
+  Value srcRow = e.zext64(rowStride), dstRow = e.i64(width);
   auto load = [&](Value row, Value col) {
-    return LLVM::LoadOp::create(b, loc, halfType, element(src, row, col),
+    return LLVM::LoadOp::create(b, loc, halfType,
+                                element(src, srcBase, srcRow, row, col),
                                 /*alignment=*/2)
         .getResult();
   };
   auto store = [&](Value value, Value row, Value col) {
-    LLVM::StoreOp::create(b, loc, value, element(dst, row, col),
+    LLVM::StoreOp::create(b, loc, value,
+                          element(dst, dstBase, dstRow, row, col),
                           /*alignment=*/2);
   };
   int64_t items = kRopeRows * width;
@@ -127,8 +138,8 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashRopeKernel(
   MLIRContext *ctx = builder.getContext();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   Type i32 = builder.getI32Type();
-  auto type =
-      builder.getFunctionType({ptr, ptr, ptr, i32, i32, i32, i32}, {});
+  auto type = builder.getFunctionType(
+      {ptr, ptr, ptr, i32, i32, i32, i32, i32, i32}, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());

@@ -181,6 +181,7 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
       return failure();
     }
   }
+  spec.outputTransposed = static_cast<bool>(resultTranspose(op));
   spec.causal = op.getCausal();
   spec.scaleLog2e = float(op.getEffectiveScale() * M_LOG2E);
   spec.pingPong = pingPong;
@@ -310,6 +311,9 @@ struct TuckerFlashToGpuPass
                                      builder.getBoolAttr(spec.decode)),
                 builder.getNamedAttr("lengths",
                                      builder.getBoolAttr(spec.lengths)),
+                builder.getNamedAttr(
+                    "output_transposed",
+                    builder.getBoolAttr(spec.outputTransposed)),
                 builder.getNamedAttr("scale_log2e",
                                      builder.getF32FloatAttr(spec.scaleLog2e)),
             }));

@@ -12,11 +12,20 @@
 #include "FlashKernelSpec.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::tucker {
 class FlashOp;
 namespace flash_to_gpu {
+
+/// `value` made by linalg.transpose of [B, N, H, D] with permutation
+/// (0, 2, 1, 3) (how projections become heads), or null.
+linalg::TransposeOp headsTranspose(Value value);
+
+/// The only user of `op`'s result when it is such a transpose back to
+/// [B, Nq, Hq, Dv], or null.
+linalg::TransposeOp resultTranspose(FlashOp op);
 
 /// Host-side choices of a decode launch (pass options).
 struct DecodeOptions {

@@ -25,7 +25,7 @@
 // CHECK: llvm.mlir.global external @__tucker_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
 // CHECK: gpu.func @flash_fwd_bf16_d128(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.maxntid = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
-// CHECK-SAME: tucker.launch = {block_m = 128 : i64, block_n = 128 : i64, causal = false, decode = false, element = "bf16", group = 1 : i64, heads_per_tile = 1 : i64, lengths = false, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = 230456 : i64, stages = 3 : i64, threads = 384 : i64, v_dim = 128 : i64, value_from_key = false}
+// CHECK-SAME: tucker.launch = {block_m = 128 : i64, block_n = 128 : i64, causal = false, decode = false, element = "bf16", group = 1 : i64, heads_per_tile = 1 : i64, lengths = false, output_transposed = false, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = 230456 : i64, stages = 3 : i64, threads = 384 : i64, v_dim = 128 : i64, value_from_key = false}
 // CHECK: %[[TID:.+]] = nvvm.read.ptx.sreg.tid.x : i32
 // CHECK: %[[HEAD:.+]] = nvvm.read.ptx.sreg.ctaid.y : i32
 // CHECK: %[[BATCH:.+]] = nvvm.read.ptx.sreg.ctaid.z : i32
@@ -287,7 +287,7 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // The partial result: f32 pairs, then (max, sum).
 // CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr
 // CHECK: gpu.return
-// CHECK-LABEL: gpu.func @flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode_combine(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode_combine(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: scf.for
 // CHECK: arith.maxnumf
@@ -316,7 +316,7 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-DAG: %[[ROWS:.+]] = arith.constant 160 : i32
 // CHECK-DAG: %[[PARTS:.+]] = arith.constant 10 : i32
 // CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode blocks in (%[[SPLITS]], %[[C2]], %[[C2]]) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32, %[[TPS]] : i32)
-// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode_combine blocks in (%[[CB]], %{{.+}}, %{{.+}}) threads in (%{{.+}}, %{{.+}}, %{{.+}}) args(%[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[ROWS]] : i32, %[[PARTS]] : i32)
+// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode_combine blocks in (%[[CB]], %{{.+}}, %{{.+}}) threads in (%{{.+}}, %{{.+}}, %{{.+}}) args(%[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[ROWS]] : i32, %[[PARTS]] : i32, %[[HEADS:.+]] : i32, %[[NQ]] : i32)
 func.func @latent(%q: tensor<2x16x5x192xbf16>, %k: tensor<2x1x300x192xbf16>) -> tensor<2x16x5x128xbf16> {
   %v = tensor.extract_slice %k[0, 0, 0, 0] [2, 1, 300, 128] [1, 1, 1, 1] : tensor<2x1x300x192xbf16> to tensor<2x1x300x128xbf16>
   %o = tucker.flash %q, %k, %v {causal} : tensor<2x16x5x192xbf16>, tensor<2x1x300x192xbf16>, tensor<2x1x300x128xbf16> -> tensor<2x16x5x128xbf16>
@@ -392,7 +392,7 @@ func.func @mla(%q: tensor<1x16x500x576xbf16>, %k: tensor<1x1x500x576xbf16>) -> t
 // CHECK: %[[KR:.+]] = memref.alloc() : memref<1x4x256x128xbf16>
 // CHECK: call @tucker_flash_launch_flash_fwd_bf16_d128_rope64_causal_rotate(%[[QB]], %{{[^,]+}}, %{{[^,]+}}, %[[O]], %[[QR]], %[[KR]])
 // CHECK: llvm.mlir.global internal constant @flash_fwd_bf16_d128_rope64_causal_rotate_freq(dense<[1.000000e+00, {{.+}}]> : tensor<32xf64>)
-// CHECK-LABEL: gpu.func @flash_fwd_bf16_d128_rope64_causal_rotate(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d128_rope64_causal_rotate(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: scf.for
 // CHECK: scf.if
@@ -407,8 +407,8 @@ func.func @mla(%q: tensor<1x16x500x576xbf16>, %k: tensor<1x1x500x576xbf16>) -> t
 // CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
 // CHECK-DAG: %[[QUERY:.+]] = arith.constant 1 : i32
 // CHECK-DAG: %[[KEY:.+]] = arith.constant 0 : i32
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_rope64_causal_rotate blocks in (%[[C16]], %{{.+}}, %{{.+}}) threads in ({{.+}}) args({{.+}}, %[[QUERY]] : i32)
-// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_rope64_causal_rotate blocks in (%[[C16]], %{{.+}}, %{{.+}}) threads in ({{.+}}) args({{.+}}, %[[KEY]] : i32)
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_rope64_causal_rotate blocks in (%[[C16]], %{{.+}}, %{{.+}}) threads in ({{.+}}) args({{.+}}, %[[QUERY]] : i32, %{{.+}} : i32, %{{.+}} : i32)
+// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_rope64_causal_rotate blocks in (%[[C16]], %{{.+}}, %{{.+}}) threads in ({{.+}}) args({{.+}}, %[[KEY]] : i32, %{{.+}} : i32, %{{.+}} : i32)
 // CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_causal blocks
 
 // Tests that: with rope-kernel=false, rope on the fly declares the f64
@@ -511,4 +511,40 @@ func.func @dynamic(%q: tensor<?x16x1x256xbf16>, %k: tensor<?x1x?x256xbf16>, %len
   %v = tensor.extract_slice %k[0, 0, 0, 0] [%b, 1, %n, 256] [1, 1, 1, 1] : tensor<?x1x?x256xbf16> to tensor<?x1x?x256xbf16>
   %o = tucker.flash %q, %k, %v lengths(%len : tensor<?xi32>) {causal} : tensor<?x16x1x256xbf16>, tensor<?x1x?x256xbf16>, tensor<?x1x?x256xbf16> -> tensor<?x16x1x256xbf16>
   return %o : tensor<?x16x1x256xbf16>
+}
+
+// -----
+
+// Tests that: heads made by transposing [B, N, H, D] projections (what
+// --tucker-fold emits) are read in place: q, k and v are passed as
+// memref.transpose views of the projections (TMA reads them strided), the
+// output is written as [B, N, H, D] (the kernel's output_transposed rows)
+// in place of the transpose after the flash, and the four transposes and
+// their init tensors are gone.
+
+// CHECK-LABEL: func.func @heads(
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[QS:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<2x300x4x64xbf16> to memref<2x300x4x64xbf16>
+// CHECK: %[[QV:.+]] = memref.transpose %[[QS]] (d0, d1, d2, d3) -> (d0, d2, d1, d3) : memref<2x300x4x64xbf16> to memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>
+// CHECK: memref.transpose
+// CHECK: memref.transpose
+// CHECK: %[[O:.+]] = memref.alloc() : memref<2x300x4x64xbf16>
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_causal_obnhd(%[[QV]], %{{[^,]+}}, %{{[^,]+}}, %[[O]]) : (memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x300x4x64xbf16>) -> ()
+// CHECK: %[[OT:.+]] = bufferization.to_tensor %[[O]] restrict writable : memref<2x300x4x64xbf16> to tensor<2x300x4x64xbf16>
+// CHECK-NOT: linalg.transpose
+// CHECK: return %[[OT]]
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d64_causal_obnhd(
+// CHECK-SAME: output_transposed = true
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_causal_obnhd(
+// CHECK: %[[U:.+]] = memref.cast %{{.+}} : memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>> to memref<*xbf16>
+// CHECK: nvgpu.tma.create.descriptor %[[U]]
+func.func @heads(%qp: tensor<2x300x4x64xbf16>, %kp: tensor<2x300x4x64xbf16>, %vp: tensor<2x300x4x64xbf16>) -> tensor<2x300x4x64xbf16> {
+  %e = tensor.empty() : tensor<2x4x300x64xbf16>
+  %q = linalg.transpose ins(%qp : tensor<2x300x4x64xbf16>) outs(%e : tensor<2x4x300x64xbf16>) permutation = [0, 2, 1, 3]
+  %k = linalg.transpose ins(%kp : tensor<2x300x4x64xbf16>) outs(%e : tensor<2x4x300x64xbf16>) permutation = [0, 2, 1, 3]
+  %v = linalg.transpose ins(%vp : tensor<2x300x4x64xbf16>) outs(%e : tensor<2x4x300x64xbf16>) permutation = [0, 2, 1, 3]
+  %o = tucker.flash %q, %k, %v {causal} : tensor<2x4x300x64xbf16>, tensor<2x4x300x64xbf16>, tensor<2x4x300x64xbf16> -> tensor<2x4x300x64xbf16>
+  %f = tensor.empty() : tensor<2x300x4x64xbf16>
+  %y = linalg.transpose ins(%o : tensor<2x4x300x64xbf16>) outs(%f : tensor<2x300x4x64xbf16>) permutation = [0, 2, 1, 3]
+  return %y : tensor<2x300x4x64xbf16>
 }

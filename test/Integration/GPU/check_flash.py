@@ -12,6 +12,8 @@ needs beyond the signature's shapes:
     rope          absent, or {theta, width, offset, repeat, stride, style}
                   as #tucker.rope (docs/spec.md): q rotated at positions
                   i + L - Nq, k at positions j, angles in float64
+    layout        absent, or "bnhd": q, k, v and the output are [B, N, H, D]
+                  (the module transposes them around the flash)
     lengths       absent, or the per-sequence key counts passed as the
                   entry's i32 lengths argument (L = clamp(lengths[b], 0, Nk);
                   without it L = Nk)
@@ -134,8 +136,13 @@ def main():
         v = k[..., c:c + out_dv]
     else:
         v = inputs[2]
+    heads_major = case.get("layout") == "bnhd"
+    if heads_major:  # the reference takes [B, H, N, D]
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))
     scale = case.get("scale") or 1.0 / math.sqrt(q.shape[-1])
     ref = reference(q, k, v, case.get("causal", False), scale, case.get("rope"), lengths)
+    if heads_major:
+        ref = ref.transpose(1, 2).contiguous()
 
     side = torch.cuda.Stream()
     out_shape = tuple(ref.shape)
