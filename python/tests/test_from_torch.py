@@ -198,3 +198,27 @@ def test_llama_key_bias_refused():
     m.k_proj.bias = nn.Parameter(torch.ones(m.k_proj.out_features))
     with pytest.raises(ValueError, match="k_proj bias"):
         tucker.from_torch(m, torch.randn(1, 4, 32))
+
+
+def test_llama_rope_parameters():
+    """transformers 5 style: the rotary base in config.rope_parameters, no rope_theta anywhere;
+    a rope_type other than default is refused, naming rope_parameters."""
+    from types import SimpleNamespace
+    torch.manual_seed(4)
+    m = LlamaAttention(32, 4, 2, 8, 1000.0).eval()
+    x = torch.randn(1, 9, 32)
+    m.config = SimpleNamespace(rope_parameters={"rope_type": "default", "rope_theta": 1000.0},
+                               num_attention_heads=4, num_key_value_heads=2)
+    text = tucker.from_torch(m, x, causal=True)
+    assert "theta = 1.00000000000000000e+03" in text
+    with torch.no_grad():
+        expected = m(x, causal=True).numpy()
+    assert rel_err(tucker.compile(text)(x.numpy()), expected) <= 1e-4
+    # The base is read from rope_parameters: one that disagrees with the module's frequencies is
+    # caught.
+    m.config.rope_parameters = {"rope_type": "default", "rope_theta": 500000.0}
+    with pytest.raises(ValueError, match="inv_freq is not the default"):
+        tucker.from_torch(m, x)
+    m.config.rope_parameters = {"rope_type": "yarn", "rope_theta": 1000.0, "factor": 4.0}
+    with pytest.raises(ValueError, match="rope_parameters = .*yarn.* not supported"):
+        tucker.from_torch(m, x)

@@ -2,9 +2,12 @@
 "Compression"), driving `tucker-opt --tucker-ranks` and `tucker-opt --tucker-compress`.
 
 - `ranks(module_or_mlir, tol=1e-6, example_x=None)` -> one dict per attention op with constant
-  weights: {"op": "tucker.mha", "pre": [r1, r2, r3], "post": [r1, r2, r3], "location": "input:L:C",
-  "tolerance": 1e-06, "notes": [...]} (notes: the remark's `; ...` suffixes, usually none). Ops
-  whose weights are not constants get no remark and so no entry: the list may be empty.
+  weights: {"op": "tucker.mha", "function": "forward", "pre": [r1, r2, r3], "post": [r1, r2, r3],
+  "location": "input:L:C", "tolerance": 1e-06, "notes": [...], "pre_singular_values": [s1, s2, s3],
+  "post_singular_values": [...]} (notes: the remark's `; ...` suffixes, usually none; s1, s2, s3:
+  the singular values of the head, query, key modes (post: head, output, value) as descending
+  float64 NumPy arrays, from `--tucker-ranks=singular-values`). Ops whose weights are not
+  constants get no remark and so no entry: the list may be empty.
 - `compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=False)` ->
   `CompressResult` (exactly one of `ranks` (3 or 6 ints) and `tol`).
 
@@ -24,6 +27,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+import numpy as np
+
 from ._tools import CompileError, run_tool
 
 __all__ = ["ranks", "compress", "CompressResult"]
@@ -37,7 +42,11 @@ _COMPRESS_RE = re.compile(
     _LOC + r"compressed '(?P<op>[\w.]+)' to ranks \[(?P<pre>[\d, ]*)\], \[(?P<post>[\d, ]*)\]: "
     r"relative error pre (?P<epre>" + _NUM + r"), post (?P<epost>" + _NUM + r"); "
     r"params (?P<p0>\d+) -> (?P<p1>\d+), KV values per token (?P<k0>\d+) -> (?P<k1>\d+)(?P<rest>.*)$")
+_SINGULAR_RE = re.compile(
+    r"(?P<loc>.*?):(?P<line>\d+):(?P<col>\d+): note: (?P<tensor>pre|post)-softmax (?P<mode>\w+) "
+    r"singular values \[(?P<values>[^\]]*)\]$")
 _OP_NAME_RE = re.compile(r"\btucker\.[A-Za-z_]\w*")
+_FUNC_RE = re.compile(r"\bfunc\.func\s+(?:(?:private|public|nested)\s+)?@([\w$.-]+)")
 
 
 @dataclass
@@ -138,6 +147,15 @@ def _op_at(lines, line, col):
     return None
 
 
+def _function_at(lines, line):
+    """Name of the last func.func opened at or before `line` of the source, or None."""
+    for text in reversed(lines[:max(line, 0)]):
+        m = _FUNC_RE.search(text)
+        if m:
+            return m.group(1)
+    return None
+
+
 def _ints(s):
     return [int(v) for v in s.split(",") if v.strip()]
 
@@ -161,22 +179,37 @@ def _fmt_tol(value, what):
 
 
 def ranks(module_or_mlir, tol=1e-6, example_x=None):
-    """Numerical Tucker ranks of every attention op with constant weights (tucker-opt
-    --tucker-ranks=tolerance=tol): a list of {"op", "pre", "post", "location", "tolerance",
-    "notes"} in the order of the remarks. See the module docstring."""
+    """Numerical Tucker ranks and mode singular values of every attention op with constant weights
+    (tucker-opt --tucker-ranks=tolerance=tol,singular-values): a list of {"op", "function", "pre",
+    "post", "location", "tolerance", "notes", "pre_singular_values", "post_singular_values"} in the
+    order of the remarks. See the module docstring."""
     text, name = _to_mlir(module_or_mlir, example_x)
-    _, lines = _run_opt(text, name, f"--tucker-ranks=tolerance={_fmt_tol(tol, 'tol')}")
+    _, lines = _run_opt(text, name,
+                        f"--tucker-ranks=tolerance={_fmt_tol(tol, 'tol')} singular-values")
     src = text.splitlines()
     out = []
     for ln in lines:
         m = _RANKS_RE.match(ln)
-        if not m:
+        if m:
+            line, col = int(m["line"]), int(m["col"])
+            ours = m["loc"] == name
+            out.append({"op": _op_at(src, line, col) if ours else None,
+                        "function": _function_at(src, line) if ours else None,
+                        "pre": _ints(m["pre"]), "post": _ints(m["post"]),
+                        "location": f"{m['loc']}:{line}:{col}", "tolerance": float(m["tol"]),
+                        "notes": _notes(m["rest"]),
+                        "pre_singular_values": [], "post_singular_values": []})
             continue
-        line, col = int(m["line"]), int(m["col"])
-        out.append({"op": _op_at(src, line, col) if m["loc"] == name else None,
-                    "pre": _ints(m["pre"]), "post": _ints(m["post"]),
-                    "location": f"{m['loc']}:{line}:{col}", "tolerance": float(m["tol"]),
-                    "notes": _notes(m["rest"])})
+        m = _SINGULAR_RE.match(ln)
+        if m and out and out[-1]["location"] == f"{m['loc']}:{m['line']}:{m['col']}":
+            values = np.array([float(v) for v in m["values"].split(",") if v.strip()])
+            out[-1][m["tensor"] + "_singular_values"].append(values)
+    for r in out:
+        for key in ("pre_singular_values", "post_singular_values"):
+            if len(r[key]) != 3:
+                raise CompileError(f"tucker-opt --tucker-ranks printed {len(r[key])} mode spectra "
+                                   f"for {key.split('_')[0]}-softmax of the op at {r['location']}, "
+                                   "expected 3", stderr="\n".join(lines))
     return out
 
 

@@ -11,7 +11,8 @@ transposed to the dialect's `[in, out]` layout) and one tucker op computing the 
   embed_dim, add_bias_kv, add_zero_attn, dropout > 0 in training mode.
 - HF Llama / Mistral / Qwen2-style attention (duck-typed: q_proj, k_proj, v_proj, o_proj
   nn.Linear and head_dim; rotate-half RoPE over the whole head, theta from `rope_theta`,
-  `config.rope_theta`, `rotary_emb.base` or the default-form `rotary_emb.inv_freq`) ->
+  `config.rope_theta`, `config.rope_parameters` (transformers 5), `rotary_emb.base` or the
+  default-form `rotary_emb.inv_freq`) ->
   `tucker.gqa` with `#tucker.rope<theta, width = head_dim, style = half>`; with q/v/o biases
   -> `tucker.mha` with the key/value heads repeated over their query groups (exact). Refused:
   a nonzero k_proj bias (Qwen2: a key bias under RoPE does not cancel in the softmax and the
@@ -188,13 +189,17 @@ def _rope_theta(module, dim, what):
     """(theta) of a default-type rotary embedding over `dim` dims, or ValueError."""
     config = getattr(module, "config", None)
     rotary = getattr(module, "rotary_emb", None)
+    # transformers 5 keeps the rope in config.rope_parameters (rope_scaling is an alias of it).
+    params = getattr(config, "rope_parameters", None) if config is not None else None
+    params = params if isinstance(params, dict) else {}
     if config is not None:
-        scaling = getattr(config, "rope_scaling", None)
-        if scaling:
-            kind = scaling.get("rope_type", scaling.get("type")) if isinstance(scaling, dict) else scaling
-            if kind not in (None, "default"):
-                raise ValueError(f"rope_scaling = {scaling!r} is not supported (default RoPE only)")
-        factor = getattr(config, "partial_rotary_factor", 1.0)
+        for name, scaling in (("rope_scaling", getattr(config, "rope_scaling", None)),
+                              ("rope_parameters", params)):
+            if scaling:
+                kind = scaling.get("rope_type", scaling.get("type")) if isinstance(scaling, dict) else scaling
+                if kind not in (None, "default"):
+                    raise ValueError(f"{name} = {scaling!r} is not supported (default RoPE only)")
+        factor = getattr(config, "partial_rotary_factor", params.get("partial_rotary_factor", 1.0))
         if factor not in (None, 1, 1.0):
             raise ValueError(f"partial_rotary_factor = {factor} is not supported")
     if rotary is not None:
@@ -204,11 +209,9 @@ def _rope_theta(module, dim, what):
         kind = getattr(rotary, "rope_type", "default")
         if kind not in (None, "default"):
             raise ValueError(f"rotary_emb.rope_type = {kind!r} is not supported (default RoPE only)")
-    theta = None
-    for owner, attr in ((module, "rope_theta"), (config, "rope_theta"), (rotary, "base")):
-        if owner is not None and getattr(owner, attr, None) is not None:
-            theta = float(getattr(owner, attr))
-            break
+    candidates = (getattr(module, "rope_theta", None), getattr(config, "rope_theta", None),
+                  params.get("rope_theta"), getattr(rotary, "base", None))
+    theta = next((float(v) for v in candidates if v is not None), None)
     inv_freq = getattr(rotary, "inv_freq", None) if rotary is not None else None
     if inv_freq is not None:
         inv = _numpy(inv_freq).reshape(-1)
@@ -224,7 +227,8 @@ def _rope_theta(module, dim, what):
                              "(rope scaling is not supported)")
     if theta is None:
         raise ValueError("cannot find the rotary base: expected rope_theta, config.rope_theta, "
-                         "rotary_emb.base or rotary_emb.inv_freq")
+                         "config.rope_parameters['rope_theta'], rotary_emb.base or "
+                         "rotary_emb.inv_freq")
     if not (math.isfinite(theta) and theta > 0):
         raise ValueError(f"rope theta = {theta} is not supported")
     return theta

@@ -103,8 +103,17 @@ def TuckerRanksPass : Pass<"tucker-ranks"> {
     ```
     remark: pre-softmax ranks [4, 8, 8], post-softmax ranks [4, 16, 16] (tolerance 1e-06)
     ```
-    Singular values are resolved down to about `1e-7·σ_1` (Grams square
-    them), so tolerances below that count rounding noise.
+    With `singular-values`, six notes follow each remark, one per mode, with
+    all its singular values (descending, `%.9g`; as many as the mode's size
+    in orthonormal coordinates of any latent basis):
+    ```
+    note: pre-softmax head singular values [3.1, 2.9, 2.7, 2.2]
+    note: pre-softmax query singular values [2.3, 2.1, …]
+    ```
+    (then `pre-softmax key`, `post-softmax head`, `post-softmax output`,
+    `post-softmax value`). Singular values are resolved down to about
+    `1e-7·σ_1` (Grams square them), so tolerances below that count rounding
+    noise.
   }];
   let options = [
     Option<"tolerance", "tolerance", "double", /*default=*/"1.0e-6",
@@ -113,6 +122,9 @@ def TuckerRanksPass : Pass<"tucker-ranks"> {
     Option<"reportSkipped", "report-skipped", "bool", /*default=*/"false",
            "Also emit a remark for attention ops whose weights are not all "
            "constant, saying which operand is not">,
+    Option<"singularValues", "singular-values", "bool", /*default=*/"false",
+           "Attach to each remark one note per mode with all its singular "
+           "values">,
   ];
 }
 
