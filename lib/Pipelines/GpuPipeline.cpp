@@ -1,29 +1,39 @@
 //===- GpuPipeline.cpp - The tucker GPU pass pipeline ---------------------===//
 //
-// --tucker-gpu-pipeline: tucker ops → tucker.flash → the generated Hopper
-// kernel (--tucker-flash-to-gpu) + its host launcher → bufferized host code
-// with device output buffers → the upstream NVVM lowering: a gpu.binary
-// (PTX, cubin or fatbin) and LLVM-dialect host code that calls the mgpu*
-// runtime functions (lib/Runtime/MgpuShim.cpp).
+// --tucker-gpu-pipeline: a whole layer (tucker.mha / gqa / mla / attention,
+// or tucker.flash with linalg around it) to a gpu.binary and LLVM host code
+// that calls the project's runtime (lib/Runtime: the mgpu* functions and
+// tuckerGemm). docs/gpu-layer.md explains the choices.
 //
-// Scope: only modules whose tucker ops end as tucker.flash run here. Anything
-// else left on the host after --tucker-flash-to-gpu (the linalg projections of
-// a tucker.mha, tucker.rope that did not fuse, ...) is refused with a
-// diagnostic: the whole-layer GPU path is not there yet.
-//
-// Buffers: function boundaries bufferize to identity-layout memrefs, and every
-// result becomes a caller-allocated out-param (for tucker-compile: a device
-// pointer). The op site of --tucker-flash-to-gpu allocates the flash output
-// with memref.alloc; when that allocation is not hoisted into an out-param
-// (an intermediate flash output), tucker-gpu-device-buffers turns it into
-// gpu.alloc with a gpu.dealloc at the end of its block.
+//  1. tucker stage: lift, fold, fuse-rope;
+//  2. GEMM-shaped contractions (projections, query cores, output fold)
+//     become cuBLASLt calls with their casts and biases absorbed
+//     (--tucker-gemm-to-runtime); every tucker.flash becomes a generated
+//     Hopper kernel and its launcher (--tucker-flash-to-gpu), which reads
+//     head-transposed operands and writes a head-transposed output in place;
+//  3. the rest (norms, biases, rope not fused into a flash, casts,
+//     transposes) as linalg on tensors: tucker.rope lowered to linalg,
+//     named ops generalized, elementwise producers fused into their
+//     consumers (upstream linalg elementwise fusion), checked
+//     (--tucker-gpu-check-host);
+//  4. one-shot bufferization with results as out-params; every device
+//     buffer a view into one workspace argument (--tucker-gpu-device-buffers);
+//  5. linalg on buffers to collapsed, tiled scf.parallel nests
+//     (--tucker-gpu-map-loops), mapped to blocks and threads and made
+//     kernels by upstream passes (gpu-map-parallel-loops,
+//     convert-parallel-loops-to-gpu);
+//  6. the upstream NVVM lowering (kernel outlining, gpu.binary, host LLVM).
 //
 //===----------------------------------------------------------------------===//
 
 #include "tucker/Pipelines/Pipelines.h"
 
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
@@ -43,6 +53,10 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createTuckerFuseRopePass());
+  // Dense products through the runtime's cuBLASLt call, first: a transpose
+  // it puts on a flash output (for the output fold) is then folded into the
+  // flash kernel's store by --tucker-flash-to-gpu.
+  pm.addPass(createTuckerGemmToRuntimePass());
   TuckerFlashToGpuPassOptions flash;
   flash.chip = options.chip;
   flash.pingPong = options.pingPong;
@@ -52,13 +66,24 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   flash.smCount = options.smCount;
   flash.ropeKernel = options.ropeKernel;
   pm.addPass(createTuckerFlashToGpuPass(flash));
+
+  // The rest as fused linalg on tensors (a tucker.rope left outside every
+  // flash lowered to it).
+  pm.addPass(createTuckerFlashToLinalgPass());
+  pm.addPass(createConvertElementwiseToLinalgPass());
+  LinalgMorphOpsPassOptions generalize;
+  generalize.namedToGeneric = true;
+  pm.addPass(createLinalgMorphOpsPass(generalize));
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   TuckerGpuCheckHostPassOptions check;
   check.format = options.format;
   pm.addPass(createTuckerGpuCheckHostPass(check));
 
   // Host code to buffers: identity layouts at function boundaries, results
-  // as caller-allocated out-params (device pointers), the remaining flash
-  // outputs in device memory.
+  // as caller-allocated out-params (device pointers), every other buffer in
+  // the workspace.
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -70,6 +95,12 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createTuckerGpuDeviceBuffersPass());
+  pm.addPass(createCanonicalizerPass());
+
+  // Elementwise kernels: one thread per element of each fused op.
+  pm.addPass(createTuckerGpuMapLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addPass(createConvertParallelLoopToGpuPass());
   pm.addPass(createCanonicalizerPass());
 
   // The upstream NVVM lowering: kernel → gpu.binary, host → LLVM + mgpu*.
@@ -85,9 +116,10 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
 void tucker::registerTuckerGpuPipeline() {
   PassPipelineRegistration<TuckerGpuPipelineOptions>(
       "tucker-gpu-pipeline",
-      "Lower a module whose tucker ops become tucker.flash to a gpu.binary "
-      "(generated Hopper kernel) and LLVM host code calling the mgpu* "
-      "runtime: lift, fold, fuse-rope, flash-to-gpu, one-shot bufferization "
-      "with out-params, device buffers, gpu-lower-to-nvvm-pipeline",
+      "Lower a whole layer to a gpu.binary and LLVM host code calling the "
+      "project's runtime: lift, fold, fuse-rope, flash-to-gpu (Hopper "
+      "kernels), gemm-to-runtime (cuBLASLt), fused elementwise kernels, "
+      "one-shot bufferization with out-params, one workspace for the device "
+      "buffers, gpu-lower-to-nvvm-pipeline",
       buildTuckerGpuPipeline);
 }

@@ -264,8 +264,15 @@ def test_verifier_error_is_reported():
 
 
 def test_unavailable_target_and_bad_options():
-    with pytest.raises(tucker.CompileError, match="the whole-layer GPU path is not there yet"):
-        tucker.compile(MATMUL_BIAS_EXP, target="cuda")
+    host_read = """
+      func.func @first(%a: tensor<2xf32>) -> tensor<2xf32> {
+        %c0 = arith.constant 0 : index
+        %v = tensor.extract %a[%c0] : tensor<2xf32>
+        %b = tensor.from_elements %v, %v : tensor<2xf32>
+        return %b : tensor<2xf32>
+      }"""
+    with pytest.raises(tucker.CompileError, match="'tensor.extract' would run on the host"):
+        tucker.compile(host_read, target="cuda")
     with pytest.raises(tucker.CompileError, match="unknown --target='tpu'"):
         tucker.compile(MATMUL_BIAS_EXP, target="tpu")
     with pytest.raises(tucker.CompileError, match="invalid --pipeline-options"):

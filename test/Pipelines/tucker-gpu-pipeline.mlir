@@ -8,31 +8,46 @@
 // RUN: tucker-compile %t.mlir --target=cuda -o %t.so --signature=%t.json
 // RUN: nm -D %t.so | FileCheck %s --check-prefix=SO
 // RUN: FileCheck %s --check-prefix=SIG < %t.json
-// RUN: not tucker-compile %s --target=cuda --entry=chain -o %t2.so 2>&1 | FileCheck %s --check-prefix=HOST
+// RUN: not tucker-compile %s --target=cuda --entry=host -o %t2.so 2>&1 | FileCheck %s --check-prefix=HOST
 // SO-DAG: T _mlir_ciface_chain
 // SO-DAG: U mgpuLaunchKernel
 // SO-DAG: U mgpuModuleLoadJIT
-// SO-DAG: U mgpuMemAlloc
 // SO-DAG: U mgpuTensorMapEncodeTiledMemref
 // SO-DAG: U tuckerStreamBegin
 // SO-DAG: U tuckerStreamEnd
-// SIG: "target":"cuda","entry":"chain","symbol":"_mlir_ciface_chain","stream":"first argument: the CUstream the call enqueues on; it returns without synchronizing"
-// HOST: error: tucker-gpu-pipeline: 'linalg.matmul' would run on the host: the whole-layer GPU path is not there yet
+// SO-NOT: mgpuMemAlloc
+// SIG: "target":"cuda","entry":"chain","symbol":"_mlir_ciface_chain","stream":"first argument: the CUstream the call enqueues on; it returns without synchronizing","workspace_bytes":65536,
+// HOST: error: tucker-gpu-pipeline: 'tensor.extract' would run on the host
 // HOST: the GPU pipeline (--tucker-gpu-pipeline) failed
 
-// The pipeline: tucker stage, flash-to-gpu, the host check, bufferization
-// with out-params, device buffers, then the upstream NVVM lowering.
+// The pipeline: tucker stage, GEMMs to the runtime, flash-to-gpu, the rest as
+// fused linalg, the host check, bufferization with out-params, the
+// workspace, elementwise kernels, then the upstream NVVM lowering.
 // PIPE:      builtin.module(
 // PIPE-NEXT:   tucker-lift,
 // PIPE-NEXT:   tucker-fold{
 // PIPE-NEXT:   canonicalize
 // PIPE-NEXT:   cse,
 // PIPE-NEXT:   tucker-fuse-rope,
+// PIPE-NEXT:   tucker-gemm-to-runtime{workspace-bytes=33554432},
 // PIPE-NEXT:   tucker-flash-to-gpu{chip=sm_90a
+// PIPE-NEXT:   tucker-flash-to-linalg{
+// PIPE-NEXT:   convert-elementwise-to-linalg,
+// PIPE-NEXT:   linalg-morph-ops{{.*}}named-to-generic=true
+// PIPE-NEXT:   linalg-fuse-elementwise-ops,
+// PIPE-NEXT:   canonicalize
+// PIPE-NEXT:   cse,
 // PIPE-NEXT:   tucker-gpu-check-host{format=isa},
 // PIPE-NEXT:   one-shot-bufferize{{.*}}bufferize-function-boundaries=true{{.*}}function-boundary-type-conversion=identity-layout-map
 // PIPE-NEXT:   buffer-results-to-out-params{{.*}}hoist-dynamic-allocs=true hoist-static-allocs=true modify-public-functions=true
 // PIPE-NEXT:   tucker-gpu-device-buffers,
+// PIPE-NEXT:   canonicalize
+// PIPE-NEXT:   tucker-gpu-map-loops{block-size=256},
+// PIPE-NEXT:   func.func(
+// PIPE-NEXT:     gpu-map-parallel-loops{
+// PIPE-NEXT:   ),
+// PIPE-NEXT:   convert-parallel-loops-to-gpu,
+// PIPE-NEXT:   canonicalize
 // PIPE:        nvvm-attach-target{O=3 chip=sm_90a {{.*}}features=+ptx80
 // PIPE:        gpu-to-llvm{
 // PIPE-NEXT:   gpu-module-to-binary{format=isa
@@ -43,16 +58,16 @@
 // OPTS: nvvm-attach-target{O=2 chip=sm_90a
 // OPTS: gpu-module-to-binary{format=isa
 
-// A flash-only module: the entry takes q, k, v and the out-param o (memref
-// descriptors), the intermediate flash output lives in device memory, the
-// launcher encodes the tensor maps, the kernel is PTX with wgmma.
+// A flash-only module: the entry takes q, k, v, the out-param o (memref
+// descriptors) and the workspace, where the intermediate flash output lives
+// (2·128·128 bf16 = 64 KiB: no allocation per call); the launcher encodes
+// the tensor maps, the kernel is PTX with wgmma.
 // CHECK-LABEL: llvm.func @chain(
-// CHECK:         llvm.call @mgpuStreamCreate
-// CHECK:         llvm.call @mgpuMemAlloc
-// CHECK:         llvm.call @mgpuStreamSynchronize
+// CHECK-SAME:    tucker.workspace_bytes = 65536 : i64
+// CHECK-NOT:     mgpuMemAlloc
 // CHECK:         llvm.call @tucker_flash_launch_flash_fwd_bf16_d128(
 // CHECK:         llvm.call @tucker_flash_launch_flash_fwd_bf16_d128(
-// CHECK:         llvm.call @mgpuMemFree
+// CHECK-NOT:     mgpuMemFree
 // CHECK:         llvm.return
 // CHECK:       gpu.binary @tucker_flash_kernels
 // CHECK-SAME:    #nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
@@ -70,11 +85,12 @@ func.func @chain(%q: tensor<1x2x128x128xbf16>, %k: tensor<1x2x128x128xbf16>, %v:
 
 // -----
 
-// Host-side linalg (as the projections of a tucker.mha become) is refused:
-// the whole-layer GPU path is not there yet.
-// REFUSE: error: tucker-gpu-pipeline: 'linalg.matmul' would run on the host: the whole-layer GPU path is not there yet
-func.func @proj(%x: tensor<64x128xf32>, %w: tensor<128x128xf32>) -> tensor<64x128xf32> {
-  %z = tensor.empty() : tensor<64x128xf32>
-  %y = linalg.matmul ins(%x, %w : tensor<64x128xf32>, tensor<128x128xf32>) outs(%z : tensor<64x128xf32>) -> tensor<64x128xf32>
-  return %y : tensor<64x128xf32>
+// Host-side work with no GPU lowering (reading one element) is refused, with
+// the op named.
+// REFUSE: error: tucker-gpu-pipeline: 'tensor.extract' would run on the host
+func.func @host(%x: tensor<64xf32>) -> tensor<2xf32> {
+  %c0 = arith.constant 0 : index
+  %v = tensor.extract %x[%c0] : tensor<64xf32>
+  %y = tensor.from_elements %v, %v : tensor<2xf32>
+  return %y : tensor<2xf32>
 }

@@ -182,6 +182,8 @@ struct Signature {
   std::string entry;
   SmallVector<TensorSpec> inputs, outputs;
   bool stream = false; // a leading CUstream argument (--target=cuda)
+  /// --target=cuda: bytes of the trailing workspace argument (0: none).
+  std::optional<int64_t> workspaceBytes;
 };
 } // namespace
 
@@ -444,6 +446,8 @@ static void writeSignatureJson(llvm::raw_ostream &os, const Signature &sig,
     if (sig.stream)
       j.attribute("stream", "first argument: the CUstream the call enqueues "
                             "on; it returns without synchronizing");
+    if (sig.workspaceBytes)
+      j.attribute("workspace_bytes", *sig.workspaceBytes);
     j.attributeArray("inputs", [&] {
       for (const TensorSpec &t : sig.inputs)
         j.object([&] {
@@ -817,6 +821,13 @@ static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
   if (failed(pm.run(module)))
     return fail("the GPU pipeline (--tucker-gpu-pipeline) failed on '" +
                 inputFilename + "'");
+  // The device buffers' workspace, a trailing argument when there is one
+  // (--tucker-gpu-device-buffers records its size on the entry).
+  sig.workspaceBytes = 0;
+  if (auto lowered = module.lookupSymbol<LLVM::LLVMFuncOp>(sig.entry))
+    if (auto bytes =
+            lowered->getAttrOfType<IntegerAttr>("tucker.workspace_bytes"))
+      sig.workspaceBytes = bytes.getInt();
   if (original &&
       failed(resolveDynamicResultDims(*original, sig.entry, sig,
                                       tucker::TuckerCpuPipelineOptions())))

@@ -226,35 +226,170 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
 }
 
 def TuckerGpuCheckHostPass : Pass<"tucker-gpu-check-host", "::mlir::ModuleOp"> {
-  let summary = "Refuse host code the tucker GPU pipeline cannot run yet";
+  let summary = "Refuse host code the tucker GPU pipeline cannot lower";
   let description = [{
-    Runs in `--tucker-gpu-pipeline` after `--tucker-flash-to-gpu`. Outside
-    `gpu.module`s, every op must be host glue the pipeline can lower:
-    `func`, `bufferization`, the launchers' ops. A `linalg` or `tucker` op, or
-    any other op on tensors, would run on the host (the projections of a
-    `tucker.mha`, a `tucker.rope` that did not fuse): it gets an error naming
-    the op. With `format=bin` or `fatbin`, a missing ptxas ($CUDA_HOME/bin,
-    /usr/local/cuda/bin, $PATH) is an error too.
+    Runs in `--tucker-gpu-pipeline` after `--tucker-flash-to-gpu`,
+    `--tucker-gemm-to-runtime` and the lowering of leftover `tucker.rope`,
+    before bufferization. Outside `gpu.module`s, what the rest of the
+    pipeline lowers passes: structured linalg ops on tensors (they become
+    GPU kernels), the tensor shape ops that bufferize to views, allocations
+    or copies (`tensor.empty`, `expand_shape`, `collapse_shape`,
+    `extract_slice`, `insert_slice`, `cast`, `dim`), `func`,
+    `bufferization` and the launchers' host glue. Refused, with an error
+    naming the op: a `tucker` op (no GPU lowering), a non-structured linalg
+    op, linalg on buffers, any other op on tensors (`tensor.extract`,
+    `tensor.from_elements`, ...: it would run on the host). Tensor constants
+    pass: `--tucker-gpu-map-loops` moves them into the kernels that read
+    them. With `format=bin` or `fatbin`, a missing
+    ptxas ($CUDA_HOME/bin, /usr/local/cuda/bin, $PATH) is an error too.
   }];
   let options = [
     Option<"format", "format", "std::string", /*default=*/"\"isa\"",
            "gpu.binary format the pipeline will produce (isa|bin|fatbin)">,
   ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 def TuckerGpuDeviceBuffersPass
     : Pass<"tucker-gpu-device-buffers", "::mlir::ModuleOp"> {
-  let summary = "Allocate the flash launchers' intermediate buffers on the device";
+  let summary = "Place the host functions' device buffers in one workspace argument";
   let description = [{
-    After bufferization with results as out-params: a `memref.alloc` that
-    feeds a `tucker_flash_launch_*` call (directly or through `memref.cast`)
-    is an intermediate flash output the host never reads; it becomes
-    `gpu.alloc` (async form, waited for) and is freed by `gpu.dealloc` before
-    its block's terminator; its host deallocations are dropped. An allocation
-    that escapes through `func.return` is an error (results must be
-    out-params).
+    After bufferization with results as out-params, every `memref.alloc`
+    of a host function is device memory the caller never sees (flash
+    outputs, GEMM results and scratch, partial buffers, copies,
+    elementwise results). Those of static size in the function's top block
+    become `memref.view`s into a workspace: a trailing `memref<W x i8>`
+    argument the function gets (W recorded as its `tucker.workspace_bytes`
+    attribute; `tucker-compile` writes it into the signature as
+    `workspace_bytes`). Offsets are planned at compile time: a buffer is
+    live from its allocation to the last op of the top block that uses it
+    through any view (all work is enqueued in order on one stream, so a
+    region is free for reuse once its last user is enqueued); buffers are
+    placed largest first at the lowest 256-byte aligned offset that
+    overlaps no buffer live at the same time. The function asserts at run
+    time that the workspace is 256-byte aligned. A call of a function that
+    has a workspace passes a slice of the caller's (live during the call).
+
+    ```mlir
+    func.func @layer(%x: memref<...>, %y: memref<...>, %ws: memref<W x i8>)
+        attributes {tucker.workspace_bytes = W : i64} {
+      %q = memref.view %ws[%c0][] : memref<W x i8> to memref<4x32x4096x128xbf16>
+      ...
+    ```
+
+    Buffers of dynamic size (or allocated inside a loop or branch) cannot
+    have compile-time offsets: they become stream-ordered `gpu.alloc`, freed
+    by `gpu.dealloc` before their block's terminator (one device allocation
+    per call). Host deallocations of all of them are dropped. Refused: an
+    allocation returned by its function (results must be out-params), a
+    `memref.alloca` (host stack memory), recursion through calls.
   }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def TuckerGemmToRuntimePass
+    : Pass<"tucker-gemm-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Run GEMM-shaped linalg contractions through the runtime's cuBLASLt call";
+  let description = [{
+    Part of `--tucker-gpu-pipeline`. Every two-operand contraction on tensors
+    (`linalg.matmul`, `linalg.batch_matmul`, a `linalg.generic` whose body
+    multiplies and accumulates, with float casts, as `--tucker-fold`'s
+    einsums are) with a zero-filled init, f32/f16/bf16 operands of one type
+    and an f32/f16/bf16 result, becomes a call of a launcher that calls
+    `tuckerGemm` (include/tucker/Runtime/Gemm.h: cuBLASLt, loaded by the
+    runtime at run time, f32 accumulation, on the caller's stream):
+
+    ```mlir
+    %a = bufferization.to_buffer %x read_only : ... to memref<8x64x128xbf16>
+    %b = bufferization.to_buffer %w read_only : ... to memref<128x96xbf16>
+    %bias = bufferization.to_buffer %bq read_only : ... to memref<96xbf16>
+    %c = memref.alloc() : memref<8x64x96xbf16>
+    %scratch = memref.alloc() : memref<33554432xi8>
+    call @tucker_gemm_bf16_bf16_bias(%a, %b, %bias, %c, %scratch) : ...
+    %y = bufferization.to_tensor %c restrict writable : ...
+    ```
+
+    Loop dims are batch (in both operands and the result), M, N or K
+    (`linalg::inferContractionDims`). The K dims, and the M (N) dims kept as
+    matrix dims, must each be adjacent dims of the operands that have them;
+    an M (N) dim that is not becomes a batch dim the other operand
+    broadcasts (stride 0); batch dims merge where adjacent; at most two batch
+    levels (a cuBLASLt strided batch inside a loop in the runtime). Where no
+    such plan reads an operand in place it is transposed first
+    (`linalg.transpose`, a copy; the result likewise, after), choosing the
+    fewest copied elements. A `linalg.transpose` producing an operand is read
+    through (no copy). The cast of an f32 product to f16/bf16 and a bias add
+    over the last dim that follow it (their only users) are absorbed: the
+    product is rounded once, the bias added by cuBLASLt's epilogue.
+
+    Contractions it does not take (more operands, no reduction dim, a
+    non-zero init, mixed operand types, k = 0) are left for the elementwise
+    path (`--tucker-gpu-map-loops`). Each call site allocates
+    `workspace-bytes` of cuBLASLt scratch, which
+    `--tucker-gpu-device-buffers` places in the function's workspace
+    (reused between calls).
+  }];
+  let options = [
+    Option<"workspaceBytes", "workspace-bytes", "int64_t",
+           /*default=*/"33554432",
+           "cuBLASLt scratch per call site (algorithms needing more are not "
+           "chosen; 32 MiB is PyTorch's default on Hopper)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def TuckerGpuMapLoopsPass : Pass<"tucker-gpu-map-loops", "::mlir::ModuleOp"> {
+  let summary = "Turn the host functions' linalg ops on buffers into 1-D GPU-mappable loop nests";
+  let description = [{
+    Part of `--tucker-gpu-pipeline`, after bufferization. In every function
+    outside `gpu.module`s: `memref.copy` becomes `linalg.copy`; every linalg
+    op becomes loops (`linalg::linalgOpToParallelLoops`: `scf.parallel` over
+    its parallel dims, `scf.for` over its reduction dims; an op without
+    parallel dims gets a one-iteration `scf.parallel`); each outermost
+    `scf.parallel` is collapsed to one dim (`collapseParallelLoops`) and
+    tiled by `block-size` with constant inner bounds
+    (`scf::tileParallelLoop`), so that consecutive threads of a block take
+    consecutive innermost elements (coalesced). Upstream
+    `--gpu-map-parallel-loops` then maps the tiles to blocks and their
+    elements to threads, and `--convert-parallel-loops-to-gpu` makes the
+    kernels:
+
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%n) step (%c256) {        // blocks
+      scf.parallel (%t) = (%c0) to (%c256) step (%c1) {     // threads
+        %e = arith.addi %t, %i : index
+        scf.if (%e < %n) { ...delinearize %e, load, compute, store... }
+      }
+    }
+    ```
+
+    A constant tensor (bufferized to `memref.get_global` of a host global,
+    e.g. a rope frequency table) gets its own `memref.get_global` at each
+    read inside a loop nest, so that kernel outlining copies the global into
+    the kernel's `gpu.module` (device memory); a constant read by anything
+    else (a launcher, a GEMM call) is an error naming the reader. A
+    `memref.load`, `memref.store` or `memref.copy` that would be left to
+    run on the host (outside every `scf.parallel`) is an error naming it:
+    the buffers are device memory.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of the elementwise kernels (1 to 1024)">,
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // TUCKER_CONVERSION_PASSES_TD

@@ -41,8 +41,9 @@
 // RUN: not tucker-compile %t/ok.mlir -o %t/x.so --pipeline-options='query-tile=many' 2>&1 | FileCheck %s --check-prefix=OPTIONS
 // OPTIONS: tucker-compile: error: invalid --pipeline-options='query-tile=many' for --tucker-cpu-pipeline
 
-// RUN: not tucker-compile %t/ok.mlir -o %t/x.so --target=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
-// CUDA: error: tucker-gpu-pipeline: {{.*}} would run on the host: the whole-layer GPU path is not there yet
+// RUN: not tucker-compile %t/host.mlir -o %t/x.so --target=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
+// CUDA: host.mlir:3:8: error: tucker-gpu-pipeline: 'tensor.extract' would run on the host
+// CUDA: tucker-compile: error: the GPU pipeline (--tucker-gpu-pipeline) failed
 
 // RUN: not tucker-compile %t/ok.mlir -o %t/x.so --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
 // TARGET: tucker-compile: error: unknown --target='tpu' (targets: cpu, cuda)
@@ -57,6 +58,14 @@
 //--- ok.mlir
 func.func @ok(%a: tensor<2xf32>) -> tensor<2xf32> {
   %b = arith.addf %a, %a : tensor<2xf32>
+  return %b : tensor<2xf32>
+}
+
+//--- host.mlir
+func.func @first(%a: tensor<2xf32>) -> tensor<2xf32> {
+  %c0 = arith.constant 0 : index
+  %v = tensor.extract %a[%c0] : tensor<2xf32>
+  %b = tensor.from_elements %v, %v : tensor<2xf32>
   return %b : tensor<2xf32>
 }
 
