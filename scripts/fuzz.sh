@@ -49,7 +49,7 @@ if [[ ! -f "$build/build.ninja" ]]; then
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit >/dev/null
 fi
-nice -n 10 ninja -C "$build" -j "$jobs" tucker-fuzz >/dev/null
+nice -n 10 ninja -C "$build" -j "$jobs" --quiet tucker-fuzz
 echo "fuzz: built $build/bin/tucker-fuzz"
 
 work="$build/fuzz"

@@ -37,6 +37,16 @@ build="$(realpath -m "${TUCKER_ASAN_BUILD_DIR:-build-asan}")"
 jobs="${TUCKER_JOBS:-2}"
 start=$SECONDS
 
+# What scripts/setup.sh installs (GCC brings its sanitizer runtimes).
+for tool in cmake ninja "${CC:-cc}" /usr/lib/llvm-22/bin/mlir-opt; do
+  command -v "$tool" >/dev/null || {
+    echo "sanitize: $tool is missing: run scripts/setup.sh first (it installs what this needs)" >&2
+    exit 1
+  }
+done
+libasan="$(${CC:-cc} -print-file-name=libasan.so)"
+[[ -f "$libasan" ]] || { echo "sanitize: cannot find libasan.so ($libasan)" >&2; exit 1; }
+
 if [[ ! -f "$build/build.ninja" ]]; then
   # -O1 keeps the build and the tests fast enough; no -DNDEBUG: assertions on.
   cmake -G Ninja -S . -B "$build" \
@@ -46,7 +56,8 @@ if [[ ! -f "$build/build.ninja" ]]; then
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit >/dev/null
 fi
-nice -n 10 ninja -C "$build" -j "$jobs" >/dev/null
+# --quiet: compiler errors and warnings only, no progress lines.
+nice -n 10 ninja -C "$build" -j "$jobs" --quiet
 echo "sanitize: built $build ($((SECONDS - start))s)"
 
 # Reports are fatal and go to stderr, which lit and pytest show.
@@ -56,8 +67,6 @@ ninja -C "$build" check-tucker
 echo "sanitize: lit clean ($((SECONDS - start))s)"
 [[ $lit_only -eq 1 ]] && exit 0
 
-libasan="$(${CC:-cc} -print-file-name=libasan.so)"
-[[ -f "$libasan" ]] || { echo "sanitize: cannot find libasan.so ($libasan)" >&2; exit 1; }
 TUCKER_BUILD_DIR="$build" \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" \
 LD_PRELOAD="$libasan" \
