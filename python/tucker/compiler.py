@@ -136,6 +136,7 @@ class Signature(NamedTuple):
     target: str
     args: tuple
     results: tuple
+    workspace_bytes: int = 0  # cuda: the trailing device workspace argument (0: none)
 
     @classmethod
     def from_json(cls, j):
@@ -147,7 +148,7 @@ class Signature(NamedTuple):
             lengths = tuple((source(b["batch"]), source(b["keys"])) for b in t.get("lengths", ()))
             return ArraySpec(t["dtype"], tuple(t["shape"]), dims, lengths)
         return cls(j["entry"], j["symbol"], j["target"], tuple(spec(t, False) for t in j["inputs"]),
-                   tuple(spec(t, True) for t in j["outputs"]))
+                   tuple(spec(t, True) for t in j["outputs"]), int(j.get("workspace_bytes", 0)))
 
 
 def _require_hopper():
@@ -184,7 +185,8 @@ class Kernel:
         # --target=cuda: a leading CUstream; the call enqueues on it and returns at once.
         self._cuda = self.signature.target == "cuda"
         self._fn.argtypes = [ctypes.c_void_p] * (len(self.signature.args) + len(self.signature.results)
-                                                 + int(self._cuda))
+                                                 + int(self._cuda) + int(self.signature.workspace_bytes > 0))
+        self._workspaces = {}  # CUstream -> its device workspace (allocated on first use)
 
     def __repr__(self):
         ins = ", ".join(map(str, self.signature.args))
@@ -250,6 +252,16 @@ class Kernel:
                 raise ValueError(f"{name} must hold values in {bound}, got lengths[{bad[0]}] = "
                                  f"{values[bad[0]]}")
 
+    def _workspace(self, stream):
+        """The descriptor of this stream's workspace: the device memory of the layer's
+        intermediates, allocated once per stream (calls on one stream are ordered and share it;
+        calls on other streams get their own, so they do not race)."""
+        if stream not in self._workspaces:
+            nbytes = self.signature.workspace_bytes
+            buf = _torch().empty(nbytes, dtype=_torch().uint8, device="cuda:0")
+            self._workspaces[stream] = (buf, _descriptor(buf.data_ptr(), (nbytes,)))
+        return self._workspaces[stream][1]
+
     def __call__(self, *args):
         sig = self.signature
         if len(args) != len(sig.args):
@@ -283,11 +295,15 @@ class Kernel:
                 ptr = out.ctypes.data
             results.append(out)
             descs.append(_descriptor(ptr, shape))
-        pointers = [ctypes.addressof(d) for d in descs]
         if self._cuda:
             # torch's current stream: ordered after the work that made the inputs, before the
             # work that reads the outputs; no host synchronization.
-            pointers.insert(0, _torch().cuda.current_stream(0).cuda_stream)
+            stream = _torch().cuda.current_stream(0).cuda_stream
+            if sig.workspace_bytes:
+                descs.append(self._workspace(stream))
+        pointers = [ctypes.addressof(d) for d in descs]
+        if self._cuda:
+            pointers.insert(0, stream)
         self._fn(*pointers)
         del keep
         if not results:

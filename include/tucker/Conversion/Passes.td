@@ -317,11 +317,14 @@ def TuckerGemmToRuntimePass
     matrix dims, must each be adjacent dims of the operands that have them;
     an M (N) dim that is not becomes a batch dim the other operand
     broadcasts (stride 0); batch dims merge where adjacent; at most two batch
-    levels (a cuBLASLt strided batch inside a loop in the runtime). Where no
-    such plan reads an operand in place it is transposed first
-    (`linalg.transpose`, a copy; the result likewise, after), choosing the
-    fewest copied elements. A `linalg.transpose` producing an operand is read
-    through (no copy). The cast of an f32 product to f16/bf16 and a bias add
+    levels (a cuBLASLt strided batch inside a loop in the runtime). An
+    operand may be transposed first (`linalg.transpose`, a copy; the result
+    likewise, after); the cheapest plan wins, counting copied elements and
+    2^21 elements per extra call of the outer loop (a call's launch and host
+    time); a result copy that is a head transpose (`[B, N, H, D]` to
+    `[B, H, N, D]`) read only by `tucker.flash` ops is free, since
+    `--tucker-flash-to-gpu` reads such operands in place. A
+    `linalg.transpose` producing an operand is read through (no copy). The cast of an f32 product to f16/bf16 and a bias add
     over the last dim that follow it (their only users) are absorbed: the
     product is rounded once, the bias added by cuBLASLt's epilogue.
 

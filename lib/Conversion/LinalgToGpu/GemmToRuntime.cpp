@@ -19,9 +19,12 @@
 // M (N) dim that is not becomes a batch dim that B (A) broadcasts; batch dims
 // merge where they are adjacent everywhere; two batch levels at most (the
 // inner one a cuBLASLt strided batch, the outer one a loop in the runtime).
-// An operand that no plan can read in place is transposed first (a copy,
-// linalg.transpose), the cheapest such choice wins; all three in canonical
-// order ([batch, M, K], [batch, K, N], [batch, M, N]) always works.
+// An operand may be transposed first (a copy, linalg.transpose), the result
+// after; all three in canonical order ([batch, M, K], [batch, K, N],
+// [batch, M, N]) always works. The cheapest plan wins: copied elements plus
+// about 2M elements per call of an outer loop; a result copy that is a head
+// transpose read only by tucker.flash ops is free (--tucker-flash-to-gpu
+// reads it in place).
 //
 // Absorbed: a linalg.transpose producing A or B (read through its
 // permutation), the elementwise cast of an f32 result to f16/bf16 (the
@@ -43,6 +46,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "tucker/Conversion/Passes.h"
+#include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 #include "tucker/Runtime/Gemm.h"
 
 namespace mlir::tucker {
@@ -338,10 +342,11 @@ std::optional<Plan> planFor(const Product &p, const Operand &a,
   return plan;
 }
 
-/// Elements of `x` (a large number when a size is dynamic).
-int64_t elements(const Product &p, const Operand &x) {
+/// Product of the static sizes of `dims` (a large number when one is
+/// dynamic).
+int64_t elements(const Product &p, ArrayRef<unsigned> dims) {
   int64_t n = 1;
-  for (unsigned d : x.dims) {
+  for (unsigned d : dims) {
     if (ShapedType::isDynamic(p.sizes[d]))
       return int64_t(1) << 40;
     n *= p.sizes[d];
@@ -349,7 +354,26 @@ int64_t elements(const Product &p, const Operand &x) {
   return n;
 }
 
-/// The plan that copies the fewest elements.
+/// What a cuBLASLt call costs beyond its work, in copied elements: a few
+/// microseconds of launch and host time, about what copying 2M bf16
+/// elements (8 MB moved) takes.
+constexpr int64_t kCallElements = int64_t(1) << 21;
+
+/// Whether a copy of the result from `from` into C's order is free: a head
+/// transpose ([B, N, H, D] to [B, H, N, D]) that --tucker-flash-to-gpu reads
+/// in place, because every user of the result is a tucker.flash.
+bool copyIntoFlashIsFree(const Product &p, const Operand &from) {
+  if (p.c.dims.size() != 4)
+    return false;
+  SmallVector<int64_t> perm;
+  for (unsigned d : p.c.dims)
+    perm.push_back(*from.position(d));
+  Value result = p.last->getResult(0);
+  return perm == ArrayRef<int64_t>{0, 2, 1, 3} && !result.use_empty() &&
+         llvm::all_of(result.getUsers(), llvm::IsaPred<tucker::FlashOp>);
+}
+
+/// The cheapest plan: copied elements plus the outer loop's calls.
 Plan choosePlan(const Product &p) {
   SmallVector<unsigned> batch = ofKind(p, p.c, Kind::Batch);
   SmallVector<unsigned> m = ofKind(p, p.c, Kind::M),
@@ -358,6 +382,7 @@ Plan choosePlan(const Product &p) {
   Operand canonA = reordered(p.a, {batch, m, k});
   Operand canonB = reordered(p.b, {batch, k, n});
   Operand canonC = reordered(p.c, {batch, m, n});
+  bool freeC = copyIntoFlashIsFree(p, canonC);
   std::optional<Plan> best;
   int64_t bestCost = 0;
   for (unsigned mask = 0; mask < 8; ++mask) {
@@ -366,8 +391,12 @@ Plan choosePlan(const Product &p) {
         planFor(p, ca ? canonA : p.a, cb ? canonB : p.b, cc ? canonC : p.c);
     if (!plan)
       continue;
-    int64_t cost = (ca ? elements(p, p.a) : 0) + (cb ? elements(p, p.b) : 0) +
-                   (cc ? elements(p, p.c) : 0);
+    int64_t outer =
+        plan->levels.size() == 2 ? elements(p, plan->levels.front()) : 1;
+    int64_t cost =
+        (ca ? elements(p, p.a.dims) : 0) + (cb ? elements(p, p.b.dims) : 0) +
+        (cc && !freeC ? elements(p, p.c.dims) : 0) +
+        std::min<int64_t>(outer - 1, int64_t(1) << 20) * kCallElements;
     if (!best || cost < bestCost) {
       best = plan;
       best->copyA = ca;

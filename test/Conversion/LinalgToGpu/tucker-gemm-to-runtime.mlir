@@ -108,8 +108,9 @@ func.func @bmm(%a: tensor<4x64x32xf16>, %b: tensor<4x32x16xf16>) -> tensor<4x64x
 
 // Tests that: the per-head query cores q_i = q̃·G_i (result [B, H, N, r3], the
 // flash's layout) need no copy: heads i become a cuBLASLt batch that A
-// broadcasts (stride 0), batch b an outer loop that B broadcasts; m = N = 64,
-// n = r3 = 32, k = r2 = 64.
+// broadcasts (stride 0), batch b an outer loop of 2 calls that B broadcasts
+// (cheaper than copying the 4M-element result); m = N = 4096, n = r3 = 64,
+// k = r2 = 64.
 // CHECK-LABEL: func.func @query_core(
 // CHECK-NOT:     linalg.transpose
 // CHECK:         call @tucker_gemm_bf16_f32(
@@ -118,16 +119,43 @@ func.func @bmm(%a: tensor<4x64x32xf16>, %b: tensor<4x32x16xf16>) -> tensor<4x64x
 // CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : i64
 // CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : i64
 // CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : i64
-// CHECK-DAG:     %[[C32:.+]] = arith.constant 32 : i64
 // CHECK-DAG:     %[[C64:.+]] = arith.constant 64 : i64
-// CHECK-DAG:     %[[C2048:.+]] = arith.constant 2048 : i64
 // CHECK-DAG:     %[[C4096:.+]] = arith.constant 4096 : i64
-// CHECK-DAG:     %[[C16384:.+]] = arith.constant 16384 : i64
-// CHECK:         call @tuckerGemm(%{{.+}}, %{{.+}}, %[[C64]], %[[C32]], %[[C64]], %[[C8]], %[[C2]], %{{.+}}, %[[C64]], %[[C1]], %[[C0]], %[[C4096]], %{{.+}}, %[[C32]], %[[C1]], %[[C2048]], %[[C0]], %{{.+}}, %[[C32]], %[[C2048]], %[[C16384]],
+// CHECK-DAG:     %[[SA:.+]] = arith.constant 262144 : i64
+// CHECK-DAG:     %[[SC:.+]] = arith.constant 2097152 : i64
+// CHECK:         call @tuckerGemm(%{{.+}}, %{{.+}}, %[[C4096]], %[[C64]], %[[C64]], %[[C8]], %[[C2]], %{{.+}}, %[[C64]], %[[C1]], %[[C0]], %[[SA]], %{{.+}}, %[[C64]], %[[C1]], %[[C4096]], %[[C0]], %{{.+}}, %[[C64]], %[[SA]], %[[SC]],
 #q = affine_map<(b, i, n, s, r) -> (b, n, r)>
 #g = affine_map<(b, i, n, s, r) -> (i, r, s)>
 #qo = affine_map<(b, i, n, s, r) -> (b, i, n, s)>
-func.func @query_core(%qt: tensor<2x64x64xbf16>, %g: tensor<8x64x32xbf16>) -> tensor<2x8x64x32xf32> {
+func.func @query_core(%qt: tensor<2x4096x64xbf16>, %g: tensor<8x64x64xbf16>) -> tensor<2x8x4096x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x8x4096x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x8x4096x64xf32>) -> tensor<2x8x4096x64xf32>
+  %p = linalg.generic {indexing_maps = [#q, #g, #qo], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%qt, %g : tensor<2x4096x64xbf16>, tensor<8x64x64xbf16>) outs(%f : tensor<2x8x4096x64xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: f32):
+    %a32 = arith.extf %a : bf16 to f32
+    %b32 = arith.extf %b : bf16 to f32
+    %m = arith.mulf %a32, %b32 : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x8x4096x64xf32>
+  return %p : tensor<2x8x4096x64xf32>
+}
+
+// -----
+
+// Tests that: with a small result, one call and a copy of the result back
+// ([B, N, H, r3] computed, then transposed) beats an outer loop of calls.
+// CHECK-LABEL: func.func @query_core_small(
+// CHECK:         call @tucker_gemm_bf16_f32(%{{[^,]+}}, %{{[^,]+}}, %[[C:[^,]+]],
+// CHECK-SAME:      memref<2x64x8x32xf32>
+// CHECK:         %[[R:.+]] = bufferization.to_tensor %[[C]]
+// CHECK:         linalg.transpose ins(%[[R]] : tensor<2x64x8x32xf32>) outs(%{{.+}} : tensor<2x8x64x32xf32>) permutation = [0, 2, 1, 3]
+#q = affine_map<(b, i, n, s, r) -> (b, n, r)>
+#g = affine_map<(b, i, n, s, r) -> (i, r, s)>
+#qo = affine_map<(b, i, n, s, r) -> (b, i, n, s)>
+func.func @query_core_small(%qt: tensor<2x64x64xbf16>, %g: tensor<8x64x32xbf16>) -> tensor<2x8x64x32xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<2x8x64x32xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x8x64x32xf32>) -> tensor<2x8x64x32xf32>
@@ -142,6 +170,51 @@ func.func @query_core(%qt: tensor<2x64x64xbf16>, %g: tensor<8x64x32xbf16>) -> te
   } -> tensor<2x8x64x32xf32>
   return %p : tensor<2x8x64x32xf32>
 }
+
+// -----
+
+// Tests that: when the queries feed a tucker.flash, the head transpose of the
+// result is free (--tucker-flash-to-gpu reads it in place): one call, heads
+// a cuBLASLt batch over the whole [B·N] rows, even for a large result.
+// CHECK-LABEL: func.func @query_core_flash(
+// CHECK:         call @tucker_gemm_bf16_bf16(%{{[^,]+}}, %{{[^,]+}}, %[[C:[^,]+]],
+// CHECK-SAME:      memref<2x4096x8x64xbf16>
+// CHECK:         %[[R:.+]] = bufferization.to_tensor %[[C]]
+// CHECK:         %[[Q:.+]] = linalg.transpose ins(%[[R]] : tensor<2x4096x8x64xbf16>) outs(%{{.+}} : tensor<2x8x4096x64xbf16>) permutation = [0, 2, 1, 3]
+// CHECK:         tucker.flash %[[Q]],
+// CHECK-LABEL: func.func private @tucker_gemm_bf16_bf16(
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : i64
+// CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : i64
+// CHECK-DAG:     %[[M:.+]] = arith.constant 8192 : i64
+// CHECK:         call @tuckerGemm(%{{.+}}, %{{.+}}, %[[M]], %{{.+}}, %{{.+}}, %[[C8]], %[[C1]],
+#q = affine_map<(b, i, n, s, r) -> (b, n, r)>
+#g = affine_map<(b, i, n, s, r) -> (i, r, s)>
+#qo = affine_map<(b, i, n, s, r) -> (b, i, n, s)>
+#id = affine_map<(b, i, n, s) -> (b, i, n, s)>
+func.func @query_core_flash(%qt: tensor<2x4096x64xbf16>, %g: tensor<8x64x64xbf16>, %k: tensor<2x1x4096x64xbf16>) -> tensor<2x8x4096x64xbf16> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x8x4096x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x8x4096x64xf32>) -> tensor<2x8x4096x64xf32>
+  %p = linalg.generic {indexing_maps = [#q, #g, #qo], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%qt, %g : tensor<2x4096x64xbf16>, tensor<8x64x64xbf16>) outs(%f : tensor<2x8x4096x64xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: f32):
+    %a32 = arith.extf %a : bf16 to f32
+    %b32 = arith.extf %b : bf16 to f32
+    %m = arith.mulf %a32, %b32 : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x8x4096x64xf32>
+  %e2 = tensor.empty() : tensor<2x8x4096x64xbf16>
+  %q = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%p : tensor<2x8x4096x64xf32>) outs(%e2 : tensor<2x8x4096x64xbf16>) {
+  ^bb0(%v: f32, %o: bf16):
+    %t = arith.truncf %v : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<2x8x4096x64xbf16>
+  %o = tucker.flash %q, %k, %k : tensor<2x8x4096x64xbf16>, tensor<2x1x4096x64xbf16>, tensor<2x1x4096x64xbf16> -> tensor<2x8x4096x64xbf16>
+  return %o : tensor<2x8x4096x64xbf16>
+}
+
 // -----
 
 // Tests that: the output fold y = Σ_i o_i·G̃_i, whose reduction dims (head,
