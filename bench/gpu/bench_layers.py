@@ -219,21 +219,9 @@ def sdpa_variants(torch, backend):
 
 
 def time_fn(torch, fn, reps=20, inner=5, warm=3):
-    for _ in range(warm):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        a = torch.cuda.Event(enable_timing=True)
-        b = torch.cuda.Event(enable_timing=True)
-        a.record()
-        for _ in range(inner):
-            fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b) / inner)
-    times.sort()
-    return times[len(times) // 2]
+    """bench_flash.py's timing (CUDA events, median), imported on the GPU machine only."""
+    from bench_flash import time_fn as timed
+    return timed(fn, reps=reps, inner=inner, warm=warm)
 
 
 def rel_err(torch, got, ref):

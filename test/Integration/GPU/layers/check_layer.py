@@ -32,30 +32,22 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..", "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "python", "tests"))
+sys.path.insert(0, os.path.join(HERE, ".."))
 
 import torch  # noqa: E402
 
+from check_flash import read_case  # noqa: E402  (the same // CASE: line)
 from hf_semantics import DeepseekV3Attention, LlamaAttention  # noqa: E402
 from tucker.compiler import Kernel  # noqa: E402
 
 TOLERANCE = {"bf16": 3e-2, "f16": 1e-2}
 DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16}
-
-
-def read_case(path):
-    with open(path) as fh:
-        for line in fh:
-            m = re.match(r"\s*//\s*CASE:\s*(\{.*\})\s*$", line)
-            if m:
-                return json.loads(m.group(1))
-    sys.exit(f"check_layer.py: no '// CASE: {{...}}' line in {path}")
 
 
 def random_inputs(case, specs, dtype, gen):
