@@ -238,7 +238,6 @@ void buildCombine(KernelEmitter &e, const FlashKernelSpec &spec,
                           Value mp = load(stats, e.mul(slotOf(p), e.i64(2)));
                           return SmallVector<Value>{e.fmax(acc[0], mp)};
                         })[0];
-    Value negM = e.fmul(m, e.f32(-spec.scaleLog2e));
     SmallVector<Value> init(perLane, e.f32(0.0f));
     init.push_back(e.f32(0.0f)); // the weighted sum of the l_p
     SmallVector<Value> acc = e.forLoop(
@@ -246,7 +245,10 @@ void buildCombine(KernelEmitter &e, const FlashKernelSpec &spec,
           Value slot = slotOf(p);
           Value mp = load(stats, e.mul(slot, e.i64(2)));
           Value lp = load(stats, e.add(e.mul(slot, e.i64(2)), e.i64(1)));
-          Value weight = e.exp2Ftz(e.fma(mp, scale, negM));
+          // (m_p − M)·s, not m_p·s − M·s: an FMA keeps the rounding error
+          // of M·s, 2^-24 of 1e30 for a row without keys, and 2^(that) is
+          // infinite.
+          Value weight = e.exp2Ftz(e.fmul(e.fsub(mp, m), scale));
           SmallVector<Value> next;
           Value base = e.mul(slot, e.i64(spec.valueDim));
           for (int64_t c = 0; c < perLane; ++c) {
