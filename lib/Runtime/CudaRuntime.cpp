@@ -80,6 +80,13 @@ using PFN_cuMemcpyHtoDAsync = CUresult (*)(CUdeviceptr, const void *, size_t,
                                            CUstream);
 using PFN_cuMemcpyDtoH = CUresult (*)(void *, CUdeviceptr, size_t);
 using PFN_cuStreamSynchronize = CUresult (*)(CUstream);
+using CUmemoryPool = void *;
+using PFN_cuMemAllocAsync = CUresult (*)(CUdeviceptr *, size_t, CUstream);
+using PFN_cuMemFreeAsync = CUresult (*)(CUdeviceptr, CUstream);
+using PFN_cuCtxGetDevice = CUresult (*)(CUdevice *);
+using PFN_cuDeviceGetDefaultMemPool = CUresult (*)(CUmemoryPool *, CUdevice);
+using PFN_cuMemPoolSetAttribute = CUresult (*)(CUmemoryPool, int, void *);
+constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 using PFN_cuTensorMapEncodeTiled = CUresult (*)(
     CUtensorMap *, int /*dataType*/, unsigned /*rank*/, void * /*address*/,
     const unsigned long long * /*dims*/, const unsigned long long * /*strides*/,
@@ -114,6 +121,12 @@ struct Driver {
   PFN_cuMemcpyDtoH cuMemcpyDtoH = nullptr;
   PFN_cuStreamSynchronize cuStreamSynchronize = nullptr;
   PFN_cuTensorMapEncodeTiled cuTensorMapEncodeTiled = nullptr;
+  // Stream-ordered allocation (CUDA 11.2 on); optional.
+  PFN_cuMemAllocAsync cuMemAllocAsync = nullptr;
+  PFN_cuMemFreeAsync cuMemFreeAsync = nullptr;
+  PFN_cuCtxGetDevice cuCtxGetDevice = nullptr;
+  PFN_cuDeviceGetDefaultMemPool cuDeviceGetDefaultMemPool = nullptr;
+  PFN_cuMemPoolSetAttribute cuMemPoolSetAttribute = nullptr;
 };
 
 Driver gDriver;
@@ -254,6 +267,18 @@ int loadDriverLocked(const char *libraryPath) {
   // else still works, and tuckerCudaEncodeTiledTensorMap reports it.
   d.cuTensorMapEncodeTiled = reinterpret_cast<PFN_cuTensorMapEncodeTiled>(
       dlsym(handle, "cuTensorMapEncodeTiled"));
+  // Likewise the stream-ordered allocator (tuckerCudaMallocAsync falls back
+  // on cuMemAlloc without it).
+  d.cuMemAllocAsync = reinterpret_cast<PFN_cuMemAllocAsync>(
+      dlsym(handle, "cuMemAllocAsync"));
+  d.cuMemFreeAsync =
+      reinterpret_cast<PFN_cuMemFreeAsync>(dlsym(handle, "cuMemFreeAsync"));
+  d.cuCtxGetDevice =
+      reinterpret_cast<PFN_cuCtxGetDevice>(dlsym(handle, "cuCtxGetDevice"));
+  d.cuDeviceGetDefaultMemPool = reinterpret_cast<PFN_cuDeviceGetDefaultMemPool>(
+      dlsym(handle, "cuDeviceGetDefaultMemPool"));
+  d.cuMemPoolSetAttribute = reinterpret_cast<PFN_cuMemPoolSetAttribute>(
+      dlsym(handle, "cuMemPoolSetAttribute"));
   if (!missing.empty()) {
     gDriverStatus = TUCKER_CUDA_ERROR_SYMBOL_NOT_FOUND;
     gDriverLoadMessage = "the CUDA driver library " + d.loadedFrom +
@@ -563,6 +588,54 @@ int tuckerCudaMalloc(uint64_t *devicePtr, size_t bytes) {
 int tuckerCudaFree(uint64_t devicePtr) {
   TUCKER_REQUIRE_DRIVER();
   return check(gDriver.cuMemFree(devicePtr), "cuMemFree");
+}
+
+int tuckerCudaMallocAsync(uint64_t *devicePtr, size_t bytes,
+                          TuckerCudaStream stream) {
+  TUCKER_REQUIRE_ARG(devicePtr, "tuckerCudaMallocAsync: devicePtr is NULL");
+  TUCKER_REQUIRE_DRIVER();
+  Driver &d = gDriver;
+  bool async = d.cuMemAllocAsync && d.cuMemFreeAsync && d.cuCtxGetDevice &&
+               d.cuDeviceGetDefaultMemPool && d.cuMemPoolSetAttribute;
+  if (!async)
+    return tuckerCudaMalloc(devicePtr, bytes);
+  std::string what = std::to_string(bytes) + " bytes, stream-ordered";
+  if (int rc = ensureContext(what.c_str()))
+    return rc;
+  // Once per process: the default pool of the current device keeps what is
+  // freed (its release threshold is 0 by default, which hands memory back
+  // to the OS at every synchronization).
+  static std::once_flag keep;
+  static int keepStatus = 0;
+  std::call_once(keep, [&] {
+    CUdevice device = 0;
+    CUmemoryPool pool = nullptr;
+    unsigned long long threshold = ~0ull;
+    keepStatus = check(d.cuCtxGetDevice(&device), "cuCtxGetDevice", what);
+    if (!keepStatus)
+      keepStatus = check(d.cuDeviceGetDefaultMemPool(&pool, device),
+                         "cuDeviceGetDefaultMemPool", what);
+    if (!keepStatus)
+      keepStatus = check(d.cuMemPoolSetAttribute(
+                             pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                             &threshold),
+                         "cuMemPoolSetAttribute", what);
+  });
+  if (keepStatus)
+    return keepStatus;
+  CUdeviceptr ptr = 0;
+  if (int rc = check(d.cuMemAllocAsync(&ptr, bytes, stream), "cuMemAllocAsync",
+                     what))
+    return rc;
+  *devicePtr = ptr;
+  return 0;
+}
+
+int tuckerCudaFreeAsync(uint64_t devicePtr, TuckerCudaStream stream) {
+  TUCKER_REQUIRE_DRIVER();
+  if (!gDriver.cuMemFreeAsync || !gDriver.cuMemAllocAsync)
+    return tuckerCudaFree(devicePtr);
+  return check(gDriver.cuMemFreeAsync(devicePtr, stream), "cuMemFreeAsync");
 }
 
 int tuckerCudaMemcpyHtoD(uint64_t dst, const void *src, size_t bytes) {

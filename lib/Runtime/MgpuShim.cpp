@@ -23,6 +23,10 @@
 //    encoded 128 bytes, so calling again with the same buffer and shape
 //    reuses one (no 128 B leak per call). The cache lives until process exit
 //    (one entry per distinct (address, shape, box) seen).
+//  - Device allocations (buffers of dynamic size; the static ones live in
+//    the entry's workspace): stream-ordered on the given stream, from the
+//    device's default memory pool (cuMemAllocAsync / cuMemFreeAsync), so they
+//    neither wait nor, once the pool holds enough, allocate.
 //  - Errors: every failure prints "tucker mgpu: <call>: <message>" on stderr
 //    and aborts (the mgpu* signatures have no error return, and a silent
 //    wrong answer is worse than a crash).
@@ -175,22 +179,29 @@ MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
         "mgpuStreamSynchronize");
 }
 
-MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
+/// Stream-ordered on `stream` (the caller's inside a C entry): a buffer of
+/// dynamic size costs neither a synchronization nor, once the pool holds
+/// enough, a driver allocation.
+MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream,
                                bool isHostShared) {
   if (isHostShared)
     fail("mgpuMemAlloc", "host-shared (managed) memory is not supported");
   ensureContext("mgpuMemAlloc");
   uint64_t pointer = 0;
   if (bytes != 0)
-    check(tuckerCudaMalloc(&pointer, bytes), "mgpuMemAlloc");
+    check(tuckerCudaMallocAsync(&pointer, bytes,
+                                static_cast<TuckerCudaStream>(stream)),
+          "mgpuMemAlloc");
   return reinterpret_cast<void *>(pointer);
 }
 
-MGPU_EXPORT void mgpuMemFree(void *pointer, void * /*stream*/) {
+MGPU_EXPORT void mgpuMemFree(void *pointer, void *stream) {
   if (pointer == nullptr)
     return;
   ensureContext("mgpuMemFree");
-  check(tuckerCudaFree(reinterpret_cast<uint64_t>(pointer)), "mgpuMemFree");
+  check(tuckerCudaFreeAsync(reinterpret_cast<uint64_t>(pointer),
+                            static_cast<TuckerCudaStream>(stream)),
+        "mgpuMemFree");
 }
 
 /// nvgpu.tma.create.descriptor's host call: `descriptor` is a ranked memref

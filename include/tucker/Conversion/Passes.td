@@ -278,9 +278,10 @@ def TuckerGpuDeviceBuffersPass
     ```
 
     Buffers of dynamic size (or allocated inside a loop or branch) cannot
-    have compile-time offsets: they become stream-ordered `gpu.alloc`, freed
-    by `gpu.dealloc` before their block's terminator (one device allocation
-    per call). Host deallocations of all of them are dropped. Refused: an
+    have compile-time offsets: they become `gpu.alloc` (async, on the
+    caller's stream), freed by `gpu.dealloc` before their block's
+    terminator; the runtime serves them from the device's memory pool,
+    stream-ordered (no synchronization). Host deallocations of all of them are dropped. Refused: an
     allocation returned by its function (results must be out-params), a
     `memref.alloca` (host stack memory), recursion through calls.
   }];

@@ -151,6 +151,14 @@ TUCKER_CUDA_EXPORT int tuckerCudaLaunch(TuckerCudaFunction function,
 
 TUCKER_CUDA_EXPORT int tuckerCudaMalloc(uint64_t *devicePtr, size_t bytes);
 TUCKER_CUDA_EXPORT int tuckerCudaFree(uint64_t devicePtr);
+/* Stream-ordered: allocated from the device's default memory pool in the order
+   of `stream` (cuMemAllocAsync; the pool keeps freed memory for reuse), freed
+   likewise (cuMemFreeAsync); neither waits. Without the driver's stream-ordered
+   allocator, cuMemAlloc / cuMemFree. */
+TUCKER_CUDA_EXPORT int tuckerCudaMallocAsync(uint64_t *devicePtr, size_t bytes,
+                                             TuckerCudaStream stream);
+TUCKER_CUDA_EXPORT int tuckerCudaFreeAsync(uint64_t devicePtr,
+                                           TuckerCudaStream stream);
 TUCKER_CUDA_EXPORT int tuckerCudaMemcpyHtoD(uint64_t dst, const void *src,
                                             size_t bytes);
 TUCKER_CUDA_EXPORT int tuckerCudaMemcpyHtoDAsync(uint64_t dst, const void *src,
