@@ -74,6 +74,8 @@ def run_case(outdir, c):
         ins = [q, k] if vcol is not None else [q, k, v]
         descs = [_descriptor(t.data_ptr(), tuple(t.shape)) for t in ins + [o]]
         ptrs = [stream] + [ctypes.addressof(d) for d in descs]
+        if kernel.signature.workspace_bytes:  # intermediates (partials, rotated q/k)
+            ptrs.append(ctypes.addressof(kernel._workspace(stream)))
         sets.append((q, k, v, o, descs, ptrs))
     row = {"name": c["name"], "shape": [B, Hq, Hkv, N, Dqk, Dv, causal]}
 
