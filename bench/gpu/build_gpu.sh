@@ -19,7 +19,7 @@ rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/decode" "$OUT/sweep" "
 compile() { # case.mlir outdir
   local name opts
   name="$(basename "$1" .mlir)"
-  opts="$(grep -o "pipeline-options='[^']*'" "$1" | sed "s/pipeline-options='//;s/'//" || true)"
+  opts="$(grep -o "pipeline-options='[^']*'" "$1" | head -1 | sed "s/pipeline-options='//;s/'//" || true)"
   "$BUILD/bin/tucker-compile" "$1" --target=cuda --pipeline-options="${opts:-format=bin}" \
     -o "$2/$name.so" --signature="$2/$name.json" --cuda-runtime-dir="$BUILD/lib/Runtime"
   # The same kernels as PTX, for ptxas's resource report.
