@@ -1,10 +1,11 @@
 //===- tucker-fuzz.cpp - libFuzzer target over the tucker compiler --------===//
 //
 // One input is the text of an MLIR module. The target parses it, verifies it
-// and, when it verifies, runs the tucker passes and --tucker-cpu-pipeline on
-// clones of it, all in one process with every diagnostic captured. What the
-// compiler must do with any input is end in success or in diagnostics; the
-// target turns each of these into a crash that libFuzzer reports:
+// and, when it verifies, runs the tucker passes, --tucker-cpu-pipeline and
+// the GPU kernel generator (--tucker-flash-to-gpu) on clones of it, all in
+// one process with every diagnostic captured. What the compiler must do with
+// any input is end in success or in diagnostics; the target turns each of
+// these into a crash that libFuzzer reports:
 //
 //  * a crash, an assertion, a sanitizer report or a hang (libFuzzer's
 //    -timeout) anywhere in parse, verify or a pass;
@@ -20,6 +21,14 @@
 // a limit and overflows the stack on some thousands of `[`). Every
 // module that parses is verified; the passes run on modules whose ops are
 // tucker ops, func ops and arith.constant (what the dialect's users write).
+//
+// Mutations: half are libFuzzer's byte-level ones (with the dictionary), half
+// are structured ones that keep the text parseable far more often (byte-level
+// mutants of MLIR mostly fail to parse and never reach a pass): one tensor
+// type rewritten everywhere it occurs (a dimension changed, added or dropped,
+// or the element type swapped), so that uses still match their definitions
+// and the verifiers and passes see the new shapes; or one number replaced by
+// an extreme value of its kind.
 //
 // Built with -DTUCKER_ENABLE_FUZZER=ON (clang); scripts/fuzz.sh builds it,
 // seeds it from the lit inputs and runs it for a bounded time.
@@ -51,8 +60,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 using namespace mlir;
 
@@ -70,6 +82,9 @@ const char *const kPipelines[] = {
     "tucker-compress{tolerance=1.0e-2})",
     "builtin.module(tucker-compress{ranks=1,1,1})",
     "builtin.module(tucker-cpu-pipeline)",
+    // The GPU kernel generator (IR only: nothing here needs a GPU or ptxas).
+    "builtin.module(tucker-lift,tucker-fold,canonicalize,tucker-fuse-rope,"
+    "tucker-flash-to-gpu{kv-splits=3})",
 };
 
 /// Counts error diagnostics and drops every diagnostic (nothing is printed:
@@ -135,10 +150,9 @@ bool namesOtherDialect(llvm::StringRef text) {
     size_t start = i;
     while (i < e && (llvm::isAlnum(text[i]) || text[i] == '_'))
       ++i;
-    bool inName = start > 0 && (isIdent(text[start - 1]) ||
-                                text[start - 1] == '%' ||
-                                text[start - 1] == '^' ||
-                                text[start - 1] == '@');
+    bool inName =
+        start > 0 && (isIdent(text[start - 1]) || text[start - 1] == '%' ||
+                      text[start - 1] == '^' || text[start - 1] == '@');
     if (!inName && i < e && text[i] == '.' &&
         other.contains(text.slice(start, i)))
       return true;
@@ -153,9 +167,8 @@ bool isInScope(Operation *op) {
   if (isa<ModuleOp, func::FuncOp, func::ReturnOp, func::CallOp,
           arith::ConstantOp>(op))
     return true;
-  return op->getDialect() &&
-         op->getDialect()->getNamespace() == tucker::TuckerDialect::
-                                                 getDialectNamespace();
+  return op->getDialect() && op->getDialect()->getNamespace() ==
+                                 tucker::TuckerDialect::getDialectNamespace();
 }
 
 MLIRContext &context() {
@@ -196,7 +209,175 @@ void runPipeline(ModuleOp module, const char *text, Capture &capture) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Structured mutations
+//===----------------------------------------------------------------------===//
+
+using Rng = std::minstd_rand;
+
+template <typename T, size_t N> const T &pick(const T (&values)[N], Rng &rng) {
+  return values[rng() % N];
+}
+
+bool isIdentChar(char c) { return llvm::isAlnum(c) || c == '_' || c == '$'; }
+
+/// Every `tensor<...>` type spelled in `text` (ranked, with an element type
+/// and no nested `<`), as (offset, length).
+std::vector<std::pair<size_t, size_t>> tensorTypes(llvm::StringRef text) {
+  std::vector<std::pair<size_t, size_t>> types;
+  for (size_t at = text.find("tensor<"); at != llvm::StringRef::npos;
+       at = text.find("tensor<", at + 1)) {
+    size_t close = text.find_first_of("<>", at + 7);
+    if (close != llvm::StringRef::npos && text[close] == '>')
+      types.push_back({at, close + 1 - at});
+  }
+  return types;
+}
+
+/// A tensor type with one change: a dimension set to an extreme or nearby
+/// size, a dimension dropped or duplicated, or another element type.
+std::string mutateTensorType(llvm::StringRef type, Rng &rng) {
+  static const char *const kSizes[] = {
+      "0",  "1",       "2",          "3",
+      "5",  "7",       "16",         "17",
+      "63", "64",      "65",         "128",
+      "?",  "1048576", "2147483648", "9223372036854775807"};
+  static const char *const kElements[] = {"f32", "f16", "bf16", "f64",
+                                          "i32", "i64", "i1",   "f8E4M3FN"};
+  llvm::SmallVector<llvm::StringRef> parts;
+  type.drop_front(7).drop_back().split(parts, 'x');
+  // The element type is what follows the last dimension (`index` holds an
+  // `x`, so rejoin from the first part that is not a size).
+  size_t rank = 0;
+  while (rank < parts.size() &&
+         (parts[rank] == "?" ||
+          (!parts[rank].empty() && llvm::all_of(parts[rank], llvm::isDigit))))
+    ++rank;
+  std::vector<std::string> dims(parts.begin(), parts.begin() + rank);
+  std::string element = llvm::join(llvm::ArrayRef(parts).drop_front(rank), "x");
+  switch (rng() % 4) {
+  case 0:
+    if (!dims.empty()) {
+      dims[rng() % dims.size()] = pick(kSizes, rng);
+      break;
+    }
+    [[fallthrough]];
+  case 1:
+    element = pick(kElements, rng);
+    break;
+  case 2:
+    if (!dims.empty())
+      dims.erase(dims.begin() + rng() % dims.size());
+    break;
+  default: {
+    size_t at = dims.empty() ? 0 : rng() % dims.size();
+    dims.insert(dims.begin() + at, dims.empty() ? "1" : dims[at]);
+  }
+  }
+  std::string out = "tensor<";
+  for (const std::string &dim : dims)
+    out += dim + "x";
+  return out + element + ">";
+}
+
+/// Replaces one tensor type everywhere it occurs.
+std::string mutateTypes(llvm::StringRef text, Rng &rng) {
+  auto types = tensorTypes(text);
+  if (types.empty())
+    return "";
+  auto [at, length] = types[rng() % types.size()];
+  std::string from = text.substr(at, length).str();
+  std::string to = mutateTensorType(from, rng);
+  std::string out;
+  size_t last = 0;
+  for (size_t i = text.find(from); i != llvm::StringRef::npos;
+       i = text.find(from, i + from.size())) {
+    out.append(text.data() + last, i - last);
+    out += to;
+    last = i + from.size();
+  }
+  out.append(text.data() + last, text.size() - last);
+  return out;
+}
+
+/// Replaces one integer or float literal (not part of a name) by an extreme
+/// value of its kind.
+std::string mutateNumber(llvm::StringRef text, Rng &rng) {
+  static const char *const kIntegers[] = {"0",
+                                          "1",
+                                          "-1",
+                                          "2",
+                                          "3",
+                                          "7",
+                                          "64",
+                                          "65536",
+                                          "2147483647",
+                                          "2147483648",
+                                          "4611686018427387904",
+                                          "9223372036854775807",
+                                          "-9223372036854775808"};
+  static const char *const kFloats[] = {"0.0",     "-0.0",     "1.0e-30",
+                                        "1.0e+30", "1.0e+300", "-1.0e+300",
+                                        "0.5",     "1.0e-45",  "65504.0"};
+  std::vector<std::pair<size_t, size_t>> numbers;
+  auto digits = [&](size_t i) {
+    while (i < text.size() && llvm::isDigit(text[i]))
+      ++i;
+    return i;
+  };
+  for (size_t i = 0, e = text.size(); i < e;) {
+    if (!llvm::isDigit(text[i]) ||
+        (i > 0 &&
+         (isIdentChar(text[i - 1]) || text[i - 1] == '%' ||
+          text[i - 1] == '@' || text[i - 1] == '^' || text[i - 1] == '.'))) {
+      ++i;
+      continue;
+    }
+    size_t start = i > 0 && text[i - 1] == '-' ? i - 1 : i;
+    if (text.substr(i).starts_with("0x")) { // hex bit patterns stay
+      i += 2;
+      continue;
+    }
+    i = digits(i);
+    if (i + 1 < e && text[i] == '.' && llvm::isDigit(text[i + 1]))
+      i = digits(i + 1);
+    if (i + 1 < e && (text[i] == 'e' || text[i] == 'E')) {
+      size_t exponent = i + 1;
+      if (text[exponent] == '+' || text[exponent] == '-')
+        ++exponent;
+      if (exponent < e && llvm::isDigit(text[exponent]))
+        i = digits(exponent);
+    }
+    numbers.push_back({start, i - start});
+  }
+  if (numbers.empty())
+    return "";
+  auto [at, length] = numbers[rng() % numbers.size()];
+  llvm::StringRef number = text.substr(at, length);
+  bool isFloat = number.contains('.') || number.contains_insensitive("e");
+  std::string out = text.take_front(at).str();
+  out += isFloat ? pick(kFloats, rng) : pick(kIntegers, rng);
+  out += text.drop_front(at + length).str();
+  return out;
+}
+
 } // namespace
+
+extern "C" size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t maxSize);
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size,
+                                          size_t maxSize, unsigned seed) {
+  Rng rng(seed);
+  if (rng() % 2 == 0)
+    return LLVMFuzzerMutate(data, size, maxSize);
+  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  std::string mutated =
+      rng() % 2 == 0 ? mutateTypes(text, rng) : mutateNumber(text, rng);
+  if (mutated.empty() || mutated.size() > maxSize)
+    return LLVMFuzzerMutate(data, size, maxSize);
+  std::memcpy(data, mutated.data(), mutated.size());
+  return mutated.size();
+}
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   registerAllPasses();
