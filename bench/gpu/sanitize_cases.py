@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
 """One small call of every generated kernel class, for compute-sanitizer (sanitize_gpu.sh).
 
-  sanitize_cases.py list OUT [CASE...]     the cases, their libraries and kernels (no GPU)
+  sanitize_cases.py list OUT [CASE...]    the cases, their libraries and kernels (no GPU)
   sanitize_cases.py run OUT [CASE...]     calls each case once on cuda:0 and checks the
-                                          output against check_flash.py's reference;
+                                          output against its reference;
                                           one line `CASE <name> ok|FAIL ...` per case
   sanitize_cases.py report OUT LOGDIR [CASE...]
                                           the pass/fail table from what sanitize_gpu.sh
                                           left in LOGDIR; exit status 1 on any error
 
-OUT is what bench/gpu/build_gpu.sh leaves in bench/gpu/out/gpu: tests/<case>.so and .json
-(test/Integration/GPU, static shapes, read with their `// CASE:` line) and sweep/<config>.so
-(dynamic batch and cache size, called here with a tiny batch and cache). Each class below
-is the smallest artifact that exercises it: the kernel file (prefill, split-O for heads
-wider than 256, split-KV decode with its combine kernel) and the paths inside it (head
-widths 64 to 576, f16/bf16, GQA packing, causal with Nq > Nk, v read from k, rope, lengths
-with empty sequences, splits with no tile, dynamic shapes).
+OUT is bench/gpu/out, where bench/gpu/build_gpu.sh leaves gpu/tests/<case>.so and .json
+(test/Integration/GPU, static shapes, read with their `// CASE:` line) and gpu/sweep/<config>.so
+(dynamic batch and cache size, called here with a tiny batch and cache), and
+bench/gpu/build_layers.sh leaves layers/tests/<case>.so (test/Integration/GPU/layers: whole
+layers, their GEMMs through the runtime's cuBLASLt and the rest as generated loop kernels).
+Each class below is the smallest artifact that exercises it: the kernel file (prefill, split-O
+for heads wider than 256, split-KV decode with its combine kernel, rope rotation, outlined
+loops) and the paths inside it (head widths 64 to 576, f16/bf16, GQA packing, causal with
+Nq > Nk, v read from k, rope, lengths with empty sequences, splits with no tile, heads read in
+place from [B, N, H, D], dynamic shapes). Cases whose artifact is missing are listed as not
+built and skipped.
 
-A sanitizer report names the kernel (`flash_fwd_...`); `report` attributes it to the cases
-whose library holds that kernel (the names are read from the .so).
+Inputs are made and the reference computed on the CPU (check_flash.py's and check_layer.py's
+references), so that the only kernels on the GPU are the library's own (and the cuBLASLt GEMMs
+it calls): those are what the sanitizers see. A report names its kernel; `report` attributes it
+to the cases whose library holds that kernel (the names are read from the .so); a report naming
+another kernel (cuBLASLt's) or none (an API error) fails the run with a note.
 """
 import json
 import os
@@ -30,47 +37,58 @@ REPO = os.path.join(HERE, "..", "..")
 GPU_TESTS = os.path.join(REPO, "test", "Integration", "GPU")
 sys.path.insert(0, os.path.join(REPO, "python"))
 sys.path.insert(0, GPU_TESTS)
+sys.path.insert(0, os.path.join(GPU_TESTS, "layers"))
 TOOLS = ("memcheck", "racecheck", "synccheck")
 
-# name, what it covers, source: ("tests", case) or ("sweep", config, batch, keys, lengths)
+# name, what it covers, source: (directory under OUT, case) or, for the sweep, ("gpu/sweep",
+# config, batch, keys, lengths)
 CASES = [
     ("prefill-d64-f16-causal", "prefill, d64, f16, causal, N not a tile multiple",
-     ("tests", "mha-d64-f16-causal")),
+     ("gpu/tests", "mha-d64-f16-causal")),
     ("prefill-d64-nq-above-nk", "prefill, causal rows that see no key (Nq > Nk)",
-     ("tests", "nq-above-nk-causal")),
-    ("prefill-d96", "prefill, head width 96 (padded chunk)", ("tests", "width-96")),
+     ("gpu/tests", "nq-above-nk-causal")),
+    ("prefill-d96", "prefill, head width 96 (padded chunk)", ("gpu/tests", "width-96")),
     ("prefill-d128-rope", "prefill, d128, rope (strided, repeated)",
-     ("tests", "rope-strided-repeat")),
+     ("gpu/tests", "rope-strided-repeat")),
     ("prefill-d160-v96-gqa", "prefill, Dqk != Dv, GQA, causal",
-     ("tests", "width-160-v96-gqa-causal")),
-    ("prefill-d256", "prefill, d256 (48-key tiles)", ("tests", "mha-d256")),
+     ("gpu/tests", "width-160-v96-gqa-causal")),
+    ("prefill-d256", "prefill, d256 (48-key tiles)", ("gpu/tests", "mha-d256")),
     ("prefill-packed-heads", "prefill, GQA heads packed in the M tile",
-     ("tests", "packed-prefill-causal")),
+     ("gpu/tests", "packed-prefill-causal")),
     ("prefill-v-from-k", "prefill, v a column slice of k (latent)",
-     ("tests", "latent-d192-v128-column64")),
+     ("gpu/tests", "latent-d192-v128-column64")),
     ("prefill-lengths", "prefill, per-sequence lengths",
-     ("tests", "prefill-ragged-lengths-mha-causal")),
+     ("gpu/tests", "prefill-ragged-lengths-mha-causal")),
     ("split-o-d320", "split-O prefill, heads wider than 256, separate v",
-     ("tests", "wide-320-separate-v")),
+     ("gpu/tests", "wide-320-separate-v")),
     ("split-o-mla-rope", "split-O prefill, MLA 576/512, rope, v from k",
-     ("tests", "rope-mla-absorbed-576-512-causal")),
+     ("gpu/tests", "rope-mla-absorbed-576-512-causal")),
     ("decode-splits-f16", "decode + combine, forced 7 key splits, f16",
-     ("tests", "decode-kv-splits-forced-f16")),
+     ("gpu/tests", "decode-kv-splits-forced-f16")),
     ("decode-empty-splits", "decode + combine, more splits than key tiles, Nq > Nk",
-     ("tests", "decode-nq-above-nk-causal")),
+     ("gpu/tests", "decode-nq-above-nk-causal")),
     ("decode-lengths", "decode + combine, ragged lengths with 0 and 1",
-     ("tests", "decode-ragged-lengths-gqa-causal")),
+     ("gpu/tests", "decode-ragged-lengths-gqa-causal")),
     ("decode-rope-nq8", "decode + combine, rope, 8 queries",
-     ("tests", "decode-gqa-rope-nq8-causal")),
+     ("gpu/tests", "decode-gqa-rope-nq8-causal")),
     ("split-o-decode", "split-O decode + combine, MLA 576/512",
-     ("tests", "mla-absorbed-576-512-decode")),
+     ("gpu/tests", "mla-absorbed-576-512-decode")),
     ("split-o-decode-lengths-rope", "split-O decode + combine, lengths, rope",
-     ("tests", "decode-ragged-lengths-mla-rope-causal")),
+     ("gpu/tests", "decode-ragged-lengths-mla-rope-causal")),
     ("decode-dynamic", "decode + combine, dynamic batch and cache, lengths 0..Nk",
-     ("sweep", "sweep-gqa-32-8-d128", 3, 200, [200, 0, 67])),
+     ("gpu/sweep", "sweep-gqa-32-8-d128", 3, 200, [200, 0, 67])),
+    ("heads-in-place-gqa", "prefill, q/k/v/o read and written as [B, N, H, D]",
+     ("gpu/tests", "heads-transposed-gqa-causal")),
+    ("heads-in-place-decode-rope", "decode + combine, rope, [B, N, H, D]",
+     ("gpu/tests", "heads-transposed-rope-decode")),
+    ("layer-mla-norms", "whole MLA layer: GEMMs, RMS norms and rope as loop kernels, flash",
+     ("layers/tests", "layer-mla-norms-causal")),
+    ("layer-tucker", "whole Tucker layer: core contractions as loop kernels, flash",
+     ("layers/tests", "layer-tucker")),
 ]
 
-KERNEL_NAME = re.compile(rb"(?<![A-Za-z0-9_])flash_fwd_[A-Za-z0-9_]+")
+# Kernel entry points in a library's gpu.binary: ".entry NAME" in PTX, ".text.NAME" in a cubin.
+KERNEL_NAME = re.compile(rb"(?:\.entry |\.text\.)([A-Za-z_$][A-Za-z0-9_$]*)")
 
 
 def library(out, source):
@@ -80,14 +98,18 @@ def library(out, source):
 
 
 def kernel_names(so_path):
-    """The flash kernels embedded in a library (the gpu.binary's symbol names)."""
+    """The kernels embedded in a library (the gpu.binary's entry points)."""
     with open(so_path, "rb") as fh:
         return sorted({m.decode() for m in KERNEL_NAME.findall(fh.read())})
 
 
 def available(out):
-    """The cases whose artifacts exist in OUT (the sweep directory is optional)."""
+    """The cases whose artifacts exist in OUT."""
     return [c for c in CASES if os.path.exists(library(out, c[2])[0])]
+
+
+def missing(out):
+    return [c[0] for c in CASES if not os.path.exists(library(out, c[2])[0])]
 
 
 def selected(out, names):
@@ -106,13 +128,14 @@ def cmd_list(out, names):
     for name, what, source in cases:
         print(f"{name:30s} {what}\n{'':30s} {library(out, source)[0]}: "
               f"{' '.join(kernel_names(library(out, source)[0]))}")
+    if missing(out) and not names:
+        print("not built:", " ".join(missing(out)))
 
 
 def call_case(out, source):
     """Runs one case on cuda:0; returns (ok, description)."""
     import torch
     from tucker.compiler import Kernel
-    from check_flash import TOLERANCE, read_case, reference
 
     so, sig = library(out, source)
     with open(sig) as fh:
@@ -120,42 +143,60 @@ def call_case(out, source):
     specs = kernel.signature.args
     element = specs[0].dtype
     dtype = {"bf16": torch.bfloat16, "f16": torch.float16}[element]
-    gen = torch.Generator(device="cuda").manual_seed(7)
+    gen = torch.Generator().manual_seed(7)
+    if source[0] == "layers/tests":
+        from check_layer import TOLERANCE, random_inputs, read_case, reference
+        case = read_case(os.path.join(GPU_TESTS, "layers", source[1] + ".mlir"))
+        names, host = random_inputs(case, specs, dtype, gen)
+        with torch.no_grad():
+            ref = reference(case, {n: t.double() for n, t in zip(names, host)}).float()
+    else:
+        from check_flash import TOLERANCE, read_case, reference
+        host, ref = flash_inputs(out, source, specs, kernel, dtype, gen, read_case, reference)
+    o = kernel(*[t.cuda() for t in host])
+    torch.cuda.synchronize()
+    o = o.float().cpu()
+    nan = int(torch.isnan(o).sum())
+    rel = float((o - ref).nan_to_num(nan=1e9).norm() / ref.norm().clamp_min(1e-30))
+    ok = nan == 0 and rel <= TOLERANCE[element]
+    shapes = " ".join(str(tuple(x.shape)) for x in host)
+    return ok, f"{element} {shapes} rel_err={rel:.1e} nan={nan}"
+
+
+def flash_inputs(out, source, specs, kernel, dtype, gen, read_case, reference):
+    """Host inputs of a flash case and check_flash.py's float32 reference of them."""
+    import torch
 
     def randn(*shape):
-        return torch.randn(*shape, device="cuda", dtype=dtype, generator=gen)
+        return torch.randn(*shape, dtype=dtype, generator=gen)
 
-    if source[0] == "tests":
+    if source[0] == "gpu/tests":
         case = read_case(os.path.join(GPU_TESTS, source[1] + ".mlir"))
         lengths = case.get("lengths")
-        inputs = [torch.tensor(lengths, device="cuda", dtype=torch.int32) if s.dtype == "i32"
-                  else randn(*s.shape) for s in specs]
+        host = [torch.tensor(lengths, dtype=torch.int32) if s.dtype == "i32" else randn(*s.shape)
+                for s in specs]
     else:  # a sweep config: dynamic batch and cache size, with lengths
-        config = next(c for c in json.load(open(os.path.join(out, "sweep", "cases.json")))
-                      if c["name"] == source[1])
+        with open(os.path.join(out, "gpu", "sweep", "cases.json")) as fh:
+            config = next(c for c in json.load(fh) if c["name"] == source[1])
         batch, keys, lengths = source[2], source[3], source[4]
         case = {"causal": config["causal"], "rope": config["rope"]}
         if config["value_column"] is not None:
             case["value_column"] = config["value_column"]
-        q = randn(batch, config["Hq"], config["Nq"], config["Dqk"])
-        k = randn(batch, config["Hkv"], keys, config["Dqk"])
-        inputs = [q, k]
+        host = [randn(batch, config["Hq"], config["Nq"], config["Dqk"]),
+                randn(batch, config["Hkv"], keys, config["Dqk"])]
         if config["value_column"] is None:
-            inputs.append(randn(batch, config["Hkv"], keys, config["Dv"]))
-        inputs.append(torch.tensor(lengths, device="cuda", dtype=torch.int32))
-    q, k = inputs[0], inputs[1]
+            host.append(randn(batch, config["Hkv"], keys, config["Dv"]))
+        host.append(torch.tensor(lengths, dtype=torch.int32))
+    q, k = host[0], host[1]
     dv = kernel.signature.results[0].shape[-1]
-    v = k[..., case["value_column"]:case["value_column"] + dv] if "value_column" in case \
-        else inputs[2]
-    o = kernel(*inputs)
-    torch.cuda.synchronize()
+    column = case.get("value_column")
+    v = k[..., column:column + dv] if column is not None else host[2]
+    heads_major = case.get("layout") == "bnhd"
+    if heads_major:  # the reference takes [B, H, N, D]
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))
     scale = case.get("scale") or q.shape[-1] ** -0.5
     ref = reference(q, k, v, case.get("causal", False), scale, case.get("rope"), lengths)
-    nan = int(torch.isnan(o).sum())
-    rel = float((o.float() - ref).nan_to_num(nan=1e9).norm() / ref.norm().clamp_min(1e-30))
-    ok = nan == 0 and rel <= TOLERANCE[element]
-    shapes = " ".join(str(tuple(x.shape)) for x in inputs)
-    return ok, f"{element} {shapes} rel_err={rel:.1e} nan={nan}"
+    return host, ref.transpose(1, 2) if heads_major else ref
 
 
 def cmd_run(out, names):
@@ -179,11 +220,12 @@ def cmd_run(out, names):
 NOT_A_REPORT = re.compile(r"(COMPUTE-SANITIZER|ERROR SUMMARY|RACECHECK SUMMARY|LEAK SUMMARY|"
                           r"Target application returned)")
 SUMMARY = re.compile(r"ERROR SUMMARY: (\d+) errors?|RACECHECK SUMMARY: (\d+) hazards? displayed")
-TEXT_KERNEL = re.compile(r"(?<![A-Za-z0-9_])flash_fwd_[A-Za-z0-9_]+")
+WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
-def parse_log(path):
-    """(reports by kernel name, reports that name no flash kernel, summary count or None)."""
+def parse_log(path, known):
+    """Reports by the kernel of `known` they name, the first lines of those that name none, and
+    the tool's summary count (None without one)."""
     blocks, summary = [], None
     with open(path, errors="replace") as fh:
         for line in fh:
@@ -199,14 +241,14 @@ def parse_log(path):
                 blocks.append([body])  # a report's first line: "========= Invalid ..."
             elif blocks and blocks[-1] is not None:
                 blocks[-1].append(body)
-    by_kernel, unattributed = {}, 0
+    by_kernel, others = {}, []
     for block in filter(None, blocks):
-        m = next(filter(None, map(TEXT_KERNEL.search, block)), None)
-        if m:
-            by_kernel[m.group(0)] = by_kernel.get(m.group(0), 0) + 1
+        name = next((w for line in block for w in WORD.findall(line) if w in known), None)
+        if name:
+            by_kernel[name] = by_kernel.get(name, 0) + 1
         else:
-            unattributed += 1
-    return by_kernel, unattributed, summary
+            others.append(block[0].strip())
+    return by_kernel, others, summary
 
 
 def cmd_report(out, logdir, names):
@@ -226,7 +268,14 @@ def cmd_report(out, logdir, names):
                 m = re.match(r"CASE (\S+) (ok|FAIL)\b", line)
                 if m:
                     status[m.group(1)] = m.group(2)
-        by_kernel, unattributed, summary = parse_log(os.path.join(logdir, tool + ".log"))
+        known = {k for v in kernels.values() for k in v}
+        log = os.path.join(logdir, tool + ".log")
+        if os.path.exists(log):
+            by_kernel, others, summary = parse_log(log, known)
+        else:
+            by_kernel, others, summary = {}, [], None
+            bad = True
+            notes.append(f"{tool}: wrote no log ({tool}.log); see {tool}.run.log")
         for name in table:
             errors = sum(by_kernel.get(k, 0) for k in kernels[name])
             if name not in status:
@@ -239,15 +288,15 @@ def cmd_report(out, logdir, names):
                 cell = "ok"
             table[name][tool] = cell
             bad |= cell != "ok"
-        stray = {k: n for k, n in by_kernel.items() if not any(k in v for v in kernels.values())}
-        if stray or unattributed:
+        if others:
             bad = True
-            notes.append(f"{tool}: {sum(stray.values()) + unattributed} report(s) not tied to a "
-                         f"case's kernel {sorted(stray)}; see {tool}.log")
-        if summary and summary != sum(by_kernel.values()) + unattributed:
+            notes.append(f"{tool}: {len(others)} report(s) naming no kernel of the cases (API "
+                         f"errors, cuBLASLt's kernels), e.g. '{others[0]}'; see {tool}.log")
+        count = sum(by_kernel.values()) + len(others)
+        if summary and summary != count:
             bad = True
-            notes.append(f"{tool}: its summary counts {summary}, the log holds "
-                         f"{sum(by_kernel.values()) + unattributed} report(s); see {tool}.log")
+            notes.append(f"{tool}: its summary counts {summary}, the log holds {count} "
+                         f"report(s); see {tool}.log")
         if rc != 0:
             bad = True
             notes.append(f"{tool}: exit status {rc}" + (" (timed out)" if rc == 124 else "")
@@ -258,6 +307,8 @@ def cmd_report(out, logdir, names):
     for name, cells in table.items():
         print(f"{name:{width}s}" + "".join(f"{cells[t]:12s}" for t in tools)
               + " ".join(kernels[name]))
+    if missing(out) and not names:
+        notes.append("not built, so not run: " + " ".join(missing(out)))
     for note in notes:
         print("note:", note)
     print("compute-sanitizer: " + ("FAILED" if bad else f"clean ({len(table)} cases x "

@@ -2,31 +2,37 @@
 # compute-sanitizer (memcheck, racecheck, synccheck) over one small call of
 # every generated kernel class (bench/gpu/sanitize_cases.py lists them).
 #
-# On the GPU machine, from the repository root, with bench/gpu/out/gpu carried
-# (built here by bench/gpu/build_gpu.sh; no MLIR is needed there):
-#   bash bench/gpu/sanitize_gpu.sh [--log-dir DIR] [--tools memcheck,...] [CASE...]
+# On the GPU machine, from the repository root, with bench/gpu/out/gpu and
+# bench/gpu/out/layers carried (built here by bench/gpu/build_gpu.sh and
+# build_layers.sh; no MLIR is needed there):
+#   bash bench/gpu/sanitize_gpu.sh [--log-dir DIR] [--tools memcheck,...]
+#                                  [--kernel-filter SUBSTRING] [CASE...]
 #
-# Each tool runs once, over all cases in one Python process, and instruments
-# only the generated kernels (names flash_fwd_*; torch's kernels run
-# uninstrumented). The tools' logs, the driver's output and exit statuses go
-# to DIR (default bench/gpu/out/sanitize); then a table, one row per case,
-# one column per tool: ok, N errors (reports naming one of the case's
-# kernels), wrong (the output failed the reference check), not run.
-# Exit status: 0 iff every cell is ok and every tool exited 0.
+# Each tool runs once, over all cases in one Python process. Inputs and
+# references are computed on the CPU, so the kernels the tools see are the
+# libraries' own (and the cuBLASLt GEMMs a whole layer calls);
+# --kernel-filter instruments only kernels whose name holds SUBSTRING. The
+# tools' logs, the driver's output and exit statuses go to DIR (default
+# bench/gpu/out/sanitize); then a table, one row per case, one column per
+# tool: ok, N errors (reports naming one of the case's kernels), wrong (the
+# output failed the reference check), not run.
+# Exit status: 0 iff every cell is ok and every tool exited 0 with no report.
 #
 # Environment: COMPUTE_SANITIZER (default
 # /usr/local/cuda/bin/compute-sanitizer), TUCKER_SANITIZE_TIMEOUT (seconds
 # per tool, default 90), PYTHON (python3).
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OUT="$HERE/out/gpu"
+OUT="$HERE/out"
 logdir="$HERE/out/sanitize"
 tools="memcheck,racecheck,synccheck"
+filter=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --log-dir) logdir="$2"; shift 2 ;;
     --tools) tools="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --kernel-filter) filter="$2"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) echo "sanitize_gpu.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -48,13 +54,8 @@ for tool in memcheck racecheck synccheck; do
   rm -f "$logdir/$tool.log" "$logdir/$tool.run.log" "$logdir/$tool.rc"
 done
 
-# Options that only some compute-sanitizer versions have are passed when its
-# --help lists them.
-help="$("$cs" --help 2>&1)"
 common=(--error-exitcode 99 --print-limit 200)
-if grep -q -- "--kernel-name" <<<"$help"; then
-  common+=(--kernel-name kns=flash_fwd_)
-fi
+[[ -n "$filter" ]] && common+=(--kernel-name "kns=$filter")
 # Every tensor its own allocation, so that memcheck sees an access past one.
 export PYTORCH_NO_CUDA_MEMORY_CACHING=1
 
