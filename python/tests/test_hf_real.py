@@ -14,18 +14,20 @@ Each case checks, in float32:
   that the CPU tests use where transformers is missing stay faithful);
 - from_torch + compile(target="cpu") against the module's forward: rel. error (max abs error over
   max abs output) <= 1e-4 (skipped where tucker-compile is not found).
-CUDA variants (only where torch sees a Hopper GPU) export bf16 and compile(target="cuda"), and
-compare the CUDA kernel on CUDA tensors with the module's float32 forward on the GPU: rel. error
-<= 2e-2 (bf16 weights, activations and output). While whole-layer CUDA compilation is refused by
-the GPU pipeline's host check ("whole-layer GPU path is not there yet", or the per-op reason that
-replaces it), they xfail with that diagnostic.
+CUDA cases (CUDA_CASES, only where torch sees a Hopper GPU) export bf16 and compile(target="cuda"),
+and compare the CUDA kernel on CUDA tensors with the module's float32 forward on the GPU: rel.
+error <= 2e-2 (bf16 weights, activations and output). A compile failure is a test failure (run
+of 2026-11-23: the GPU pipeline refuses from_torch's embedded weights; docs/python.md). The
+GPU machine has no MLIR tools, so there these tests skip; bench/gpu/hf_real.py runs the same cases
+and checks in three stages instead (export on the GPU machine, compile here, check there; see
+docs/python.md).
 
 What from_torch refuses is checked too: a nonzero key bias (Qwen2's k_proj bias does not cancel
 under RoPE) and MLA projection biases (DeepseekV3 attention_bias=True).
 """
 
 import importlib
-import re
+from functools import partial
 
 import numpy as np
 import pytest
@@ -40,11 +42,6 @@ import hf_semantics as sem
 F32_TOL = 1e-4
 BF16_TOL = 2e-2
 SEMANTICS_TOL = 1e-5
-# The GPU pipeline's refusal of what it cannot put on the GPU yet (--tucker-gpu-check-host): the
-# "whole-layer GPU path is not there yet" diagnostic, or the per-op reason that replaces it as
-# whole-layer support grows ("tucker-gpu-pipeline: 'arith.constant' would be a global in host
-# memory ..."). Any other compile failure fails the test.
-NOT_YET = re.compile(r"error: tucker-gpu-pipeline: ('[\w.]+' .*|.*whole-layer GPU path is not there yet.*)")
 
 
 @pytest.fixture
@@ -153,22 +150,25 @@ def check_cpu(layer, x, causal, op):
     assert rel_err(tucker.compile(text, target="cpu")(x.numpy()), layer(x, causal)) <= F32_TOL
 
 
-def check_cuda(layer, x, causal):
+def export_cuda(layer, x, causal):
+    """On the GPU: the bf16 MLIR of the layer and the module's float32 forward (the reference, on
+    the CPU). from_torch is pure Python: this needs no tool."""
     layer.to("cuda")
     x = x.to("cuda")
     expected = layer(x, causal).float().cpu()
-    text = tucker.from_torch(layer.attention, x, causal=causal, dtype=torch.bfloat16)
-    try:
-        kernel = tucker.compile(text, target="cuda")
-    except tucker.CompileError as e:
-        refusal = NOT_YET.search(e.diagnostics)
-        if refusal:
-            pytest.xfail(f"tucker.compile(target='cuda') of a whole layer: {refusal.group(0)}")
-        raise
-    y = kernel(x.to(torch.bfloat16))
+    return tucker.from_torch(layer.attention, x, causal=causal, dtype=torch.bfloat16), expected
+
+
+def run_cuda(kernel, x, expected):
+    """The CUDA kernel on x as a bf16 CUDA tensor: its rel. error against `expected` (NaN where
+    an output element was never written)."""
+    x = x.to("cuda", torch.bfloat16)
+    # Freed at once: torch's caching allocator hands this block to the kernel's output.
+    torch.full(tuple(expected.shape), float("nan"), dtype=torch.bfloat16, device="cuda")
+    y = kernel(x)
     assert y.is_cuda and y.dtype == torch.bfloat16
     torch.cuda.synchronize()
-    assert rel_err(y.float().cpu(), expected) <= BF16_TOL
+    return rel_err(y.float().cpu(), expected)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,10 +180,6 @@ LLAMA = [
     (1, 13, 32, 4, 1, 8, 500000.0, False, False),  # MQA
     (2, 9, 48, 6, 6, 8, 10000.0, False, True),     # MHA-shaped, q/v/o biases
     (1, 10, 32, 4, 2, 16, 1000.0, True, True),     # GQA, q/v/o biases
-]
-LLAMA_CUDA = [
-    (2, 64, 128, 4, 2, 32, 10000.0, True, False),
-    (1, 48, 128, 4, 4, 32, 10000.0, False, True),
 ]
 
 
@@ -217,13 +213,6 @@ def test_llama(B, N, d, H, Hkv, dh, theta, causal, bias, compiler):
     check_cpu(layer, x, causal, "tucker.mha" if bias else "tucker.gqa")
 
 
-@hopper
-@pytest.mark.parametrize("B,N,d,H,Hkv,dh,theta,causal,bias", LLAMA_CUDA)
-def test_llama_cuda(B, N, d, H, Hkv, dh, theta, causal, bias, compiler):
-    layer, x = llama(B, N, d, H, Hkv, dh, theta, bias, seed=N + H)
-    check_cuda(layer, x, causal)
-
-
 # ---------------------------------------------------------------------------------------------
 # Qwen2 (GQA with RoPE, q/k/v biases)
 
@@ -254,13 +243,6 @@ def test_qwen2_key_bias_refused():
         tucker.from_torch(layer.attention, x)
 
 
-@hopper
-@pytest.mark.parametrize("causal", [True, False])
-def test_qwen2_cuda(causal, compiler):
-    layer, x = qwen2(2, 64, 128, 4, 2, seed=23)
-    check_cuda(layer, x, causal)
-
-
 # ---------------------------------------------------------------------------------------------
 # DeepseekV3 (MLA)
 
@@ -270,10 +252,6 @@ MLA = [
     (1, 13, 48, 2, 16, 16, 8, 8, 12, False, False),
     (1, 9, 32, 2, None, 8, 4, 4, 4, True, False),
     (2, 7, 32, 3, None, 8, 8, 4, 8, False, True),
-]
-MLA_CUDA = [
-    (2, 64, 128, 4, 64, 32, 32, 16, 32, True, True),
-    (1, 48, 128, 2, None, 32, 16, 16, 32, False, False),
 ]
 
 
@@ -319,8 +297,28 @@ def test_deepseek_v3_biases_refused():
         tucker.from_torch(layer.attention, x)
 
 
+# ---------------------------------------------------------------------------------------------
+# CUDA: bf16 layers on a Hopper GPU. The one list of cases, which bench/gpu/hf_real.py also runs
+# (its stages export, compile and check split test_cuda across the GPU machine and a machine
+# with the tools).
+
+CUDA_CASES = {
+    # name: (build() -> (layer, x) on the CPU, seeded; causal)
+    "llama-gqa-causal": (partial(llama, 2, 64, 128, 4, 2, 32, 10000.0, False, seed=68), True),
+    "llama-mha-biases": (partial(llama, 1, 48, 128, 4, 4, 32, 10000.0, True, seed=52), False),
+    "qwen2-causal": (partial(qwen2, 2, 64, 128, 4, 2, seed=23), True),
+    "qwen2": (partial(qwen2, 2, 64, 128, 4, 2, seed=23), False),
+    # B, N, d, H, q_lora, kv_lora, nope, rope, v, interleave
+    "deepseek-v3-qlora-interleaved-causal":
+        (partial(deepseek, 2, 64, 128, 4, 64, 32, 32, 16, 32, True, seed=192), True),
+    "deepseek-v3-no-qlora-half": (partial(deepseek, 1, 48, 128, 2, None, 32, 16, 16, 32, False, seed=176), False),
+}
+
+
 @hopper
-@pytest.mark.parametrize("B,N,d,H,ql,kvl,nope,rp,vd,interleave,causal", MLA_CUDA)
-def test_deepseek_v3_cuda(B, N, d, H, ql, kvl, nope, rp, vd, interleave, causal, compiler):
-    layer, x = deepseek(B, N, d, H, ql, kvl, nope, rp, vd, interleave, seed=N + d)
-    check_cuda(layer, x, causal)
+@pytest.mark.parametrize("name", CUDA_CASES)
+def test_cuda(name, compiler):
+    build, causal = CUDA_CASES[name]
+    layer, x = build()
+    text, expected = export_cuda(layer, x, causal)
+    assert run_cuda(tucker.compile(text, target="cuda"), x, expected) <= BF16_TOL
