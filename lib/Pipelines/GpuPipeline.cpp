@@ -65,6 +65,8 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   flash.kvSplits = options.kvSplits;
   flash.smCount = options.smCount;
   flash.ropeKernel = options.ropeKernel;
+  flash.keysPerTile = options.keysPerTile;
+  flash.consumerWarpgroups = options.consumerWarpgroups;
   pm.addPass(createTuckerFlashToGpuPass(flash));
 
   // The rest as fused linalg on tensors (a tucker.rope left outside every

@@ -206,6 +206,17 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
            "sm-count SMs; capped by the key tiles)">,
     Option<"smCount", "sm-count", "int64_t", /*default=*/"132",
            "Decode: SMs the automatic split count fills (H100/H200 SXM: 132)">,
+    Option<"keysPerTile", "keys-per-tile", "int64_t", /*default=*/"0",
+           "Prefill kernel with heads up to 256 wide: keys per K/V tile (a "
+           "multiple of 16 up to 256; 0: the largest whose ring fits shared "
+           "memory and whose accumulators fit the registers). The decode and "
+           "split-O kernels choose their own">,
+    Option<"consumerWarpgroups", "consumer-warpgroups", "int64_t",
+           /*default=*/"0",
+           "Prefill kernel: consumer warpgroups of 64 query rows each, 2 or 3 "
+           "(3: a 192-row M tile, 160 registers per consumer thread, for "
+           "Dv <= 64); 0 picks from the shapes. The decode and split-O "
+           "kernels run 2">,
     Option<"ropeKernel", "rope-kernel", "bool", /*default=*/"true",
            "Prefill with rope: rotate q and k once in a kernel of their own "
            "before the flash kernel (false: every K tile rotated on the fly "

@@ -132,6 +132,16 @@ struct TuckerGpuPipelineOptions
       *this, "sm-count",
       llvm::cl::desc("--tucker-flash-to-gpu's sm-count option"),
       llvm::cl::init(132)};
+  PassOptions::Option<int64_t> keysPerTile{
+      *this, "keys-per-tile",
+      llvm::cl::desc("--tucker-flash-to-gpu's keys-per-tile option (0: from "
+                     "the shapes)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> consumerWarpgroups{
+      *this, "consumer-warpgroups",
+      llvm::cl::desc("--tucker-flash-to-gpu's consumer-warpgroups option (0: "
+                     "from the shapes)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> ropeKernel{
       *this, "rope-kernel",
       llvm::cl::desc("--tucker-flash-to-gpu's rope-kernel option"),

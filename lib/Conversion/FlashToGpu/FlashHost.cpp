@@ -334,7 +334,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   };
   for (int64_t value :
        {int64_t(0), int64_t(1), int64_t(2), FlashTiling::kChunk, tiling.blockN,
-        spec.rowsPerHead(), spec.headsPerTile, FlashTiling::kThreads})
+        spec.rowsPerHead(), spec.headsPerTile, spec.threads()})
     index(value);
 
   Value batch = dimOf(b, loc, q, 0, index);
@@ -369,7 +369,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
       arith::ConstantIntOp::create(b, loc, b.getI32Type(), tiling.request);
   gpu::KernelDim3 grid{m.value(m.mul(plan.qTiles, plan.splits)),
                        index(headTiles), batch};
-  gpu::KernelDim3 block{index(FlashTiling::kThreads), index(1), index(1)};
+  gpu::KernelDim3 block{index(spec.threads()), index(1), index(1)};
   SmallVector<Value> kernelArgs{mapQ,       mapK,      mapV,
                                 oPtr,       partialPtr, statsPtr,
                                 lengthsPtr, m.i32(fold(nq)), m.i32(fold(nk)),

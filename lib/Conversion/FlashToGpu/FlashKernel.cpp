@@ -3,12 +3,12 @@
 // Generates the warp-specialized forward kernel of docs/gpu-notes.md ("the
 // final kernel as a recipe", v4; v5 with ping-pong) for one FlashKernelSpec:
 //
-//  * 384 threads: warpgroups 0 and 1 consume (64 query rows each,
-//    setmaxnreg 240), warpgroup 2 produces (setmaxnreg 24; one thread issues
-//    every TMA load);
-//  * Q (128 rows) lands once on its own mbarrier; K/V tiles stream through a
-//    ring of `stages` slots with a full barrier (producer's arrive.expect_tx
-//    + TMA bytes) and an empty barrier (256 consumer arrivals) per slot;
+//  * C consumer warpgroups of 64 query rows each (C = 2: setmaxnreg 240;
+//    C = 3 for narrow heads: 160) and a producer warpgroup after them
+//    (setmaxnreg 24; one thread issues every TMA load);
+//  * Q (64·C rows) lands once on its own mbarrier; K/V tiles stream through
+//    a ring of `stages` slots with a full barrier (producer's arrive.expect_tx
+//    + TMA bytes) and an empty barrier (128·C consumer arrivals) per slot;
 //  * per consumer: S = Q·Kᵀ by SS-wgmma (K-major B), online softmax on the
 //    accumulator fragments (row max/sum reduced over lane quads, exp2 with
 //    scale·log2(e) folded, ex2.approx.ftz), P kept in registers as the A
@@ -109,7 +109,7 @@ private:
   SmallVector<Value> packP(ArrayRef<Value> p);
   void epilogue(const RowState &st);
 
-  // Ping-pong of the two consumer warpgroups (named barriers 1 and 2).
+  // Ping-pong of the consumer warpgroups (named barriers 1 .. C).
   void pingPongStart();
   void pingPongWait();
   void pingPongPass(bool last);
@@ -125,7 +125,7 @@ void FlashKernelBuilder::build() {
   negScaleLog2e = e.f32(-spec.scaleLog2e);
 
   wg = e.udiv(tid, e.i32(128));
-  runRoles(e, spec, t, w, tmapQ, tmapK, tmapV, 128 * FlashTiling::kConsumers,
+  runRoles(e, spec, t, w, tmapQ, tmapK, tmapV, 128 * t.consumers,
            [&] {
              wgTid = e.urem(tid, e.i32(128));
              Value warp = e.udiv(wgTid, e.i32(32));
@@ -151,23 +151,24 @@ void FlashKernelBuilder::rotateQuery() {
   rotateRows(e, spec, ropeFrequencies, t.q, rowBytes, t.qChunkBytes, 64, wgTid,
              128, halfType, [&](Value r) {
                Value row = e.add(e.mul(wg, e.i32(64)), r);
-               if (rows != FlashTiling::kBlockM)
+               if (rows != t.blockM)
                  row = e.urem(row, e.i32(rows));
                return e.add(e.add(w.n0, row), offset);
              });
   fenceProxyAsync(e);
-  e.namedBarrierSync(e.add(wg, e.i32(3)), 128);
+  e.namedBarrierSync(e.add(wg, e.i32(t.consumers + 1)), 128);
 }
 
 void FlashKernelBuilder::rotateKeyTile(Value stage, Value tile) {
-  // Both consumer warpgroups (threads 0..255) share the tile's rows.
+  // All consumer warpgroups share the tile's rows.
+  int64_t threads = 128 * t.consumers;
   rotateRows(e, spec, ropeFrequencies, t.k,
              e.mul(stage, e.i32(t.kStageBytes)), t.kChunkBytes, t.blockN, tid,
-             256, halfType, [&](Value r) {
+             threads, halfType, [&](Value r) {
                return e.add(e.mul(tile, e.i32(t.blockN)), r);
              });
   fenceProxyAsync(e);
-  e.namedBarrierSync(e.i32(5), 256);
+  e.namedBarrierSync(e.i32(2 * t.consumers + 1), threads);
 }
 
 void FlashKernelBuilder::consumer() {
@@ -250,11 +251,15 @@ SmallVector<Value> FlashKernelBuilder::packP(ArrayRef<Value> p) {
 // Ping-pong
 //===----------------------------------------------------------------------===//
 
+// The consumers issue in a ring: warpgroup w waits on named barrier w + 1
+// (its 128 threads) for the previous one's arrival (128 more) and passes the
+// turn to warpgroup (w + 1) mod C.
+
 void FlashKernelBuilder::pingPongStart() {
   if (!spec.pingPong)
     return;
-  // Warpgroup 1 lets warpgroup 0 issue first.
-  e.ifThen(e.cmp(Pred::eq, wg, e.i32(1)),
+  // The last warpgroup lets warpgroup 0 issue first.
+  e.ifThen(e.cmp(Pred::eq, wg, e.i32(t.consumers - 1)),
            [&] { e.namedBarrierArrive(e.i32(1), 256); });
 }
 
@@ -266,13 +271,13 @@ void FlashKernelBuilder::pingPongWait() {
 void FlashKernelBuilder::pingPongPass(bool last) {
   if (!spec.pingPong)
     return;
-  Value id = e.sub(e.i32(2), wg);
+  Value id = e.add(e.urem(e.add(wg, e.i32(1)), e.i32(t.consumers)), e.i32(1));
   if (!last) {
     e.namedBarrierArrive(id, 256);
     return;
   }
-  // Warpgroup 1's last batch: warpgroup 0 does not wait again.
-  e.ifThen(e.cmp(Pred::eq, wg, e.i32(0)),
+  // The last warpgroup's last batch: warpgroup 0 does not wait again.
+  e.ifThen(e.cmp(Pred::ne, wg, e.i32(t.consumers - 1)),
            [&] { e.namedBarrierArrive(id, 256); });
 }
 

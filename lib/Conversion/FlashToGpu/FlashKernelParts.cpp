@@ -9,6 +9,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <limits>
@@ -153,17 +154,22 @@ void mlir::tucker::flash_to_gpu::runRoles(
   // setmaxnreg takes effect only with each role in one branch of a single
   // if (docs/gpu-notes.md, pitfall 13).
   auto roles = scf::IfOp::create(
-      b, loc, e.cmp(Pred::eq, wg, e.i32(FlashTiling::kConsumers)),
+      b, loc, e.cmp(Pred::eq, wg, e.i32(t.consumers)),
       /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(roles.thenBlock());
   NVVM::SetMaxRegisterOp::create(b, loc, 24,
                                  NVVM::SetMaxRegisterAction::decrease);
-  e.ifThen(e.cmp(Pred::eq, tid, e.i32(128 * FlashTiling::kConsumers)),
+  e.ifThen(e.cmp(Pred::eq, tid, e.i32(128 * t.consumers)),
            [&] { produceTiles(e, spec, t, w, tmapQ, tmapK, tmapV); });
   b.setInsertionPointToStart(roles.elseBlock());
-  NVVM::SetMaxRegisterOp::create(b, loc, 240,
-                                 NVVM::SetMaxRegisterAction::increase);
+  // The register file (64 K) less the producer's 24 per thread, shared by
+  // the consumers in multiples of 8: 240 for two, 160 for three.
+  int64_t consumerRegisters =
+      (65536 / 128 - 24) / t.consumers / 8 * 8;
+  NVVM::SetMaxRegisterOp::create(
+      b, loc, std::min<int64_t>(consumerRegisters, 240),
+      NVVM::SetMaxRegisterAction::increase);
   consumer();
 }
 
@@ -514,7 +520,7 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::createFlashKernelFunc(
   auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
-  int32_t threads = FlashTiling::kThreads;
+  int32_t threads = spec.threads();
   func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({threads, 1, 1}));
   // setmaxnreg needs a register cap at entry: .maxntid + .minnctapersm 1.
   func->setAttr("nvvm.maxntid", builder.getDenseI32ArrayAttr({threads, 1, 1}));

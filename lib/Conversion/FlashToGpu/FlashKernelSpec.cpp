@@ -33,6 +33,10 @@ std::string FlashKernelSpec::baseName() const {
     name += "_decode";
   if (outputTransposed)
     name += "_obnhd";
+  if (keysPerTile != 0)
+    name += llvm::formatv("_n{0}", keysPerTile).str();
+  if (consumers() != 2)
+    name += llvm::formatv("_w{0}", consumers()).str();
   return name;
 }
 
@@ -88,6 +92,7 @@ static void layout(FlashTiling &t, const FlashKernelSpec &spec,
 }
 
 FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
+  consumers = spec.consumers();
   blockM = spec.blockM();
   qkChunks = (spec.qkDim + kChunk - 1) / kChunk;
   valueChunks = (spec.valueDim + kChunk - 1) / kChunk;
@@ -118,6 +123,10 @@ FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
   // for S), so the ring needs 3 slots to prefetch anything
   // (docs/gpu-notes.md, pitfall 15).
   stages = 3;
+  if (spec.keysPerTile != 0) {
+    layout(*this, spec, spec.keysPerTile);
+    return;
+  }
   // Keys per tile: the largest multiple of 16 up to 128 whose ring fits in
   // shared memory and whose registers fit a consumer thread's 240 (O is
   // Dv/2 f32, S and P in flight about 1.25 · blockN: Dv <= 128 runs 128

@@ -60,13 +60,22 @@ struct FlashKernelSpec {
   // The output is stored [B, Nq, Hq, Dv] (what the transpose that usually
   // follows a flash would make), not [B, Hq, Nq, Dv].
   bool outputTransposed = false;
+  // Keys per K/V tile of the 128-row prefill kernel when set (a multiple of
+  // 16 up to 256); 0: the largest whose ring fits shared memory and whose
+  // accumulators fit the consumers' registers.
+  int64_t keysPerTile = 0;
+  // Consumer warpgroups of the prefill kernel (2 or 3; 64 query rows each).
+  // Three hide more of the softmax when it outweighs the wgmma (narrow
+  // heads); the decode and split-O kernels always run two.
+  int64_t consumerGroups = 2;
 
   auto key() const {
     return std::make_tuple(element, qkDim, valueDim, groupSize, headsPerTile,
                            valueFromKey, valueColumn, causal, scaleLog2e,
                            pingPong, ropeTheta, ropeWidth, ropeOffset,
                            ropeRepeat, ropeStride, ropeInterleaved, lengths,
-                           decode, outputTransposed);
+                           decode, outputTransposed, keysPerTile,
+                           consumerGroups);
   }
   bool rope() const { return ropeWidth > 0; }
   /// The same spec without rope (what the flash kernel is when q and k are
@@ -83,8 +92,12 @@ struct FlashKernelSpec {
   /// (FlashWideKernel.cpp): 64 query rows per CTA, the two consumer
   /// warpgroups computing S for alternate key tiles and O for half of Dv.
   bool wide() const { return qkDim > 256 || valueDim > 256; }
+  /// Consumer warpgroups of the kernel this spec takes.
+  int64_t consumers() const { return wide() || decode ? 2 : consumerGroups; }
+  /// Threads per CTA: the consumers and one producer warpgroup.
+  int64_t threads() const { return 128 * (consumers() + 1); }
   /// Query rows per CTA.
-  int64_t blockM() const { return wide() || decode ? 64 : 128; }
+  int64_t blockM() const { return wide() || decode ? 64 : 64 * consumers(); }
   /// Partial results per query row and split: the decode kernel's two
   /// consumer warpgroups each keep their own; the split-O kernel's share
   /// rows and write one.
@@ -103,13 +116,10 @@ struct FlashKernelSpec {
 /// dynamic shared memory base rounded up to 1024 (the 128-byte swizzle atom),
 /// and every tile starts on a 1024-byte boundary.
 struct FlashTiling {
-  static constexpr int64_t kConsumers = 2; // consumer warpgroups
-  static constexpr int64_t kThreads = 128 * (kConsumers + 1); // + producer
-  static constexpr int64_t kBlockM = 64 * kConsumers; // query rows per CTA
-                                                      // (split-O: 64)
   static constexpr int64_t kChunk = 64;     // head-dim columns per TMA box
   static constexpr int64_t kRowBytes = 128; // one chunk row (64 × 16-bit)
 
+  int64_t consumers;   // consumer warpgroups (the producer is the next)
   int64_t blockM;      // query rows per CTA
   int64_t blockN;      // keys per K/V tile
   int64_t stages;      // K/V ring slots
@@ -117,8 +127,8 @@ struct FlashTiling {
   int64_t valueChunks; // ceil(Dv / 64)
 
   // Shared memory map.
-  int64_t q;           // Q tile: qkChunks chunks of kBlockM rows
-  int64_t qChunkBytes; // kBlockM · 128
+  int64_t q;           // Q tile: qkChunks chunks of blockM rows
+  int64_t qChunkBytes; // blockM · 128
   int64_t k;           // K ring: stage s at k + s · kStageBytes
   int64_t kChunkBytes; // blockN · 128
   int64_t kStageBytes;
@@ -154,7 +164,7 @@ std::string unsupportedReason(const FlashKernelSpec &spec);
 ///   (tmap_q, tmap_k, tmap_v, o, o_partial, stats, lengths : !llvm.ptr,
 ///    nq, nk, tiles_per_split : i32)
 /// launched on grid (ceil(nq / rowsPerHead), Hq / headsPerTile, B), block
-/// (384, 1, 1), with `FlashTiling(spec).request` bytes of dynamic shared
+/// (spec.threads(), 1, 1), with `FlashTiling(spec).request` bytes of dynamic shared
 /// memory. tmap_v is not read when the spec reads V from K, lengths only
 /// when spec.lengths; o_partial, stats and tiles_per_split belong to decode
 /// specs (see buildFlashDecodeKernel).

@@ -96,7 +96,9 @@ constexpr int64_t kMaxDecodeQueries = 64;
 
 /// The kernel spec of `op`, or a diagnostic at the op naming the limit.
 FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
-                                   int64_t headsPerTile, StringRef decode) {
+                                   int64_t headsPerTile, StringRef decode,
+                                   int64_t keysPerTile,
+                                   int64_t consumerWarpgroups) {
   auto fail = [&]() {
     return op.emitOpError() << "cannot be lowered by --tucker-flash-to-gpu: ";
   };
@@ -144,6 +146,16 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
   } else if (decode != "off") {
     fail() << "decode='" << decode << "' is not one of auto, on, off";
     return failure();
+  }
+  if (!spec.wide() && !spec.decode) {
+    spec.keysPerTile = keysPerTile;
+    if (consumerWarpgroups == 3 && spec.valueDim > 64) {
+      fail() << "consumer-warpgroups = 3 needs Dv <= 64 (a consumer thread "
+                "has 160 registers), got Dv = "
+             << spec.valueDim;
+      return failure();
+    }
+    spec.consumerGroups = consumerWarpgroups == 0 ? 2 : consumerWarpgroups;
   }
   if (headsPerTile == 0) {
     spec.headsPerTile =
@@ -199,18 +211,38 @@ struct TuckerFlashToGpuPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (kvSplits < 0 || smCount < 1) {
+    // Bounded above too: the split planning multiplies them by CTAs per SM
+    // and tile counts in int64 (a grid dimension is at most 2^31 - 1 anyway).
+    constexpr int64_t kMaxSplits = 65535, kMaxSms = 4096;
+    if (kvSplits < 0 || kvSplits > kMaxSplits || smCount < 1 ||
+        smCount > kMaxSms) {
       emitError(module.getLoc())
           << "--tucker-flash-to-gpu: kv-splits = " << int64_t(kvSplits)
-          << " and sm-count = " << int64_t(smCount)
-          << " must be >= 0 and >= 1";
+          << " and sm-count = " << int64_t(smCount) << " must be in [0, "
+          << kMaxSplits << "] and [1, " << kMaxSms << "]";
+      return signalPassFailure();
+    }
+    if (consumerWarpgroups != 0 && consumerWarpgroups != 2 &&
+        consumerWarpgroups != 3) {
+      emitError(module.getLoc())
+          << "--tucker-flash-to-gpu: consumer-warpgroups = "
+          << int64_t(consumerWarpgroups)
+          << " must be 0 (from the shapes), 2 or 3";
+      return signalPassFailure();
+    }
+    if (keysPerTile != 0 &&
+        (keysPerTile % 16 != 0 || keysPerTile < 32 || keysPerTile > 256)) {
+      emitError(module.getLoc())
+          << "--tucker-flash-to-gpu: keys-per-tile = " << int64_t(keysPerTile)
+          << " must be 0 (from the shapes) or a multiple of 16 in [32, 256]";
       return signalPassFailure();
     }
     SmallVector<std::pair<FlashOp, FlashKernelSpec>> work;
     bool ok = true;
     module.walk([&](FlashOp op) {
       FailureOr<FlashKernelSpec> spec =
-          analyze(op, chip, pingPong, headsPerTile, decode);
+          analyze(op, chip, pingPong, headsPerTile, decode, keysPerTile,
+                  consumerWarpgroups);
       if (failed(spec))
         ok = false;
       else
@@ -292,7 +324,7 @@ struct TuckerFlashToGpuPass
                 builder.getNamedAttr("block_n",
                                      builder.getI64IntegerAttr(tiling.blockN)),
                 builder.getNamedAttr("threads", builder.getI64IntegerAttr(
-                                                    FlashTiling::kThreads)),
+                                                    spec.threads())),
                 builder.getNamedAttr("shared_bytes",
                                      builder.getI64IntegerAttr(tiling.request)),
                 builder.getNamedAttr("stages",

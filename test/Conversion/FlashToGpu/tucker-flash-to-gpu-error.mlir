@@ -4,6 +4,12 @@
 // RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=on 2>&1 | FileCheck %s --check-prefix=DECODE
 // RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=fast 2>&1 | FileCheck %s --check-prefix=MODE
 // RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=kv-splits=-1 2>&1 | FileCheck %s --check-prefix=SPLITS
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=kv-splits=65536 2>&1 | FileCheck %s --check-prefix=SPLITS-BIG
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=sm-count=9223372036854775807 2>&1 | FileCheck %s --check-prefix=SMS-BIG
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=keys-per-tile=40 2>&1 | FileCheck %s --check-prefix=KEYS
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=consumer-warpgroups=4 2>&1 | FileCheck %s --check-prefix=GROUPS
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=consumer-warpgroups=3 2>&1 | FileCheck %s --check-prefix=GROUPS-WIDTH
+// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=keys-per-tile=256 2>&1 | FileCheck %s --check-prefix=KEYS-RING
 
 // What --tucker-flash-to-gpu refuses, one case per limit; the first case is
 // the valid boundary beside them (bf16, Dqk = Dv = 128, GQA, causal).
@@ -13,7 +19,13 @@
 // CHIP: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: chip 'sm_80' is not supported (the kernels use wgmma, TMA and setmaxnreg: sm_90a)
 // DECODE: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: decode=on needs a static Nq of at most 64 (one M tile), got 256
 // MODE: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: decode='fast' is not one of auto, on, off
-// SPLITS: error: --tucker-flash-to-gpu: kv-splits = -1 and sm-count = 132 must be >= 0 and >= 1
+// SPLITS: error: --tucker-flash-to-gpu: kv-splits = -1 and sm-count = 132 must be in [0, 65535] and [1, 4096]
+// SPLITS-BIG: error: --tucker-flash-to-gpu: kv-splits = 65536 and sm-count = 132 must be in [0, 65535] and [1, 4096]
+// KEYS: error: --tucker-flash-to-gpu: keys-per-tile = 40 must be 0 (from the shapes) or a multiple of 16 in [32, 256]
+// KEYS-RING: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: the K/V ring for Dqk = 128, Dv = 128 does not fit in shared memory (427064 B with 256-key tiles, at most 232448 B)
+// GROUPS: error: --tucker-flash-to-gpu: consumer-warpgroups = 4 must be 0 (from the shapes), 2 or 3
+// GROUPS-WIDTH: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: consumer-warpgroups = 3 needs Dv <= 64 (a consumer thread has 160 registers), got Dv = 128
+// SMS-BIG: error: --tucker-flash-to-gpu: kv-splits = 0 and sm-count = 9223372036854775807 must be in [0, 65535] and [1, 4096]
 func.func @ok(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>) -> tensor<1x8x256x128xbf16> {
   %o = tucker.flash %q, %k, %v {causal}
       : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x8x256x128xbf16>

@@ -1,0 +1,44 @@
+// RUN: tucker-opt %s --tucker-flash-to-gpu | FileCheck %s --check-prefix=DEFAULT
+// RUN: tucker-opt %s "--tucker-flash-to-gpu=consumer-warpgroups=3 keys-per-tile=160" | FileCheck %s --check-prefix=W3
+// RUN: tucker-opt %s "--tucker-flash-to-gpu=consumer-warpgroups=3 ping-pong=false" | FileCheck %s --check-prefix=W3-NOPP
+
+// Tests that: the prefill kernel's schedule options. By default two
+// consumer warpgroups (384 threads, 128-row M tile, 240 registers each,
+// empty barriers counting 256) and 128-key tiles at d = 64;
+// consumer-warpgroups=3 makes 512 threads, a 192-row M tile, 160 registers
+// per consumer, empty barriers counting 384 and a ring of turns over named
+// barriers 1..3; keys-per-tile sets the K/V tile.
+
+// DEFAULT: call @tucker_flash_launch_flash_fwd_bf16_d64_g12_causal(
+// DEFAULT: gpu.func @flash_fwd_bf16_d64_g12_causal(
+// DEFAULT-SAME: known_block_size = array<i32: 384, 1, 1>
+// DEFAULT-SAME: block_m = 128 : i64, block_n = 128 : i64
+// DEFAULT-SAME: threads = 384 : i64
+// DEFAULT: nvvm.mbarrier.init %{{.+}}, %c256_i32
+// DEFAULT: nvvm.setmaxregister  increase 240
+
+// W3: call @tucker_flash_launch_flash_fwd_bf16_d64_g12_causal_n160_w3(
+// W3: gpu.func @flash_fwd_bf16_d64_g12_causal_n160_w3(
+// W3-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.maxntid = array<i32: 512, 1, 1>
+// W3-SAME: block_m = 192 : i64, block_n = 160 : i64
+// W3-SAME: threads = 512 : i64
+// W3: nvvm.mbarrier.init %{{.+}}, %c384_i32
+// W3: nvvm.setmaxregister  decrease 24
+// W3: nvvm.setmaxregister  increase 160
+// The last warpgroup (2) lets warpgroup 0 issue first, on barrier 1.
+// W3: arith.cmpi eq, %{{.+}}, %c2_i32
+// W3-NEXT: scf.if
+// W3-NEXT: nvvm.barrier.arrive id = %c1_i32 number_of_threads = %c256_i32
+// Warpgroup w passes the turn to barrier (w + 1) mod 3 + 1.
+// W3: %[[MOD:.+]] = arith.remui %{{[0-9]+}}, %c3_i32
+// W3-NEXT: %[[ID:.+]] = arith.addi %[[MOD]], %c1_i32
+// W3-NEXT: nvvm.barrier.arrive id = %[[ID]] number_of_threads = %c256_i32
+// W3: launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_g12_causal_n160_w3 blocks in (%{{.+}}, %{{.+}}, %{{.+}}) threads in (%c512
+
+// W3-NOPP: gpu.func @flash_fwd_bf16_d64_g12_causal_w3(
+// W3-NOPP-SAME: block_m = 192 : i64, block_n = 128 : i64
+// W3-NOPP-NOT: nvvm.barrier.arrive
+func.func @latent(%q: tensor<2x12x1000x64xbf16>, %k: tensor<2x1x1000x64xbf16>, %v: tensor<2x1x1000x64xbf16>) -> tensor<2x12x1000x64xbf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<2x12x1000x64xbf16>, tensor<2x1x1000x64xbf16>, tensor<2x1x1000x64xbf16> -> tensor<2x12x1000x64xbf16>
+  return %o : tensor<2x12x1000x64xbf16>
+}
