@@ -126,6 +126,19 @@ def test_cuda_target_without_a_usable_driver(tmp_path):
         "torch finds no CUDA device here (torch.cuda.is_available() is False)")
 
 
+def test_cuda_target_without_torch(tmp_path):
+    # A child whose `import torch` fails (a module named torch that raises ImportError first on
+    # the path): the cuda target names what is missing instead of failing on a None.
+    (tmp_path / "torch.py").write_text("raise ImportError('no torch here')\n")
+    script = f"import tucker; tucker.compile({CUDA_FLASH!r}, target='cuda')"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), PYTHON_DIR]))
+    proc = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        "RuntimeError: the cuda target runs on torch CUDA tensors, and torch is not installed")
+
+
 # ---- Kernel arguments ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

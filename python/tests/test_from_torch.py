@@ -127,6 +127,18 @@ def test_deepseek_v3_attention(B, N, d, H, ql, kvl, nope, rp, vd, interleave, ca
     assert rel_err(tucker.compile(text)(x.numpy()), expected) <= 1e-4
 
 
+def test_deepseek_v3_without_q_lora_has_q_a_proj_none():
+    # transformers 5.x sets q_a_proj = None when q_lora_rank is None; that is no query LoRA.
+    torch.manual_seed(3)
+    m = DeepseekV3Attention(32, 2, None, 8, 4, 4, 4, 10000.0, rms_norm_eps=1e-5).eval()
+    m.q_a_proj = None
+    x = torch.randn(1, 6, 32)
+    text = tucker.from_torch(m, x, causal=True)
+    with torch.no_grad():
+        expected = m(x, causal=True).numpy()
+    assert rel_err(tucker.compile(text)(x.numpy()), expected) <= 1e-4
+
+
 def test_bf16_export():
     torch.manual_seed(7)
     m = LlamaAttention(32, 4, 2, 8, 10000.0).eval()

@@ -153,10 +153,9 @@ class Signature(NamedTuple):
 
 def _require_hopper():
     """Raises RuntimeError unless torch sees an sm_90 GPU on cuda:0 (what --target=cuda runs on)."""
-    try:
-        torch = _torch()
-    except ImportError:
-        raise RuntimeError("the cuda target runs on torch CUDA tensors, and torch is not installed") from None
+    torch = _torch()
+    if torch is None:
+        raise RuntimeError("the cuda target runs on torch CUDA tensors, and torch is not installed")
     if not torch.cuda.is_available():
         raise RuntimeError("the cuda target needs an NVIDIA Hopper GPU (sm_90a) with its driver, and torch "
                            "finds no CUDA device here (torch.cuda.is_available() is False)")

@@ -356,7 +356,7 @@ def _from_mla(m, example_x, causal, dtype):
                         " / v_head_dim / kv_lora_rank (expected an HF DeepseekV3Attention)")
     H, p, r, e, c = int(H), int(p), int(r), int(e), int(c)
     ql = getattr(m, "q_lora_rank", None)
-    if ql is None and hasattr(m, "q_a_proj"):
+    if ql is None and getattr(m, "q_a_proj", None) is not None:
         ql = m.q_a_proj.out_features
     _check_dropout(m, getattr(m, "attention_dropout", None), "attention_dropout")
     nkv = attr("num_key_value_heads")
