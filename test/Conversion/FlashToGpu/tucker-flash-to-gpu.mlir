@@ -180,23 +180,24 @@ func.func @gqa(%q: tensor<?x8x?x128xf16>, %k: tensor<?x2x?x128xf16>, %v: tensor<
 
 // Tests that: ops with the same spec share one kernel and one launcher; an
 // explicit scale makes another kernel; d = 64 takes one 64-column chunk
-// (m64n64 P·V, 115 768 B of shared memory).
+// (m64n64 P·V) and, not causal, three consumer warpgroups (192-row Q tile:
+// 123 960 B of shared memory).
 
 // CHECK-LABEL: func.func @shared(
-// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64(
-// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64(
-// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_0(
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_w3(
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_w3(
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_w3_0(
 // CHECK-LABEL: gpu.module @tucker_flash_kernels
-// CHECK: gpu.func @flash_fwd_bf16_d64(
-// CHECK-SAME: qk_dim = 64 : i64, scale_log2e = 0.180336878 : f32, shared_bytes = 115768 : i64
+// CHECK: gpu.func @flash_fwd_bf16_d64_w3(
+// CHECK-SAME: qk_dim = 64 : i64, scale_log2e = 0.180336878 : f32, shared_bytes = 123960 : i64
 // CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
-// CHECK: gpu.func @flash_fwd_bf16_d64_0(
+// CHECK: gpu.func @flash_fwd_bf16_d64_w3_0(
 // CHECK-SAME: scale_log2e = 0.72134751 : f32
 // CHECK-NOT: gpu.func
-// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64(
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64 blocks
-// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_0(
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_0 blocks
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_w3(
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_w3 blocks
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_w3_0(
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_w3_0 blocks
 // CHECK-NOT: func.func
 func.func @shared(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>) -> (tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>) {
   %a = tucker.flash %q, %k, %v : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16> -> tensor<1x4x256x64xbf16>
