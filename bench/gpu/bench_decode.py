@@ -13,7 +13,9 @@ split-KV kernel and its combine kernel), as in bench_flash.py: two input sets
 (each larger than L2) alternate, median of 30 groups of 10 calls after a
 warm-up. Each case is checked once before timing against a float32 reference
 on the same inputs. The table also shows the device's copy bandwidth
-(a 2 GiB device-to-device copy, read + write bytes) as the ceiling.
+(a 2 GiB device-to-device copy, read + write bytes) and, per case, a copy
+moving the case's bytes (the ceiling at that size, launch included); then
+the device time of each kernel per call (torch.profiler).
 """
 import ctypes
 import json
@@ -49,6 +51,32 @@ def reference(q, k, v, causal):
         j = torch.arange(nk, device="cuda")[None, :]
         s = s.masked_fill(j > i + (nk - nq), float("-inf"))
     return torch.matmul(torch.softmax(s, dim=-1), vf)
+
+
+def kernel_times(fn, calls=20):
+    """Mean device time per call of each kernel `fn` launches (torch.profiler sees the library's
+    own launches through CUPTI), as {short name: us}, and the span of one call ("call")."""
+    from torch.profiler import ProfilerActivity, profile
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+    times, first, last = {}, None, None
+    for ev in prof.events():
+        if ev.device_type != torch.autograd.DeviceType.CUDA:
+            continue
+        name = "combine" if ev.name.endswith("_combine") else \
+            "rotate" if ev.name.endswith("_rotate") else "flash" if ev.name.startswith("flash") \
+            else ev.name[:24]
+        times[name] = times.get(name, 0.0) + ev.device_time / calls
+        start = ev.time_range.start
+        first = start if first is None else min(first, start)
+        last = ev.time_range.end if last is None else max(last, ev.time_range.end)
+    if first is not None:
+        times["call"] = (last - first) / calls
+    return {k: round(v, 1) for k, v in times.items()}
 
 
 def copy_bandwidth():
@@ -96,6 +124,12 @@ def run_case(outdir, c):
     ms = time_fn(ours)
     row["ours_us"] = ms * 1e3
     row["ours"] = nbytes / (ms * 1e-3) / 1e9
+    row["kernels_us"] = kernel_times(ours)
+    # The ceiling at this size: a device copy moving the same bytes (read + write).
+    src = torch.empty(nbytes // 4, device="cuda", dtype=torch.int16)
+    dst = torch.empty_like(src)
+    row["copy"] = nbytes / (time_fn(lambda: dst.copy_(src)) * 1e-3) / 1e9
+    del src, dst
 
     tsets = [(q, k, v.contiguous()) for (q, k, v, *_) in sets]
     # SDPA's is_causal aligns the first query with the first key; with one
@@ -136,7 +170,7 @@ def main():
     print(f"\nDecode GB/s of unique bytes on {dev}, bf16, median of 30 x 10 calls; "
           f"device copy: {copy:.0f} GB/s")
     head = (f"{'case':38s} {'MB':>6s} {'err':>8s} | {'us':>7s} {'ours':>6s} {'cuDNN':>6s} "
-            f"{'flash':>6s} | {'/copy':>6s} {'/cuDNN':>6s} {'/flash':>6s}")
+            f"{'flash':>6s} {'copy':>6s} | {'/copy':>6s} {'/cuDNN':>6s} {'/flash':>6s}")
     print(head)
     print("-" * len(head))
     failed = 0
@@ -150,8 +184,12 @@ def main():
         wrong = r["nan"] != 0 or r["rel_err"] > 2e-2
         failed += wrong
         print(f"{r['name']:38s} {r['MB']:6.0f} {r['rel_err']:8.1e} | {r['ours_us']:7.1f} "
-              f"{f('ours')} {f('cudnn')} {f('flash')} | {r['ours'] / copy:6.2f} "
+              f"{f('ours')} {f('cudnn')} {f('flash')} {f('copy')} | {q('ours', 'copy')} "
               f"{q('ours', 'cudnn')} {q('ours', 'flash')}{'  WRONG' if wrong else ''}")
+    print("\nDevice time per call by kernel (us; call: first start to last end, /20 calls):")
+    for r in rows:
+        if "kernels_us" in r:
+            print(f"  {r['name']:38s} {r['kernels_us']}")
     for r in rows:
         for k in r:
             if k.endswith("_err") and k != "rel_err":

@@ -7,8 +7,18 @@
 #   sweep/<config>.so .json decode kernels with dynamic B, Nk and lengths
 #   libTuckerCudaRuntime.so next to them ($ORIGIN rpath)
 #   ptxas.txt               registers, spills and shared memory of every kernel
-# usage: bench/gpu/build_gpu.sh [BUILD_DIR]   (default: build)
+# usage: bench/gpu/build_gpu.sh [BUILD_DIR] [--only REGEX]   (default: build)
+#   --only REGEX  compile only the cases whose name matches REGEX (grep -E)
 set -euo pipefail
+only=""
+args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --only) only="$2"; shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+set -- "${args[@]+"${args[@]}"}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 BUILD="$(cd "${1:-$REPO/build}" && pwd)"
@@ -19,6 +29,7 @@ rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/decode" "$OUT/sweep" "
 compile() { # case.mlir outdir
   local name opts
   name="$(basename "$1" .mlir)"
+  if [[ -n "$only" ]] && ! grep -qE "$only" <<<"$name"; then return 0; fi
   opts="$(grep -o "pipeline-options='[^']*'" "$1" | head -1 | sed "s/pipeline-options='//;s/'//" || true)"
   "$BUILD/bin/tucker-compile" "$1" --target=cuda --pipeline-options="${opts:-format=bin}" \
     -o "$2/$name.so" --signature="$2/$name.json" --cuda-runtime-dir="$BUILD/lib/Runtime"
