@@ -79,13 +79,15 @@ static std::optional<int64_t> valueColumnInKey(FlashOp op) {
 }
 
 /// Query heads per M tile when the option leaves it to the shapes: pack
-/// the group's heads when a head has fewer than 128 query rows (decode,
-/// short prefill), as many as fill the tile.
+/// the group's heads when a head has fewer query rows than the M tile
+/// (decode, short prefill): the most heads, a power of two dividing the
+/// group, whose rows per head (blockM / heads; blockM is 64, 128 or 192)
+/// still hold all Nq positions.
 static int64_t autoHeadsPerTile(int64_t group, int64_t nq, int64_t blockM) {
   if (group == 1 || ShapedType::isDynamic(nq) || nq >= blockM)
     return 1;
-  int64_t rows = llvm::PowerOf2Ceil(std::max<int64_t>(nq, 1));
-  int64_t heads = blockM / rows;
+  int64_t heads = int64_t(
+      llvm::bit_floor(uint64_t(blockM / std::max<int64_t>(nq, 1))));
   while (group % heads != 0)
     heads /= 2;
   return heads;

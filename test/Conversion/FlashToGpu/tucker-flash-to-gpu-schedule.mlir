@@ -1,6 +1,6 @@
-// RUN: tucker-opt %s --tucker-flash-to-gpu | FileCheck %s --check-prefix=DEFAULT
-// RUN: tucker-opt %s "--tucker-flash-to-gpu=consumer-warpgroups=3 keys-per-tile=160" | FileCheck %s --check-prefix=W3
-// RUN: tucker-opt %s "--tucker-flash-to-gpu=consumer-warpgroups=3 ping-pong=false" | FileCheck %s --check-prefix=W3-NOPP
+// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu | FileCheck %s --check-prefix=DEFAULT
+// RUN: tucker-opt %s -split-input-file "--tucker-flash-to-gpu=consumer-warpgroups=3 keys-per-tile=160" | FileCheck %s --check-prefix=W3
+// RUN: tucker-opt %s -split-input-file "--tucker-flash-to-gpu=consumer-warpgroups=3 ping-pong=false" | FileCheck %s --check-prefix=W3-NOPP
 
 // Tests that: the prefill kernel's schedule options. By default two
 // consumer warpgroups (384 threads, 128-row M tile, 240 registers each,
@@ -41,4 +41,20 @@
 func.func @latent(%q: tensor<2x12x1000x64xbf16>, %k: tensor<2x1x1000x64xbf16>, %v: tensor<2x1x1000x64xbf16>) -> tensor<2x12x1000x64xbf16> {
   %o = tucker.flash %q, %k, %v {causal} : tensor<2x12x1000x64xbf16>, tensor<2x1x1000x64xbf16>, tensor<2x1x1000x64xbf16> -> tensor<2x12x1000x64xbf16>
   return %o : tensor<2x12x1000x64xbf16>
+}
+
+// -----
+
+// Tests that: a short GQA prefill (Nq = 90 < 192 rows) with three
+// consumers packs the most heads whose rows still hold every position:
+// 2 heads of 96 rows (the M tile is no power of two).
+
+// DEFAULT-LABEL: func.func @short_gqa(
+// DEFAULT: call @tucker_flash_launch_flash_fwd_bf16_d64_g4_p2_w3(
+// DEFAULT: gpu.func @flash_fwd_bf16_d64_g4_p2_w3(
+// DEFAULT-SAME: block_m = 192 : i64
+// DEFAULT-SAME: heads_per_tile = 2 : i64
+func.func @short_gqa(%q: tensor<1x8x90x64xbf16>, %k: tensor<1x2x90x64xbf16>, %v: tensor<1x2x90x64xbf16>) -> tensor<1x8x90x64xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<1x8x90x64xbf16>, tensor<1x2x90x64xbf16>, tensor<1x2x90x64xbf16> -> tensor<1x8x90x64xbf16>
+  return %o : tensor<1x8x90x64xbf16>
 }
