@@ -57,6 +57,8 @@ CASES = [
      ("gpu/tests", "latent-d64-three-consumers-causal")),
     ("prefill-three-consumers-rope", "prefill, three consumers, rope on the fly, GQA",
      ("gpu/tests", "rope-d64-three-consumers-fused")),
+    ("prefill-three-consumers-packed", "prefill, three consumers, 2 GQA heads of 96 rows per tile",
+     ("gpu/tests", "packed-prefill-three-consumers")),
     ("prefill-packed-heads", "prefill, GQA heads packed in the M tile",
      ("gpu/tests", "packed-prefill-causal")),
     ("prefill-v-from-k", "prefill, v a column slice of k (latent)",

@@ -231,8 +231,21 @@ void KernelEmitter::mbarrierArrive(Value bar) {
                                  /*count=*/Value());
 }
 void KernelEmitter::mbarrierWait(Value bar, Value parity) {
-  NVVM::MBarrierTryWaitParityOp::create(b, location, bar, parity,
-                                        i32(10000000));
+  // Our own loop rather than NVVM::MBarrierTryWaitParityOp: its PTX retries
+  // with `bra.uni`, which claims the branch is the same for the whole warp,
+  // while try_wait may return true to some lanes before others
+  // (compute-sanitizer synccheck reported divergent threads at a named
+  // barrier after such a wait). A plain `bra` lets lanes leave one by one.
+  Value address = LLVM::PtrToIntOp::create(b, location, i32(), bar);
+  LLVM::InlineAsmOp::create(
+      b, location, /*res=*/TypeRange(), ValueRange{address, parity},
+      "{\n.reg .pred p;\nwait:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1, 10000000;\n"
+      "@!p bra wait;\n}",
+      "r,r", /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(context(), LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
 }
 
 void KernelEmitter::tmaLoad(Value dst, Value tensorMap, ValueRange coords,

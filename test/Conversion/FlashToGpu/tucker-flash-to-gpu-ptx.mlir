@@ -20,7 +20,7 @@
 // CHECK-SAME: setmaxnreg.dec.sync.aligned.u32
 // CHECK-SAME: mbarrier.arrive.expect_tx.shared.b64
 // CHECK-SAME: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
-// CHECK-SAME: mbarrier.try_wait.parity.shared.b64
+// CHECK-SAME: mbarrier.try_wait.parity.shared::cta.b64 p, [%r{{[0-9]+}}], %r{{[0-9]+}}, 10000000;\0A@!p bra wait;
 // CHECK-SAME: setmaxnreg.inc.sync.aligned.u32
 // CHECK-SAME: wgmma.fence.sync.aligned
 // CHECK-SAME: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16

@@ -40,12 +40,12 @@
 // CHECK: %[[DST:.+]] = llvm.addrspacecast %{{.+}} : !llvm.ptr<3> to !llvm.ptr<7>
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %[[DST]], %{{.+}}, %{{.+}}, box[%{{.+}}, %{{.+}}, %[[HEAD]], %[[BATCH]]] : !llvm.ptr<7>, !llvm.ptr
 // CHECK: scf.for
-// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: mbarrier.try_wait.parity.shared::cta.b64
 // CHECK: nvvm.mbarrier.arrive.expect_tx
 // CHECK-COUNT-4: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // Consumer warpgroups.
 // CHECK: nvvm.setmaxregister increase 240
-// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: mbarrier.try_wait.parity.shared::cta.b64
 // CHECK: nvvm.barrier.arrive id = %{{.+}} number_of_threads = %{{.+}}
 // CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
 // CHECK: nvvm.wgmma.fence.aligned
@@ -62,7 +62,7 @@
 // CHECK: arith.truncf %{{.+}} : vector<2xf32> to vector<2xbf16>
 // Steady state: S(j) and P(j-1)·V(j-1) in flight, then the softmax.
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
-// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: mbarrier.try_wait.parity.shared::cta.b64
 // CHECK-COUNT-8: nvvm.wgmma.mma_async
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, 1, 0;\0Awgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {$0, $1,
@@ -277,7 +277,7 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-NOT: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK: nvvm.setmaxregister increase 240
 // CHECK: scf.for
-// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: mbarrier.try_wait.parity.shared::cta.b64
 // CHECK-COUNT-12: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
@@ -427,7 +427,7 @@ func.func @mla(%q: tensor<1x16x500x576xbf16>, %k: tensor<1x1x500x576xbf16>) -> t
 // FUSED: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
 // FUSED: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // FUSED: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
-// FUSED: nvvm.mbarrier.try_wait.parity
+// FUSED: mbarrier.try_wait.parity.shared::cta.b64
 // FUSED: llvm.call_intrinsic "llvm.nvvm.sin.approx.ftz.f"
 // FUSED: nvvm.fence.proxy
 // FUSED: nvvm.wgmma.mma_async
