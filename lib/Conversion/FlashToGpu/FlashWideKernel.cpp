@@ -14,7 +14,9 @@
 //   RS-wgmma, P of the other warpgroup read back from shared memory in the
 //   same fragment order (no layout change, no proxy fence for the reads).
 //
-// Two named-barrier rendezvous per pair (after the maxima, after P). The
+// Two named-barrier rendezvous per pair (after the maxima, after P), by
+// non-aligned barrier.sync: each warpgroup's code is generated on its own,
+// so the two reach barrier 1 from different instructions. The
 // producer warpgroup streams K (and V unless it is a slice of K) through a
 // ring of 2 or 4 tiles; with a shared latent the P fragments live in the K
 // chunk V does not read (the rope columns), so 576/512 fits with 64-key
@@ -146,7 +148,7 @@ void WideKernelBuilder::consumer(int64_t wg) {
                  return e.add(e.add(w.n0, row), offset);
                });
     fenceProxyAsync(e);
-    e.namedBarrierSync(e.i32(1), 256);
+    e.namedBarrierSyncUnaligned(e.i32(1), 256);
   }
 
   // Per pair p: tiles a = 2p (warpgroup 0) and b = 2p + 1 (warpgroup 1, when
@@ -207,7 +209,7 @@ void WideKernelBuilder::consumer(int64_t wg) {
                            e.add(e.mul(mine, e.i32(64)), rowInTile[r])),
                       tileMax[r]);
         });
-        e.namedBarrierSync(e.i32(1), 256);
+        e.namedBarrierSyncUnaligned(e.i32(1), 256);
         SmallVector<Value> mNew, alpha, negM;
         for (int64_t r = 0; r < 2; ++r) {
           Value theirs = loadWord(
@@ -237,7 +239,7 @@ void WideKernelBuilder::consumer(int64_t wg) {
           storeWord(word(t.rowSum + wg * 1024, Value(),
                          e.add(e.mul(e.i32(r), e.i32(128)), wgTid)),
                     mySum[r]);
-        e.namedBarrierSync(e.i32(1), 256);
+        e.namedBarrierSyncUnaligned(e.i32(1), 256);
 
         SmallVector<Value> theirSum;
         for (int64_t r = 0; r < 2; ++r)

@@ -267,6 +267,14 @@ void KernelEmitter::namedBarrierSync(Value id, int64_t threads) {
                           /*reductionOp=*/nullptr,
                           /*reductionPredicate=*/Value());
 }
+void KernelEmitter::namedBarrierSyncUnaligned(Value id, int64_t threads) {
+  LLVM::InlineAsmOp::create(
+      b, location, /*res=*/TypeRange(), ValueRange{id, i32(threads)},
+      "barrier.sync $0, $1;", "r,r", /*has_side_effects=*/true,
+      /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(context(), LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
+}
 void KernelEmitter::namedBarrierArrive(Value id, int64_t threads) {
   NVVM::BarrierArriveOp::create(b, location, id, i32(threads));
 }

@@ -117,8 +117,12 @@ public:
   /// `tensorMap` into shared memory `dst`, completing on `bar`.
   void tmaLoad(Value dst, Value tensorMap, ValueRange coords, Value bar);
 
-  // Named barriers (bar.sync / bar.arrive).
+  // Named barriers (bar.sync / bar.arrive: the .aligned forms, every
+  // participating warp at the same instruction).
   void namedBarrierSync(Value id, int64_t threads);
+  /// barrier.sync without .aligned: for threads that reach the barrier from
+  /// different instructions (code generated once per warpgroup).
+  void namedBarrierSyncUnaligned(Value id, int64_t threads);
   void namedBarrierArrive(Value id, int64_t threads);
 
   /// A wgmma shared-memory matrix descriptor: the constant `bits` plus the
