@@ -362,8 +362,9 @@ func.func @odd(%q: tensor<1x2x300x96xbf16>, %k: tensor<1x2x300x96xbf16>, %v: ten
 // CHECK: nvvm.setmaxregister increase 240
 // CHECK: scf.for
 // CHECK-COUNT-36: nvvm.wgmma.mma_async {{.+}} <m = 64, n = 64, k = 16>
-// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
-// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %{{.+}}
+// The two rendezvous: non-aligned barrier.sync (each warpgroup's own code).
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "barrier.sync $0, $1;", "r,r"
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "barrier.sync $0, $1;", "r,r"
 // CHECK: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK: nvvm.mbarrier.arrive
