@@ -208,10 +208,17 @@ constexpr int64_t kSmSharedBytes = 233472;
 /// whose wave efficiency (CTAs over the slots of the waves they take) is
 /// within 85% of the best, so that the last wave is not mostly idle and
 /// the partial results stay few.
+/// Automatic splits per query tile at most: the combine kernel merges a
+/// row's partials (two per split) one after another, about 0.4 µs each on
+/// an H100, so past ~64 partials the merge costs more than the extra CTAs
+/// stream (B 1, latent r256, 32k cache: 226 partials took 98 µs to merge
+/// against 8 µs of decode work; docs/perf.md, session 4).
+constexpr int64_t kMaxAutoSplits = 32;
+
 int64_t chooseSplits(int64_t ctas, int64_t slots, int64_t tiles) {
   if (ctas * 5 >= slots * 4)
     return 1;
-  int64_t most = std::min<int64_t>(tiles, 128);
+  int64_t most = std::min<int64_t>(tiles, kMaxAutoSplits);
   auto efficiency = [&](int64_t s) {
     // Splits that leave tiles per split unchanged add nothing.
     int64_t per = (tiles + s - 1) / s;
@@ -257,7 +264,8 @@ SplitPlan planSplits(IndexMath &m, const FlashKernelSpec &spec,
     want = m.c(chooseSplits(*staticCtas, decode.smCount * perSm,
                             *staticTiles));
   else // at least one wave
-    want = m.ceilDiv(m.c(decode.smCount * perSm), ctas);
+    want = m.min(m.ceilDiv(m.c(decode.smCount * perSm), ctas),
+                 m.c(kMaxAutoSplits));
   OpFoldResult splits = m.max(m.min(want, tiles), m.c(1));
   plan.tilesPerSplit = m.ceilDiv(tiles, splits);
   plan.splits = m.ceilDiv(tiles, plan.tilesPerSplit);
