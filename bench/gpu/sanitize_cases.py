@@ -148,16 +148,17 @@ def call_case(out, source):
         kernel = Kernel(so, json.load(fh))
     specs = kernel.signature.args
     element = specs[0].dtype
-    dtype = {"bf16": torch.bfloat16, "f16": torch.float16}[element]
+    from check_flash import DTYPES, read_case
+    dtype = DTYPES[element]
     gen = torch.Generator().manual_seed(7)
     if source[0] == "layers/tests":
-        from check_layer import TOLERANCE, random_inputs, read_case, reference
+        from check_layer import TOLERANCE, random_inputs, reference
         case = read_case(os.path.join(GPU_TESTS, "layers", source[1] + ".mlir"))
         names, host = random_inputs(case, specs, dtype, gen)
         with torch.no_grad():
             ref = reference(case, {n: t.double() for n, t in zip(names, host)}).float()
     else:
-        from check_flash import TOLERANCE, read_case, reference
+        from check_flash import TOLERANCE, reference
         host, ref = flash_inputs(out, source, specs, kernel, dtype, gen, read_case, reference)
     o = kernel(*[t.cuda() for t in host])
     torch.cuda.synchronize()

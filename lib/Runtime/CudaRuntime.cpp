@@ -590,14 +590,20 @@ int tuckerCudaFree(uint64_t devicePtr) {
   return check(gDriver.cuMemFree(devicePtr), "cuMemFree");
 }
 
+/// Whether the driver has the stream-ordered allocator this runtime uses;
+/// allocation and free must agree on it (a cuMemAlloc pointer is freed by
+/// cuMemFree).
+static bool hasStreamOrderedAllocator(const Driver &d) {
+  return d.cuMemAllocAsync && d.cuMemFreeAsync && d.cuCtxGetDevice &&
+         d.cuDeviceGetDefaultMemPool && d.cuMemPoolSetAttribute;
+}
+
 int tuckerCudaMallocAsync(uint64_t *devicePtr, size_t bytes,
                           TuckerCudaStream stream) {
   TUCKER_REQUIRE_ARG(devicePtr, "tuckerCudaMallocAsync: devicePtr is NULL");
   TUCKER_REQUIRE_DRIVER();
   Driver &d = gDriver;
-  bool async = d.cuMemAllocAsync && d.cuMemFreeAsync && d.cuCtxGetDevice &&
-               d.cuDeviceGetDefaultMemPool && d.cuMemPoolSetAttribute;
-  if (!async)
+  if (!hasStreamOrderedAllocator(d))
     return tuckerCudaMalloc(devicePtr, bytes);
   std::string what = std::to_string(bytes) + " bytes, stream-ordered";
   if (int rc = ensureContext(what.c_str()))
@@ -633,7 +639,7 @@ int tuckerCudaMallocAsync(uint64_t *devicePtr, size_t bytes,
 
 int tuckerCudaFreeAsync(uint64_t devicePtr, TuckerCudaStream stream) {
   TUCKER_REQUIRE_DRIVER();
-  if (!gDriver.cuMemFreeAsync || !gDriver.cuMemAllocAsync)
+  if (!hasStreamOrderedAllocator(gDriver))
     return tuckerCudaFree(devicePtr);
   return check(gDriver.cuMemFreeAsync(devicePtr, stream), "cuMemFreeAsync");
 }

@@ -9,7 +9,6 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include <limits>
@@ -165,11 +164,9 @@ void mlir::tucker::flash_to_gpu::runRoles(
   b.setInsertionPointToStart(roles.elseBlock());
   // The register file (64 K) less the producer's 24 per thread, shared by
   // the consumers in multiples of 8: 240 for two, 160 for three.
-  int64_t consumerRegisters =
-      (65536 / 128 - 24) / t.consumers / 8 * 8;
-  NVVM::SetMaxRegisterOp::create(
-      b, loc, std::min<int64_t>(consumerRegisters, 240),
-      NVVM::SetMaxRegisterAction::increase);
+  int64_t consumerRegisters = (65536 / 128 - 24) / t.consumers / 8 * 8;
+  NVVM::SetMaxRegisterOp::create(b, loc, consumerRegisters,
+                                 NVVM::SetMaxRegisterAction::increase);
   consumer();
 }
 

@@ -60,9 +60,9 @@ struct FlashKernelSpec {
   // The output is stored [B, Nq, Hq, Dv] (what the transpose that usually
   // follows a flash would make), not [B, Hq, Nq, Dv].
   bool outputTransposed = false;
-  // Keys per K/V tile of the 128-row prefill kernel when set (a multiple of
-  // 16 up to 256); 0: the largest whose ring fits shared memory and whose
-  // accumulators fit the consumers' registers.
+  // Keys per K/V tile of the prefill kernel (not decode, not split-O) when
+  // set (a multiple of 16 in [32, 256]); 0: the largest whose ring fits
+  // shared memory and whose accumulators fit the consumers' registers.
   int64_t keysPerTile = 0;
   // Consumer warpgroups of the prefill kernel (2 or 3; 64 query rows each).
   // Three hide more of the softmax when it outweighs the wgmma (narrow

@@ -232,10 +232,10 @@ void KernelEmitter::mbarrierArrive(Value bar) {
 }
 void KernelEmitter::mbarrierWait(Value bar, Value parity) {
   // Our own loop rather than NVVM::MBarrierTryWaitParityOp: its PTX retries
-  // with `bra.uni`, which claims the branch is the same for the whole warp,
-  // while try_wait may return true to some lanes before others
-  // (compute-sanitizer synccheck reported divergent threads at a named
-  // barrier after such a wait). A plain `bra` lets lanes leave one by one.
+  // with `bra.uni`, which promises ptxas the branch is the same for the
+  // whole warp, while try_wait's predicate is per thread and PTX does not
+  // promise all lanes see the phase complete at once. A plain `bra` makes no
+  // such promise (same code on the H100: no change in speed).
   Value address = LLVM::PtrToIntOp::create(b, location, i32(), bar);
   LLVM::InlineAsmOp::create(
       b, location, /*res=*/TypeRange(), ValueRange{address, parity},

@@ -58,3 +58,17 @@ func.func @short_gqa(%q: tensor<1x8x90x64xbf16>, %k: tensor<1x2x90x64xbf16>, %v:
   %o = tucker.flash %q, %k, %v : tensor<1x8x90x64xbf16>, tensor<1x2x90x64xbf16>, tensor<1x2x90x64xbf16> -> tensor<1x8x90x64xbf16>
   return %o : tensor<1x8x90x64xbf16>
 }
+
+// -----
+
+// Tests that: causal at d = 64 takes three consumers only with a long
+// static Nq (>= 2048; shorter causal shapes lost to the coarser tiles).
+
+// DEFAULT-LABEL: func.func @long_causal(
+// DEFAULT: gpu.func @flash_fwd_bf16_d64_causal_w3(
+// DEFAULT-SAME: block_m = 192 : i64
+// DEFAULT-SAME: threads = 512 : i64
+func.func @long_causal(%q: tensor<1x2x2048x64xbf16>, %k: tensor<1x2x2048x64xbf16>, %v: tensor<1x2x2048x64xbf16>) -> tensor<1x2x2048x64xbf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<1x2x2048x64xbf16>, tensor<1x2x2048x64xbf16>, tensor<1x2x2048x64xbf16> -> tensor<1x2x2048x64xbf16>
+  return %o : tensor<1x2x2048x64xbf16>
+}

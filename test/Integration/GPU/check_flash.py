@@ -43,6 +43,40 @@ TOLERANCE = {"bf16": 2e-2, "f16": 1e-2}
 DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16}
 
 
+def open_case(repeat):
+    """The command line (CASE.mlir LIB.so SIGNATURE.json [--repeat N]): (args, the CASE
+    dictionary, the loaded tucker.Kernel)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("library")
+    ap.add_argument("signature")
+    ap.add_argument("--repeat", type=int, default=repeat)
+    args = ap.parse_args()
+    case = read_case(args.case)
+    with open(args.signature) as fh:
+        sig = json.load(fh)
+    return args, case, Kernel(os.path.abspath(args.library), sig)
+
+
+def call_poisoned(kernel, inputs, out_shape, dt, before_call=None):
+    """kernel(*inputs) on a side stream (the entry must enqueue on torch's current stream), its
+    output's block poisoned with NaN first (torch's caching allocator hands a freed block of the
+    same size on the same stream back to the next request); `before_call` runs on that stream
+    just before the call. Returns (output, whether it got the poisoned block), synchronized."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        poison = torch.full(out_shape, float("nan"), device="cuda", dtype=dt)
+        poisoned = poison.data_ptr()
+        del poison
+        if before_call:
+            before_call()
+        out = kernel(*inputs)
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    return out, out.data_ptr() == poisoned
+
+
 def read_case(path):
     with open(path) as fh:
         for line in fh:
@@ -106,16 +140,7 @@ def reference(q, k, v, causal, scale, rope=None, lengths=None):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("case")
-    ap.add_argument("library")
-    ap.add_argument("signature")
-    ap.add_argument("--repeat", type=int, default=2)
-    args = ap.parse_args()
-    case = read_case(args.case)
-    with open(args.signature) as fh:
-        sig = json.load(fh)
-    kernel = Kernel(os.path.abspath(args.library), sig)
+    args, case, kernel = open_case(repeat=2)
     specs = kernel.signature.args
     element = specs[0].dtype
     dt = DTYPES[element]
@@ -144,22 +169,10 @@ def main():
     if heads_major:
         ref = ref.transpose(1, 2).contiguous()
 
-    side = torch.cuda.Stream()
-    out_shape = tuple(ref.shape)
     worst, ok = 0.0, True
     for _ in range(args.repeat):
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            # Poison the block the kernel's output will get: torch's caching
-            # allocator hands a freed block of the same size on the same
-            # stream back to the next request.
-            poison = torch.full(out_shape, float("nan"), device="cuda", dtype=dt)
-            poisoned = poison.data_ptr()
-            del poison
-            o = kernel(*inputs)
-        torch.cuda.current_stream().wait_stream(side)
-        torch.cuda.synchronize()
-        if o.data_ptr() != poisoned:
+        o, reused = call_poisoned(kernel, inputs, tuple(ref.shape), dt)
+        if not reused:
             print("note: the output did not reuse the poisoned block")
         nan = int(torch.isnan(o).sum())
         diff = (o.float() - ref).nan_to_num(nan=1e9)

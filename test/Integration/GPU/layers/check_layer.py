@@ -28,8 +28,6 @@ it is written shows. Tolerance on the relative Frobenius error: bf16 3e-2, f16 1
 rounds every intermediate to the element type). The calls run on a side stream to check that the
 entry enqueues on torch's current stream. Exit status 0 iff it passes.
 """
-import argparse
-import json
 import math
 import os
 import sys
@@ -42,12 +40,10 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 import torch  # noqa: E402
 
-from check_flash import read_case  # noqa: E402  (the same // CASE: line)
+from check_flash import DTYPES, call_poisoned, open_case  # noqa: E402  (the same harness)
 from hf_semantics import DeepseekV3Attention, LlamaAttention  # noqa: E402
-from tucker.compiler import Kernel  # noqa: E402
 
 TOLERANCE = {"bf16": 3e-2, "f16": 1e-2}
-DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16}
 
 
 def random_inputs(case, specs, dtype, gen):
@@ -153,16 +149,7 @@ def reference(case, w):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("case")
-    ap.add_argument("library")
-    ap.add_argument("signature")
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    case = read_case(args.case)
-    with open(args.signature) as fh:
-        sig = json.load(fh)
-    kernel = Kernel(os.path.abspath(args.library), sig)
+    args, case, kernel = open_case(repeat=3)
     specs = kernel.signature.args
     element = specs[0].dtype
     dt = DTYPES[element]
@@ -172,24 +159,16 @@ def main():
         ref = reference(case, {n: t.double() for n, t in zip(names, host)})
     inputs = [t.cuda() for t in host]
 
-    side = torch.cuda.Stream()
     out_shape = tuple(kernel.signature.results[0].dims)
     worst, ok, notes = 0.0, True, []
+
+    def poison_workspace():  # once it exists: every intermediate must be written before read
+        for buf, _ in kernel._workspaces.values():
+            buf.fill_(0xFF)  # NaN in bf16/f16 and f32
+
     for i in range(args.repeat):
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            # Poison the block the output will get (the caching allocator hands a freed block of
-            # the same size on the same stream back to the next request) and, once it exists,
-            # the workspace: every intermediate must be written before it is read.
-            poison = torch.full(out_shape, float("nan"), device="cuda", dtype=dt)
-            poisoned = poison.data_ptr()
-            del poison
-            for buf, _ in kernel._workspaces.values():
-                buf.fill_(0xFF)  # NaN in bf16/f16 and f32
-            y = kernel(*inputs)
-        torch.cuda.current_stream().wait_stream(side)
-        torch.cuda.synchronize()
-        if y.data_ptr() != poisoned:
+        y, reused = call_poisoned(kernel, inputs, out_shape, dt, poison_workspace)
+        if not reused:
             notes.append(f"call {i}: the output did not reuse the poisoned block")
         nan = int(torch.isnan(y).sum())
         diff = (y.double().cpu() - ref).nan_to_num(nan=1e9)
