@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.join(REPO, "bench", "gpu"))
 
 import bench_layers  # noqa: E402
 import check_layer  # noqa: E402
+from check_flash import read_case  # noqa: E402  (the // CASE: line of both check scripts)
 
 TUCKER_LAYER = open(os.path.join(LAYERS, "layer-tucker.mlir")).read()
 
@@ -132,7 +133,7 @@ def layer_cases():
 @pytest.mark.parametrize("path", layer_cases(), ids=os.path.basename)
 def test_check_layer_reference_matches_cpu_pipeline(path):
     """The GPU checker's reference against the compiled f32 layer on the CPU (tol 1e-5)."""
-    case = check_layer.read_case(path)
+    case = read_case(path)
     kernel = tucker.compile(open(path).read().replace("bf16", "f32"))
     gen = torch.Generator().manual_seed(1)
     names, inputs = check_layer.random_inputs(case, kernel.signature.args, torch.float32, gen)
