@@ -236,7 +236,7 @@ class Entry:
         from tucker.compiler import _descriptor
         self.torch, self.kernel = torch, kernel
         nbytes = kernel.signature.workspace_bytes
-        self.workspace = torch.empty(max(nbytes, 1), dtype=torch.uint8, device="cuda")
+        self.workspace = torch.zeros(max(nbytes, 1), dtype=torch.uint8, device="cuda")
         tensors = list(args) + [out] + ([self.workspace[:nbytes]] if nbytes else [])
         self.descs = [_descriptor(t.data_ptr(), tuple(t.shape)) for t in tensors]
         self.ptrs = [ctypes.addressof(d) for d in self.descs]

@@ -23,6 +23,9 @@
 //    encoded 128 bytes, so calling again with the same buffer and shape
 //    reuses one (no 128 B leak per call). The cache lives until process exit
 //    (one entry per distinct (address, shape, box) seen).
+//  - Constants (weights, tables): each read goes through
+//    tuckerDeviceConstant, which uploads the host global once and keeps the
+//    copy for the life of the process.
 //  - Device allocations (buffers of dynamic size; the static ones live in
 //    the entry's workspace): stream-ordered on the given stream, from the
 //    device's default memory pool (cuMemAllocAsync / cuMemFreeAsync), so they
@@ -257,4 +260,37 @@ MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
         call);
   cache.emplace(map, device);
   return reinterpret_cast<void *>(device);
+}
+
+/// --tucker-gpu-device-buffers' read of a constant global (C interface of
+///   func.func private @tuckerDeviceConstant(i64, i64, i64) -> memref<?xi8>):
+/// the device copy of the `bytes` at host address `host`, uploaded on the
+/// first call and kept, its device address in the module's zero-initialized
+/// int64 at `slot`, for the life of the process. The first call synchronizes
+/// the context (the copy is complete before any stream reads it), so it must
+/// not run under stream capture.
+MGPU_EXPORT void _mlir_ciface_tuckerDeviceConstant(Descriptor *result,
+                                                   int64_t host, int64_t bytes,
+                                                   int64_t slot) {
+  const char *call = "tuckerDeviceConstant";
+  auto *device = reinterpret_cast<uint64_t *>(slot);
+  uint64_t address = __atomic_load_n(device, __ATOMIC_ACQUIRE);
+  if (address == 0) {
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    address = __atomic_load_n(device, __ATOMIC_ACQUIRE);
+    if (address == 0) {
+      ensureContext(call);
+      check(tuckerCudaMalloc(&address, static_cast<size_t>(bytes)), call);
+      check(tuckerCudaMemcpyHtoD(address, reinterpret_cast<const void *>(host),
+                                 static_cast<size_t>(bytes)),
+            call);
+      check(tuckerCudaContextSynchronize(), call);
+      __atomic_store_n(device, address, __ATOMIC_RELEASE);
+    }
+  }
+  result->allocated = result->aligned = reinterpret_cast<char *>(address);
+  result->offset = 0;
+  result->sizesAndStrides[0] = bytes; // size
+  result->sizesAndStrides[1] = 1;     // stride
 }

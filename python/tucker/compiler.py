@@ -254,10 +254,11 @@ class Kernel:
     def _workspace(self, stream):
         """The descriptor of this stream's workspace: the device memory of the layer's
         intermediates, allocated once per stream (calls on one stream are ordered and share it;
-        calls on other streams get their own, so they do not race)."""
+        calls on other streams get their own, so they do not race). Zero-filled: the decode
+        kernels keep arrival counters there that they leave at zero."""
         if stream not in self._workspaces:
             nbytes = self.signature.workspace_bytes
-            buf = _torch().empty(nbytes, dtype=_torch().uint8, device="cuda:0")
+            buf = _torch().zeros(nbytes, dtype=_torch().uint8, device="cuda:0")
             self._workspaces[stream] = (buf, _descriptor(buf.data_ptr(), (nbytes,)))
         return self._workspaces[stream][1]
 

@@ -71,7 +71,7 @@ func.func @gqa_layer(%x: tensor<2x64x256xbf16>, %wq: tensor<256x256xbf16>,
 // CHECK:         gpu.launch_func @mla_kernel
 // CHECK:         llvm.call @tucker_gemm_bf16_bf16
 // CHECK:         gpu.launch_func @mla_kernel
-// CHECK:         llvm.call @tucker_flash_launch_flash_fwd_bf16_d80_v64_g4_rope16_causal
+// CHECK:         llvm.call @tucker_flash_launch_flash_fwd_bf16_d80_v64_g4_p4_rope16_causal_decode
 // CHECK:         llvm.call @tucker_gemm_bf16_bf16
 // CHECK:       gpu.binary @mla_kernel_{{[0-9]+}} {{.*}}rsqrt.approx.f32
 // CHECK:       gpu.binary @tucker_flash_kernels
@@ -128,13 +128,21 @@ func.func @tucker_layer(%x: tensor<2x64x256xbf16>, %u1: tensor<8x4xbf16>,
 // -----
 
 // Tests that: a tucker.rope that feeds no flash is lowered to elementwise
-// kernels (its frequency table a global copied into the kernel module), then
-// the product is a tuckerGemm call.
+// kernels, which read its frequency table (a constant: 16 f64, 128 bytes)
+// through the device copy that tuckerDeviceConstant makes; then the product
+// is a tuckerGemm call, and the weight argument is read in place.
+// CHECK:       llvm.mlir.global private constant @__constant_16xf64(
 // CHECK-LABEL: llvm.func @rope_then_project(
+// CHECK-DAG:     llvm.mlir.addressof @__constant_16xf64_device : !llvm.ptr
+// CHECK-DAG:     llvm.mlir.addressof @__constant_16xf64 : !llvm.ptr
+// CHECK-DAG:     %[[BYTES:.+]] = llvm.mlir.constant(128 : i64) : i64
+// CHECK:         llvm.call @tuckerDeviceConstant({{.+}}, %[[BYTES]], {{.+}})
 // CHECK:         gpu.launch_func @rope_then_project_kernel
 // CHECK:         llvm.call @tucker_gemm_bf16_bf16
 // CHECK:       gpu.binary @rope_then_project_kernel
-// CHECK-SAME:    .global .align {{[0-9]+}} .b8 __constant_16xf64[128]
+// CHECK-NOT:     __constant_16xf64[
+// CHECK:       llvm.func @_mlir_ciface_tuckerDeviceConstant(!llvm.ptr, i64, i64, i64)
+// CHECK:       llvm.mlir.global private @__constant_16xf64_device(dense<0> : tensor<1xi64>)
 func.func @rope_then_project(%x: tensor<2x4x64x32xbf16>, %w: tensor<32x32xbf16>) -> tensor<2x4x64x32xbf16> {
   %r = tucker.rope %x {rope = #tucker.rope<theta = 10000.0, width = 32, style = half>} : tensor<2x4x64x32xbf16> -> tensor<2x4x64x32xbf16>
   %zero = arith.constant 0.0 : f32

@@ -292,12 +292,39 @@ def TuckerGpuDeviceBuffersPass
     have compile-time offsets: they become `gpu.alloc` (async, on the
     caller's stream), freed by `gpu.dealloc` before their block's
     terminator; the runtime serves them from the device's memory pool,
-    stream-ordered (no synchronization). Host deallocations of all of them are dropped. Refused: an
-    allocation returned by its function (results must be out-params), a
-    `memref.alloca` (host stack memory), recursion through calls.
+    stream-ordered (no synchronization). Host deallocations of all of them
+    are dropped.
+
+    A static `memref.alloc` with the unit attribute `tucker.persistent`
+    (the split-KV decode kernel's arrival counters) keeps its contents from
+    one call to the next: its region is used by nothing else for the whole
+    function, and a callee's workspace that holds one is reserved in its
+    caller likewise. The workspace is zero-filled once by whoever allocates
+    it; the kernels leave persistent regions as they found them.
+
+    Constants (`memref.get_global` of a `constant` global: weights, rope
+    tables) are host memory in the LLVM module. Each read becomes a call of
+    the runtime's `tuckerDeviceConstant` (C interface), which uploads the
+    global's bytes to device memory on the first call and returns that copy
+    as a `memref<?xi8>` from then on (the device pointer is kept in a
+    zero-initialized `memref<1xi64>` global of the module, one per
+    constant), viewed with the constant's type:
+
+    ```mlir
+    %host = memref.get_global @__constant_2048x2048xbf16 : memref<2048x2048xbf16>
+    %dev = call @tuckerDeviceConstant(%hostAddress, %bytes, %slotAddress)
+        : (i64, i64, i64) -> memref<?xi8>
+    %w = memref.view %dev[%c0][] : memref<?xi8> to memref<2048x2048xbf16>
+    ```
+
+    Refused: an allocation returned by its function (results must be
+    out-params), a `memref.alloca` (host stack memory), recursion through
+    calls, a persistent allocation of dynamic size or outside the top block,
+    a read of a mutable global (host memory the kernels cannot see).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::cf::ControlFlowDialect",
+                           "::mlir::func::FuncDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect"];
 }
@@ -387,11 +414,9 @@ def TuckerGpuMapLoopsPass : Pass<"tucker-gpu-map-loops", "::mlir::ModuleOp"> {
     }
     ```
 
-    A constant tensor (bufferized to `memref.get_global` of a host global,
-    e.g. a rope frequency table) gets its own `memref.get_global` at each
-    read inside a loop nest, so that kernel outlining copies the global into
-    the kernel's `gpu.module` (device memory); a constant read by anything
-    else (a launcher, a GEMM call) is an error naming the reader. A
+    A `memref.get_global` left in a host function (host memory) is an
+    error: `--tucker-gpu-device-buffers` reads constants through their
+    device copies before this pass. A
     `memref.load`, `memref.store` or `memref.copy` that would be left to
     run on the host (outside every `scf.parallel`) is an error naming it:
     the buffers are device memory.

@@ -9,7 +9,9 @@
 //    host function allocates: static sizes as views into one workspace
 //    argument of the function, with offsets planned at compile time and
 //    regions reused once their last user is enqueued; dynamic sizes as
-//    stream-ordered gpu.alloc / gpu.dealloc.
+//    stream-ordered gpu.alloc / gpu.dealloc; persistent buffers (decode
+//    counters) in regions nothing else uses; constants read through device
+//    copies that the runtime uploads on first use.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,8 +64,8 @@ static std::optional<std::string> whyNotLowerable(Operation *op) {
   if (isa<linalg::LinalgOp>(op) && !onTensors)
     return std::string("works on buffers before bufferization (the GPU "
                        "pipeline takes linalg on tensors)");
-  // Tensor constants end as globals the kernels read
-  // (--tucker-gpu-map-loops).
+  // Tensor constants are read through device copies
+  // (--tucker-gpu-device-buffers).
   if (!onTensors || ns == "linalg" || ns == "func" || ns == "bufferization" ||
       isa<arith::ConstantOp>(op))
     return std::nullopt;
@@ -151,6 +153,8 @@ struct TuckerGpuCheckHostPass
 constexpr int64_t kRegionAlignment = 256;
 
 constexpr StringLiteral kWorkspaceAttr = "tucker.workspace_bytes";
+constexpr StringLiteral kPersistentAttr = "tucker.persistent";
+constexpr StringLiteral kDeviceConstantFn = "tuckerDeviceConstant";
 
 /// A static allocation of a function and when it is in use: from its op to
 /// the last op (of the function's top block) that reads or writes it
@@ -158,8 +162,15 @@ constexpr StringLiteral kWorkspaceAttr = "tucker.workspace_bytes";
 struct Region {
   Operation *alloc; // memref.alloc, or a call whose callee has a workspace
   int64_t bytes = 0;
+  bool persistent = false; // kept between calls: live for the whole function
   unsigned first = 0, last = 0;
   int64_t offset = 0;
+};
+
+/// What a function needs of its caller's workspace.
+struct Need {
+  int64_t bytes = 0;
+  bool persistent = false; // holds a persistent region
 };
 
 /// The op of `block` that holds `op`.
@@ -225,11 +236,11 @@ static int64_t placeRegions(MutableArrayRef<Region> regions) {
   return static_cast<int64_t>(llvm::alignTo(total, kRegionAlignment));
 }
 
-/// Bytes of a static memref type.
+/// Bytes of a static memref type as the LLVM lowering lays it out (every
+/// element a whole number of bytes: i1 takes one).
 static int64_t bytesOf(MemRefType type) {
-  int64_t bits = type.getNumElements() *
-                 static_cast<int64_t>(type.getElementTypeBitWidth());
-  return std::max<int64_t>(llvm::divideCeil(bits, 8), 1);
+  int64_t elementBytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  return std::max<int64_t>(type.getNumElements() * elementBytes, 1);
 }
 
 /// A dynamic-size buffer: stream-ordered gpu.alloc, freed by gpu.dealloc
@@ -257,14 +268,98 @@ static void allocateOnDevice(memref::AllocOp alloc) {
   alloc.erase();
 }
 
+/// The runtime's device copy of a constant:
+///   tuckerDeviceConstant(host address, bytes, slot address) -> memref<?xi8>
+/// (C interface: the result descriptor comes back through a pointer).
+static func::FuncOp deviceConstantFn(ModuleOp module) {
+  if (auto fn = module.lookupSymbol<func::FuncOp>(kDeviceConstantFn))
+    return fn;
+  auto b = OpBuilder::atBlockEnd(module.getBody());
+  Type i64 = b.getI64Type();
+  auto result = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+  auto fn = func::FuncOp::create(b, module.getLoc(), kDeviceConstantFn,
+                                 b.getFunctionType({i64, i64, i64}, result));
+  fn.setPrivate();
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return fn;
+}
+
+/// The address of a buffer as an i64.
+static Value addressOf(OpBuilder &b, Location loc, Value memref) {
+  Value index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+}
+
+/// Every read of a constant global by host code goes through its device
+/// copy (the host global's address would reach a kernel or cuBLASLt);
+/// reads of mutable globals are refused.
+static LogicalResult readConstantsOnDevice(ModuleOp module) {
+  SmallVector<memref::GetGlobalOp> reads;
+  for (auto func : module.getOps<func::FuncOp>())
+    func.walk([&](memref::GetGlobalOp get) { reads.push_back(get); });
+  if (reads.empty())
+    return success();
+  SymbolTable symbols(module);
+  func::FuncOp upload = deviceConstantFn(module);
+  llvm::DenseMap<Operation *, memref::GlobalOp> slots;
+  for (memref::GetGlobalOp get : reads) {
+    auto global = symbols.lookup<memref::GlobalOp>(get.getName());
+    if (!global)
+      return get.emitError("tucker-gpu-pipeline: no memref.global @")
+             << get.getName();
+    if (!global.getConstant())
+      return get.emitError("tucker-gpu-pipeline: @")
+             << get.getName()
+             << " is a mutable host global, which the GPU cannot read";
+    MemRefType type = get.getType();
+    if (!type.getLayout().isIdentity() || type.getMemorySpace())
+      return get.emitError("tucker-gpu-pipeline: the constant @")
+             << get.getName()
+             << " needs an identity layout in the default memory space";
+    memref::GlobalOp &slot = slots[global];
+    if (!slot) {
+      auto b = OpBuilder::atBlockEnd(module.getBody());
+      auto slotType = MemRefType::get({1}, b.getI64Type());
+      slot = memref::GlobalOp::create(
+          b, global.getLoc(), (global.getSymName() + "_device").str(),
+          b.getStringAttr("private"), slotType,
+          DenseElementsAttr::get(RankedTensorType::get({1}, b.getI64Type()),
+                                 b.getI64IntegerAttr(0)),
+          /*constant=*/false, /*alignment=*/IntegerAttr());
+      symbols.insert(slot); // renamed on a clash
+    }
+    SmallVector<OpOperand *> uses;
+    for (OpOperand &use : get->getUses())
+      uses.push_back(&use);
+    OpBuilder b(get);
+    b.setInsertionPointAfter(get);
+    Location loc = get.getLoc();
+    Value slotRef = memref::GetGlobalOp::create(b, loc, slot.getType(),
+                                                slot.getSymName());
+    Value bytes = arith::ConstantIntOp::create(b, loc, b.getI64Type(),
+                                               bytesOf(type));
+    Value device =
+        func::CallOp::create(
+            b, loc, upload,
+            ValueRange{addressOf(b, loc, get), bytes, addressOf(b, loc, slotRef)})
+            .getResult(0);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value view =
+        memref::ViewOp::create(b, loc, type, device, zero, ValueRange());
+    for (OpOperand *use : uses)
+      use->set(view);
+  }
+  return success();
+}
+
 struct TuckerGpuDeviceBuffersPass
     : tucker::impl::TuckerGpuDeviceBuffersPassBase<TuckerGpuDeviceBuffersPass> {
   using Base::Base;
 
   /// Places the buffers of `func` (its callees first); records its
-  /// workspace size in `need`. Fails with a diagnostic.
+  /// workspace in `need`. Fails with a diagnostic.
   LogicalResult place(func::FuncOp func, SymbolTable &symbols,
-                      llvm::DenseMap<Operation *, int64_t> &need,
+                      llvm::DenseMap<Operation *, Need> &need,
                       llvm::SmallPtrSetImpl<Operation *> &active) {
     if (need.count(func))
       return success();
@@ -284,8 +379,10 @@ struct TuckerGpuDeviceBuffersPass
         }
         if (failed(place(callee, symbols, need, active)))
           return WalkResult::interrupt();
-        if (need.lookup(callee) > 0)
-          regions.push_back({call, need.lookup(callee)});
+        Need calleeNeed = need.lookup(callee);
+        if (calleeNeed.bytes > 0)
+          regions.push_back(
+              {call, calleeNeed.bytes, calleeNeed.persistent});
         return WalkResult::advance();
       }
       if (isa<memref::AllocaOp>(op)) {
@@ -306,9 +403,18 @@ struct TuckerGpuDeviceBuffersPass
       // (dynamic sizes, or allocated in a loop or branch) to the device
       // allocator.
       MemRefType type = alloc.getType();
-      if (type.hasStaticShape() && type.getLayout().isIdentity() &&
-          alloc->getBlock() == &block)
-        regions.push_back({alloc, bytesOf(type)});
+      bool placeable = type.hasStaticShape() && type.getLayout().isIdentity() &&
+                       alloc->getBlock() == &block;
+      bool persistent = alloc->hasAttr(kPersistentAttr);
+      if (persistent && !placeable) {
+        alloc.emitError("tucker-gpu-pipeline: a persistent buffer ('")
+            << kPersistentAttr
+            << "') needs a static size, an identity layout and the "
+               "function's top block (it has a fixed workspace region)";
+        return WalkResult::interrupt();
+      }
+      if (placeable)
+        regions.push_back({alloc, bytesOf(type), persistent});
       else
         dynamic.push_back(alloc);
       return WalkResult::advance();
@@ -336,6 +442,11 @@ struct TuckerGpuDeviceBuffersPass
     for (auto [i, op] : llvm::enumerate(block))
       index[&op] = i;
     for (Region &r : regions) {
+      if (r.persistent) { // shares its bytes with nothing
+        r.first = 0;
+        r.last = block.getOperations().size();
+        continue;
+      }
       Operation *top = inBlock(&block, r.alloc);
       r.first = index.lookup(top);
       r.last = isa<memref::AllocOp>(r.alloc)
@@ -344,7 +455,9 @@ struct TuckerGpuDeviceBuffersPass
                    : r.first; // a callee's workspace: during the call
     }
     int64_t total = placeRegions(regions);
-    need[func] = total;
+    need[func] = {total, llvm::any_of(regions, [](const Region &r) {
+                    return r.persistent;
+                  })};
     if (total == 0)
       return success();
 
@@ -394,7 +507,9 @@ struct TuckerGpuDeviceBuffersPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    llvm::DenseMap<Operation *, int64_t> need;
+    if (failed(readConstantsOnDevice(module)))
+      return signalPassFailure();
+    llvm::DenseMap<Operation *, Need> need;
     llvm::SmallPtrSet<Operation *, 8> active;
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal() && failed(place(func, symbols, need, active)))

@@ -127,3 +127,110 @@ func.func @self(%x: memref<4xf32>) {
   call @self(%s) : (memref<4xf32>) -> ()
   return
 }
+
+// -----
+
+// Tests that: a persistent buffer (tucker.persistent) shares its region with
+// nothing, though its last use comes before %b's allocation: %b does not
+// reuse offset 0, and a callee's workspace holding one is reserved in the
+// caller likewise: the later %c takes %b's region, not the callee's slice.
+// CHECK-LABEL: func.func private @counters(
+// CHECK-SAME:    %[[IWS:[^:]+]]: memref<256xi8>)
+// CHECK-SAME:    attributes {tucker.workspace_bytes = 256 : i64}
+// CHECK:         memref.view %[[IWS]][%{{.+}}][] : memref<256xi8> to memref<64xi32>
+// CHECK-LABEL: func.func @keep(
+// CHECK-SAME:    %[[WS:[^:]+]]: memref<768xi8>)
+// CHECK-SAME:    attributes {tucker.workspace_bytes = 768 : i64}
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C256:.+]] = arith.constant 256 : index
+// CHECK-DAG:     %[[C512:.+]] = arith.constant 512 : index
+// CHECK:         %[[P:.+]] = memref.view %[[WS]][%[[C0]]][] : memref<768xi8> to memref<64xi32>
+// CHECK:         call @use(%[[P]])
+// CHECK:         %[[B:.+]] = memref.view %[[WS]][%[[C256]]][] : memref<768xi8> to memref<64xi32>
+// CHECK:         call @use(%[[B]])
+// CHECK:         %[[SLICE:.+]] = memref.view %[[WS]][%[[C512]]][] : memref<768xi8> to memref<256xi8>
+// CHECK:         call @counters(%[[SLICE]])
+// CHECK:         %[[C:.+]] = memref.view %[[WS]][%[[C256]]][] : memref<768xi8> to memref<64xi32>
+// CHECK:         call @use(%[[C]])
+func.func private @use(memref<64xi32>)
+func.func private @counters() {
+  %n = memref.alloc() {tucker.persistent} : memref<64xi32>
+  call @use(%n) : (memref<64xi32>) -> ()
+  return
+}
+func.func @keep() {
+  %p = memref.alloc() {tucker.persistent} : memref<64xi32>
+  call @use(%p) : (memref<64xi32>) -> ()
+  %b = memref.alloc() : memref<64xi32>
+  call @use(%b) : (memref<64xi32>) -> ()
+  call @counters() : () -> ()
+  %c = memref.alloc() : memref<64xi32>
+  call @use(%c) : (memref<64xi32>) -> ()
+  return
+}
+
+// -----
+
+// Tests that: a persistent buffer of dynamic size is refused (it needs a
+// fixed region).
+func.func private @use(memref<?xi32>)
+func.func @dynamic_persistent(%n: index) {
+  // expected-error @+1 {{tucker-gpu-pipeline: a persistent buffer ('tucker.persistent') needs a static size, an identity layout and the function's top block (it has a fixed workspace region)}}
+  %p = memref.alloc(%n) {tucker.persistent} : memref<?xi32>
+  call @use(%p) : (memref<?xi32>) -> ()
+  return
+}
+
+// -----
+
+// Tests that: every read of a constant global goes through its device copy
+// (one zero-initialized slot global per constant, shared by its reads; the
+// host address and byte size passed to tuckerDeviceConstant, i1 elements a
+// byte each); the device copy is viewed with the constant's type.
+// CHECK-LABEL: func.func @weights(
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[BYTES:.+]] = arith.constant 8192 : i64
+// CHECK-DAG:     %[[MBYTES:.+]] = arith.constant 16 : i64
+// CHECK:         %[[HOST:.+]] = memref.get_global @w : memref<64x64xbf16>
+// CHECK:         %[[SLOT:.+]] = memref.get_global @w_device : memref<1xi64>
+// CHECK:         %[[HP:.+]] = memref.extract_aligned_pointer_as_index %[[HOST]]
+// CHECK:         %[[HA:.+]] = arith.index_cast %[[HP]] : index to i64
+// CHECK:         %[[SP:.+]] = memref.extract_aligned_pointer_as_index %[[SLOT]]
+// CHECK:         %[[SA:.+]] = arith.index_cast %[[SP]] : index to i64
+// CHECK:         %[[DEV:.+]] = call @tuckerDeviceConstant(%[[HA]], %[[BYTES]], %[[SA]]) : (i64, i64, i64) -> memref<?xi8>
+// CHECK:         %[[W:.+]] = memref.view %[[DEV]][%[[C0]]][] : memref<?xi8> to memref<64x64xbf16>
+// CHECK:         call @gemm(%[[W]])
+// CHECK:         memref.get_global @w_device
+// CHECK:         call @tuckerDeviceConstant
+// CHECK:         memref.get_global @m_device
+// CHECK:         call @tuckerDeviceConstant(%{{.+}}, %[[MBYTES]], %{{.+}})
+// CHECK-NOT:     memref.get_global @w :
+// CHECK:         return
+// CHECK-DAG:   func.func private @tuckerDeviceConstant(i64, i64, i64) -> memref<?xi8> attributes {llvm.emit_c_interface}
+// CHECK-DAG:   memref.global "private" @w_device : memref<1xi64> = dense<0>
+// CHECK-DAG:   memref.global "private" @m_device : memref<1xi64> = dense<0>
+memref.global "private" constant @w : memref<64x64xbf16> = dense<1.0>
+memref.global "private" constant @m : memref<4x4xi1> = dense<true>
+func.func private @gemm(memref<64x64xbf16>)
+func.func private @mask(memref<4x4xi1>)
+func.func @weights() {
+  %w = memref.get_global @w : memref<64x64xbf16>
+  call @gemm(%w) : (memref<64x64xbf16>) -> ()
+  %again = memref.get_global @w : memref<64x64xbf16>
+  call @gemm(%again) : (memref<64x64xbf16>) -> ()
+  %m = memref.get_global @m : memref<4x4xi1>
+  call @mask(%m) : (memref<4x4xi1>) -> ()
+  return
+}
+
+// -----
+
+// Tests that: a mutable global is host memory the kernels cannot read.
+memref.global "private" @state : memref<4xf32> = dense<0.0>
+func.func private @launch(memref<4xf32>)
+func.func @mutable() {
+  // expected-error @+1 {{tucker-gpu-pipeline: @state is a mutable host global, which the GPU cannot read}}
+  %s = memref.get_global @state : memref<4xf32>
+  call @launch(%s) : (memref<4xf32>) -> ()
+  return
+}
