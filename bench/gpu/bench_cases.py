@@ -37,13 +37,16 @@ for causal in (False, True):
         (f"tucker-llama1b-h32-d64-n4096{c}", 4, 32, 1, 4096, 64, 64, None, causal),
         (f"tucker-gpt2-h12-d64-n1024{c}", 16, 12, 1, 1024, 64, 64, None, causal),
     ]
-    # Schedules at d = 64 (default: 128 keys per tile, two consumer
-    # warpgroups taking turns): longer tiles, no turns, three consumers.
-    for tag, options in (("kpt160", "keys-per-tile=160"), ("kpt192", "keys-per-tile=192"),
-                         ("nopp", "ping-pong=false"),
-                         ("kpt192-nopp", "keys-per-tile=192 ping-pong=false"),
+    # Schedules at d = 64: two or three consumer warpgroups, and query heads
+    # packed into the M tile (heads-per-tile) so that the 192-row tiles of
+    # three consumers pad fewer rows (N = 1024: 6 tiles of 192 rows pad
+    # 12.5 %, 11 of 2 x 96 or 22 of 4 x 48 pad 3 %). Longer key tiles and
+    # ping-pong off lost (docs/perf.md, session 4).
+    for tag, options in (("w2", "consumer-warpgroups=2"),
                          ("w3", "consumer-warpgroups=3"),
-                         ("w3-nopp", "consumer-warpgroups=3 ping-pong=false")):
+                         ("w3-p1", "consumer-warpgroups=3 heads-per-tile=1"),
+                         ("w3-p2", "consumer-warpgroups=3 heads-per-tile=2"),
+                         ("w3-p4", "consumer-warpgroups=3 heads-per-tile=4")):
         SHAPES += [
             (f"tucker-llama1b-h32-d64-n4096{c}-{tag}", 4, 32, 1, 4096, 64, 64, None, causal,
              None, options),

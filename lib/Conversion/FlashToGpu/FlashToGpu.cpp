@@ -78,19 +78,32 @@ static std::optional<int64_t> valueColumnInKey(FlashOp op) {
   return offsets[rank - 1];
 }
 
-/// Query heads per M tile when the option leaves it to the shapes: pack
-/// the group's heads when a head has fewer query rows than the M tile
-/// (decode, short prefill): the most heads, a power of two dividing the
-/// group, whose rows per head (blockM / heads; blockM is 64, 128 or 192)
-/// still hold all Nq positions.
+/// Query heads per M tile when the option leaves it to the shapes. The
+/// group's heads share K/V, so an M tile may hold `heads` of them with
+/// blockM / heads positions each (blockM is 64, 128 or 192); the tiles of a
+/// head pad its Nq positions to a multiple of that. Take the fewest heads (a
+/// power of two dividing the group) whose padded rows are within 1 % of the
+/// least: decode packs the whole group, a short prefill as many heads as
+/// fill the tile, and N = 1024 at 192 rows takes 2 heads of 96 rows
+/// (11 tiles of 96 pad 3 %; 6 tiles of 192, 12.5 %).
 static int64_t autoHeadsPerTile(int64_t group, int64_t nq, int64_t blockM) {
-  if (group == 1 || ShapedType::isDynamic(nq) || nq >= blockM)
+  if (group == 1 || ShapedType::isDynamic(nq))
     return 1;
-  int64_t heads = int64_t(
-      llvm::bit_floor(uint64_t(blockM / std::max<int64_t>(nq, 1))));
-  while (group % heads != 0)
-    heads /= 2;
-  return heads;
+  auto padded = [&](int64_t heads) -> int64_t {
+    int64_t rows = blockM / heads;
+    return (nq + rows - 1) / rows * blockM * (group / heads);
+  };
+  SmallVector<int64_t> candidates;
+  for (int64_t heads = 1; heads <= std::min(group, blockM); heads *= 2)
+    if (group % heads == 0)
+      candidates.push_back(heads);
+  int64_t least = padded(candidates.front());
+  for (int64_t heads : candidates)
+    least = std::min(least, padded(heads));
+  for (int64_t heads : candidates)
+    if (padded(heads) * 100 <= least * 101)
+      return heads;
+  return 1;
 }
 
 /// Query rows of a decode M tile at most: one tile of heads × positions.

@@ -10,9 +10,9 @@
 // A), ftz exp2, and host code that encodes the tensor maps and launches.
 
 // CHECK-LABEL: llvm.func @causal_gqa(
-// CHECK: llvm.call @tucker_flash_launch_flash_fwd_bf16_d128_g2_causal(
+// CHECK: llvm.call @tucker_flash_launch_flash_fwd_bf16_d128_g2_p2_causal(
 // CHECK-LABEL: gpu.binary @tucker_flash_kernels
-// CHECK-SAME: .entry flash_fwd_bf16_d128_g2_causal(
+// CHECK-SAME: .entry flash_fwd_bf16_d128_g2_p2_causal(
 // CHECK-SAME: .maxntid 384, 1, 1
 // CHECK-SAME: .minnctapersm 1
 // CHECK-SAME: mbarrier.init.shared.b64
@@ -30,9 +30,9 @@
 // CHECK-SAME: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
 // CHECK-SAME: wgmma.wait_group.sync.aligned
 // CHECK-SAME: mbarrier.arrive.shared.b64
-// CHECK-LABEL: llvm.func @tucker_flash_launch_flash_fwd_bf16_d128_g2_causal(
+// CHECK-LABEL: llvm.func @tucker_flash_launch_flash_fwd_bf16_d128_g2_p2_causal(
 // CHECK-COUNT-3: llvm.call @mgpuTensorMapEncodeTiledMemref(
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g2_causal
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g2_p2_causal
 func.func @causal_gqa(%q: tensor<2x8x300x128xbf16>, %k: tensor<2x4x300x128xbf16>, %v: tensor<2x4x300x128xbf16>) -> tensor<2x8x300x128xbf16> {
   %o = tucker.flash %q, %k, %v {causal} : tensor<2x8x300x128xbf16>, tensor<2x4x300x128xbf16>, tensor<2x4x300x128xbf16> -> tensor<2x8x300x128xbf16>
   return %o : tensor<2x8x300x128xbf16>

@@ -7,7 +7,8 @@
 // empty barriers counting 256) and 128-key tiles at d = 64;
 // consumer-warpgroups=3 makes 512 threads, a 192-row M tile, 160 registers
 // per consumer, empty barriers counting 384 and a ring of turns over named
-// barriers 1..3; keys-per-tile sets the K/V tile.
+// barriers 1..3; keys-per-tile sets the K/V tile. (With 192 rows, Nq = 1000
+// packs 4 heads of 48 positions: 21 tiles per head quad pad the fewest.)
 
 // DEFAULT: call @tucker_flash_launch_flash_fwd_bf16_d64_g12_causal(
 // DEFAULT: gpu.func @flash_fwd_bf16_d64_g12_causal(
@@ -17,8 +18,8 @@
 // DEFAULT: nvvm.mbarrier.init %{{.+}}, %c256_i32
 // DEFAULT: nvvm.setmaxregister  increase 240
 
-// W3: call @tucker_flash_launch_flash_fwd_bf16_d64_g12_causal_n160_w3(
-// W3: gpu.func @flash_fwd_bf16_d64_g12_causal_n160_w3(
+// W3: call @tucker_flash_launch_flash_fwd_bf16_d64_g12_p4_causal_n160_w3(
+// W3: gpu.func @flash_fwd_bf16_d64_g12_p4_causal_n160_w3(
 // W3-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.maxntid = array<i32: 512, 1, 1>
 // W3-SAME: block_m = 192 : i64, block_n = 160 : i64
 // W3-SAME: threads = 512 : i64
@@ -33,9 +34,9 @@
 // W3: %[[MOD:.+]] = arith.remui %{{[0-9]+}}, %c3_i32
 // W3-NEXT: %[[ID:.+]] = arith.addi %[[MOD]], %c1_i32
 // W3-NEXT: nvvm.barrier.arrive id = %[[ID]] number_of_threads = %c256_i32
-// W3: launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_g12_causal_n160_w3 blocks in (%{{.+}}, %{{.+}}, %{{.+}}) threads in (%c512
+// W3: launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_g12_p4_causal_n160_w3 blocks in (%{{.+}}, %{{.+}}, %{{.+}}) threads in (%c512
 
-// W3-NOPP: gpu.func @flash_fwd_bf16_d64_g12_causal_w3(
+// W3-NOPP: gpu.func @flash_fwd_bf16_d64_g12_p4_causal_w3(
 // W3-NOPP-SAME: block_m = 192 : i64, block_n = 128 : i64
 // W3-NOPP-NOT: nvvm.barrier.arrive
 func.func @latent(%q: tensor<2x12x1000x64xbf16>, %k: tensor<2x1x1000x64xbf16>, %v: tensor<2x1x1000x64xbf16>) -> tensor<2x12x1000x64xbf16> {
@@ -71,4 +72,23 @@ func.func @short_gqa(%q: tensor<1x8x90x64xbf16>, %k: tensor<1x2x90x64xbf16>, %v:
 func.func @long_causal(%q: tensor<1x2x2048x64xbf16>, %k: tensor<1x2x2048x64xbf16>, %v: tensor<1x2x2048x64xbf16>) -> tensor<1x2x2048x64xbf16> {
   %o = tucker.flash %q, %k, %v {causal} : tensor<1x2x2048x64xbf16>, tensor<1x2x2048x64xbf16>, tensor<1x2x2048x64xbf16> -> tensor<1x2x2048x64xbf16>
   return %o : tensor<1x2x2048x64xbf16>
+}
+
+// -----
+
+// Tests that: with three consumers the automatic heads per tile pad the
+// fewest rows: at Nq = 1024, 2 heads of 96 positions (11 tiles per head
+// pair pad 3 %; one head of 192 would take 6 tiles, 12.5 %), a grid of 11
+// query tiles by 6 head pairs.
+
+// DEFAULT-LABEL: func.func @gpt2_latent(
+// DEFAULT: gpu.func @flash_fwd_bf16_d64_g12_p2_w3(
+// DEFAULT-SAME: block_m = 192 : i64
+// DEFAULT-SAME: heads_per_tile = 2 : i64
+// DEFAULT-DAG: %[[C11:.+]] = arith.constant 11 : index
+// DEFAULT-DAG: %[[C6:.+]] = arith.constant 6 : index
+// DEFAULT: launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_g12_p2_w3 blocks in (%[[C11]], %[[C6]], %{{.+}}) threads in (%c512
+func.func @gpt2_latent(%q: tensor<16x12x1024x64xbf16>, %k: tensor<16x1x1024x64xbf16>, %v: tensor<16x1x1024x64xbf16>) -> tensor<16x12x1024x64xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<16x12x1024x64xbf16>, tensor<16x1x1024x64xbf16>, tensor<16x1x1024x64xbf16> -> tensor<16x12x1024x64xbf16>
+  return %o : tensor<16x12x1024x64xbf16>
 }

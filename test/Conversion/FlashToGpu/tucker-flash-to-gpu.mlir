@@ -346,12 +346,13 @@ func.func @odd(%q: tensor<1x2x300x96xbf16>, %k: tensor<1x2x300x96xbf16>, %v: ten
 // -----
 
 // Tests that: absorbed MLA (Dqk = 576, Dv = 512, v = k[..., :512]) takes the
-// split-O kernel: 64 query rows, 64-key tiles in a 2-slot ring of K only
+// split-O kernel: 64 query rows (8 heads of 8 positions: 63 tiles per head
+// octet pad 500 positions less than 8 tiles of 64), 64-key tiles in a 2-slot ring of K only
 // (9 chunks per tile), S by SS-wgmma m64n64 over 36 k-steps, two
 // rendezvous per pair of tiles, and P·V as m64n256 RS-wgmma per warpgroup
 // (its 256 value columns), each warpgroup generated for its own columns.
 
-// CHECK-LABEL: gpu.func @flash_fwd_bf16_d576_v512_g16_vk0_causal(
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d576_v512_g16_p8_vk0_causal(
 // CHECK-SAME: block_m = 64 : i64, block_n = 64 : i64
 // CHECK-SAME: shared_bytes = 224808 : i64, stages = 2 : i64
 // CHECK-SAME: value_from_key = true
@@ -368,8 +369,8 @@ func.func @odd(%q: tensor<1x2x300x96xbf16>, %k: tensor<1x2x300x96xbf16>, %v: ten
 // CHECK: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK: nvvm.mbarrier.arrive
-// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d576_v512_g16_vk0_causal(
-// CHECK: nvgpu.tma.create.descriptor {{.+}} -> <tensor = memref<1x1x64x64xbf16, 3>
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d576_v512_g16_p8_vk0_causal(
+// CHECK: nvgpu.tma.create.descriptor {{.+}} -> <tensor = memref<1x8x8x64xbf16, 3>
 // CHECK: nvgpu.tma.create.descriptor {{.+}} -> <tensor = memref<1x1x64x64xbf16, 3>
 // CHECK-NOT: nvgpu.tma.create.descriptor
 func.func @mla(%q: tensor<1x16x500x576xbf16>, %k: tensor<1x1x500x576xbf16>) -> tensor<1x16x500x512xbf16> {
