@@ -81,6 +81,9 @@ CASES = [
      ("gpu/tests", "mla-absorbed-576-512-decode")),
     ("split-o-decode-lengths-rope", "split-O decode + combine, lengths, rope",
      ("gpu/tests", "decode-ragged-lengths-mla-rope-causal")),
+    ("split-o-decode-rope-pairs", "split-O decode + combine, rope, lengths, 3 key tiles per split "
+     "(a pair, then a tile for one warpgroup only)",
+     ("gpu/sweep", "sweep-mla-h128-576-512-rope", 2, 4500, [4500, 333])),
     ("decode-dynamic", "decode + combine, dynamic batch and cache, lengths 0..Nk",
      ("gpu/sweep", "sweep-gqa-32-8-d128", 3, 200, [200, 0, 67])),
     ("heads-in-place-gqa", "prefill, q/k/v/o read and written as [B, N, H, D]",

@@ -16,11 +16,13 @@
 //
 // Two named-barrier rendezvous per pair (after the maxima, after P), by
 // non-aligned barrier.sync: each warpgroup's code is generated on its own,
-// so the two reach barrier 1 from different instructions. The
-// producer warpgroup streams K (and V unless it is a slice of K) through a
-// ring of 2 or 4 tiles; with a shared latent the P fragments live in the K
-// chunk V does not read (the rope columns), so 576/512 fits with 64-key
-// tiles. Tensor maps, ABI and masking are those of FlashKernel.cpp.
+// so the two reach barrier 1 from different instructions. With rope, each
+// warpgroup rotates the rope columns of its K tile in shared memory and
+// passes its own barrier (2 + w) after it, in every pair. The producer
+// warpgroup streams K (and V unless it is a slice of K) through a ring of 2
+// or 4 tiles; with a shared latent the P fragments live in the K chunk V
+// does not read (the rope columns), so 576/512 fits with 64-key tiles.
+// Tensor maps, ABI and masking are those of FlashKernel.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -199,7 +201,15 @@ void WideKernelBuilder::consumer(int64_t wg) {
                   },
                   [&] { return sv; });
             },
-            [&] { return SmallVector<Value>(ns, negInf); });
+            [&] {
+              // Without a tile, still the barrier that ends a rotation:
+              // racecheck pairs barriers by how many each thread has
+              // passed, not by id, and took the exchanges below for races
+              // when one warpgroup skipped it (docs/reliability.md).
+              if (spec.rope())
+                e.namedBarrierSync(e.i32(2 + wg), 128);
+              return SmallVector<Value>(ns, negInf);
+            });
 
         // Publish the row maxima, agree on the new maximum.
         SmallVector<Value> tileMax = rowReduce(e, s, /*max=*/true, true);
