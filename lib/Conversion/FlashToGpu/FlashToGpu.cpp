@@ -173,12 +173,11 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
     spec.consumerGroups = consumerWarpgroups;
     if (consumerWarpgroups == 0) {
       // Three consumers hide more of the softmax, which outweighs the wgmma
-      // at d <= 64 (H100: +5-11 % non-causal at N = 1024-4096, +3 % causal
-      // at N = 4096; causal at N = 1024 lost 8 % to the coarser 192-row
-      // tiles, docs/gpu-notes.md session 4).
+      // at d <= 64 (H100, latent MQA with heads packed to pad the fewest
+      // rows: +15-19 % non-causal and +8 % causal at N = 4096, +17 % and
+      // +3 % at N = 1024; docs/perf.md, session 5).
       bool narrow = spec.qkDim <= 64 && spec.valueDim <= 64;
-      bool longCausal = !ShapedType::isDynamic(nq) && nq >= 2048;
-      spec.consumerGroups = narrow && (!op.getCausal() || longCausal) ? 3 : 2;
+      spec.consumerGroups = narrow ? 3 : 2;
     }
   }
   if (headsPerTile == 0) {

@@ -1,22 +1,25 @@
 // RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu | FileCheck %s --check-prefix=DEFAULT
+// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=consumer-warpgroups=2 | FileCheck %s --check-prefix=W2
 // RUN: tucker-opt %s -split-input-file "--tucker-flash-to-gpu=consumer-warpgroups=3 keys-per-tile=160" | FileCheck %s --check-prefix=W3
 // RUN: tucker-opt %s -split-input-file "--tucker-flash-to-gpu=consumer-warpgroups=3 ping-pong=false" | FileCheck %s --check-prefix=W3-NOPP
 
-// Tests that: the prefill kernel's schedule options. By default two
-// consumer warpgroups (384 threads, 128-row M tile, 240 registers each,
-// empty barriers counting 256) and 128-key tiles at d = 64;
-// consumer-warpgroups=3 makes 512 threads, a 192-row M tile, 160 registers
+// Tests that: the prefill kernel's schedule options. Two consumer
+// warpgroups (384 threads, 128-row M tile, 240 registers each, empty
+// barriers counting 256) and 128-key tiles; consumer-warpgroups=3 (the
+// default at d <= 64) makes 512 threads, a 192-row M tile, 160 registers
 // per consumer, empty barriers counting 384 and a ring of turns over named
 // barriers 1..3; keys-per-tile sets the K/V tile. (With 192 rows, Nq = 1000
 // packs 4 heads of 48 positions: 21 tiles per head quad pad the fewest.)
 
-// DEFAULT: call @tucker_flash_launch_flash_fwd_bf16_d64_g12_causal(
-// DEFAULT: gpu.func @flash_fwd_bf16_d64_g12_causal(
-// DEFAULT-SAME: known_block_size = array<i32: 384, 1, 1>
-// DEFAULT-SAME: block_m = 128 : i64, block_n = 128 : i64
-// DEFAULT-SAME: threads = 384 : i64
-// DEFAULT: nvvm.mbarrier.init %{{.+}}, %c256_i32
-// DEFAULT: nvvm.setmaxregister  increase 240
+// W2: call @tucker_flash_launch_flash_fwd_bf16_d64_g12_causal(
+// W2: gpu.func @flash_fwd_bf16_d64_g12_causal(
+// W2-SAME: known_block_size = array<i32: 384, 1, 1>
+// W2-SAME: block_m = 128 : i64, block_n = 128 : i64
+// W2-SAME: threads = 384 : i64
+// W2: nvvm.mbarrier.init %{{.+}}, %c256_i32
+// W2: nvvm.setmaxregister  increase 240
+
+// DEFAULT: gpu.func @flash_fwd_bf16_d64_g12_p4_causal_w3(
 
 // W3: call @tucker_flash_launch_flash_fwd_bf16_d64_g12_p4_causal_n160_w3(
 // W3: gpu.func @flash_fwd_bf16_d64_g12_p4_causal_n160_w3(
@@ -62,16 +65,15 @@ func.func @short_gqa(%q: tensor<1x8x90x64xbf16>, %k: tensor<1x2x90x64xbf16>, %v:
 
 // -----
 
-// Tests that: causal at d = 64 takes three consumers only with a long
-// static Nq (>= 2048; shorter causal shapes lost to the coarser tiles).
+// Tests that: causal at d = 64 takes three consumers too.
 
-// DEFAULT-LABEL: func.func @long_causal(
+// DEFAULT-LABEL: func.func @causal_d64(
 // DEFAULT: gpu.func @flash_fwd_bf16_d64_causal_w3(
 // DEFAULT-SAME: block_m = 192 : i64
 // DEFAULT-SAME: threads = 512 : i64
-func.func @long_causal(%q: tensor<1x2x2048x64xbf16>, %k: tensor<1x2x2048x64xbf16>, %v: tensor<1x2x2048x64xbf16>) -> tensor<1x2x2048x64xbf16> {
-  %o = tucker.flash %q, %k, %v {causal} : tensor<1x2x2048x64xbf16>, tensor<1x2x2048x64xbf16>, tensor<1x2x2048x64xbf16> -> tensor<1x2x2048x64xbf16>
-  return %o : tensor<1x2x2048x64xbf16>
+func.func @causal_d64(%q: tensor<1x2x1024x64xbf16>, %k: tensor<1x2x1024x64xbf16>, %v: tensor<1x2x1024x64xbf16>) -> tensor<1x2x1024x64xbf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16>, tensor<1x2x1024x64xbf16> -> tensor<1x2x1024x64xbf16>
+  return %o : tensor<1x2x1024x64xbf16>
 }
 
 // -----

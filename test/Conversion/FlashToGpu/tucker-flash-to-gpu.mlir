@@ -532,13 +532,13 @@ func.func @dynamic(%q: tensor<?x16x1x256xbf16>, %k: tensor<?x1x?x256xbf16>, %len
 // CHECK: memref.transpose
 // CHECK: memref.transpose
 // CHECK: %[[O:.+]] = memref.alloc() : memref<2x300x4x64xbf16>
-// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_causal_obnhd(%[[QV]], %{{[^,]+}}, %{{[^,]+}}, %[[O]]) : (memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x300x4x64xbf16>) -> ()
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_causal_obnhd_w3(%[[QV]], %{{[^,]+}}, %{{[^,]+}}, %[[O]]) : (memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>>, memref<2x300x4x64xbf16>) -> ()
 // CHECK: %[[OT:.+]] = bufferization.to_tensor %[[O]] restrict writable : memref<2x300x4x64xbf16> to tensor<2x300x4x64xbf16>
 // CHECK-NOT: linalg.transpose
 // CHECK: return %[[OT]]
-// CHECK-LABEL: gpu.func @flash_fwd_bf16_d64_causal_obnhd(
+// CHECK-LABEL: gpu.func @flash_fwd_bf16_d64_causal_obnhd_w3(
 // CHECK-SAME: output_transposed = true
-// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_causal_obnhd(
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_causal_obnhd_w3(
 // CHECK: %[[U:.+]] = memref.cast %{{.+}} : memref<2x4x300x64xbf16, strided<[76800, 64, 256, 1]>> to memref<*xbf16>
 // CHECK: nvgpu.tma.create.descriptor %[[U]]
 func.func @heads(%qp: tensor<2x300x4x64xbf16>, %kp: tensor<2x300x4x64xbf16>, %vp: tensor<2x300x4x64xbf16>) -> tensor<2x300x4x64xbf16> {
