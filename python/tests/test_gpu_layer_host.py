@@ -84,8 +84,9 @@ def fake_cuda_library(tmp_path):
 
 
 def test_kernel_passes_one_workspace_per_stream(fake_cuda_library, monkeypatch):
-    """tucker.Kernel (target cuda) appends the workspace descriptor, allocates it once per stream
-    and reuses it; here torch's CUDA calls are stood in for by CPU ones."""
+    """tucker.Kernel (target cuda) appends the workspace descriptor, allocates it zero-filled (the
+    decode kernels' counters start at zero) once per stream and reuses it; here torch's CUDA calls
+    are stood in for by CPU ones."""
     monkeypatch.setattr(compiler, "_require_hopper", lambda: None)
     sig = {"entry": "f", "symbol": "_mlir_ciface_f", "target": "cuda", "workspace_bytes": 1024,
            "inputs": [{"dtype": "f32", "shape": [4]}],
@@ -104,8 +105,12 @@ def test_kernel_passes_one_workspace_per_stream(fake_cuda_library, monkeypatch):
         uint8 = torch.uint8
 
         @staticmethod
-        def empty(*shape, dtype, device):
-            return torch.empty(*shape, dtype=dtype)
+        def empty(*shape, dtype, device):  # poisoned, as fresh device memory may be
+            return torch.empty(*shape, dtype=dtype).fill_(77)
+
+        @staticmethod
+        def zeros(*shape, dtype, device):
+            return torch.zeros(*shape, dtype=dtype)
 
         def __getattr__(self, name):
             return getattr(torch, name)
@@ -124,6 +129,7 @@ def test_kernel_passes_one_workspace_per_stream(fake_cuda_library, monkeypatch):
     assert seen[0] == 222  # the last call's stream
     assert spaces[0] == spaces[1] != spaces[2]  # one workspace per stream, reused
     assert set(kernel._workspaces) == {111, 222}
+    assert all(not buf.any() for buf, _ in kernel._workspaces.values())
 
 
 def layer_cases():
