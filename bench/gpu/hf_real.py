@@ -12,9 +12,8 @@ the others. This script runs the same cases (test_hf_real.CUDA_CASES) and the sa
   python3 bench/gpu/hf_real.py compile [DIR]  here: tucker-compile --target=cuda of each
       <case>.mlir, with the arguments tucker.compile uses, once per VARIANTS entry:
       DIR/<case>.<variant>.so and .json (the signature), libTuckerCudaRuntime.so beside them
-      (the libraries find it through their $ORIGIN rpath). The `args` variant compiles
-      <case>.args.mlir instead: the same function with from_torch's embedded weights hoisted to
-      arguments (their bf16 bits in <case>.args.npz), the form the GPU layer tests compile.
+      (the libraries find it through their $ORIGIN rpath). from_torch's weights stay embedded:
+      the library uploads them to device memory on its first call.
   python3 bench/gpu/hf_real.py check [DIR]    GPU machine: loads each library as a tucker.Kernel
       (Kernel(library, signature): no tool), runs it on the bf16 CUDA x and prints a table of
       rel. errors against the reference (pass: <= BF16_TOL); results.json beside.
@@ -31,8 +30,6 @@ import shutil
 import sys
 import traceback
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
@@ -42,12 +39,8 @@ from tucker import _tools  # noqa: E402
 
 DEFAULT_DIR = os.path.join(HERE, "out", "hf")
 # Pipeline options per variant: tucker.compile's default (PTX, compiled by the driver when the
-# library loads), cubins from ptxas here (what bench/gpu/build_layers.sh builds), and the default
-# on the weights-as-arguments form (hoist_weights).
-VARIANTS = {"ptx": None, "cubin": "format=bin", "args": None}
-# One embedded weight of from_torch's output: `%name = arith.constant dense<"0x..."> : tensor<..>`.
-_WEIGHT = re.compile(r'^\s*(%\w+) = arith\.constant dense<"0x([0-9A-Fa-f]*)"> : tensor<([0-9x]+)xbf16>\n',
-                     re.M)
+# library loads) and cubins from ptxas here (what bench/gpu/build_layers.sh builds).
+VARIANTS = {"ptx": None, "cubin": "format=bin"}
 
 
 def _manifest_path(d):
@@ -120,26 +113,6 @@ def _runtime_library():
     raise FileNotFoundError(f"libTuckerCudaRuntime.so is not in {root}/lib/Runtime or {root}/lib")
 
 
-def hoist_weights(text):
-    """from_torch's bf16 function with its embedded weights made arguments after x: the new text
-    and the weights' bf16 bits (uint16 arrays, in argument order)."""
-    names, types, weights = [], [], []
-    for m in _WEIGHT.finditer(text):
-        shape = tuple(int(n) for n in m.group(3).split("x"))
-        bits = np.frombuffer(bytes.fromhex(m.group(2)), dtype="<u2")
-        if bits.size != np.prod(shape):
-            raise ValueError(f"{m.group(1)}: {bits.size} values for a tensor of shape {shape}")
-        names.append(m.group(1))
-        types.append(f"tensor<{m.group(3)}xbf16>")
-        weights.append(bits.reshape(shape))
-    head = re.match(r"func\.func @forward\((%x: tensor<[0-9x]+xbf16>)\)", text)
-    if head is None or not names:
-        raise ValueError("not a bf16 `func.func @forward(%x)` with embedded weights")
-    args = ", ".join([head.group(1)] + [f"{n}: {t}" for n, t in zip(names, types)])
-    text = text[:head.start(1)] + args + text[head.end(1):]
-    return _WEIGHT.sub("", text), weights
-
-
 def compile_all(d):
     manifest = _read_manifest(d)
     shutil.copy(_runtime_library(), d)
@@ -148,14 +121,9 @@ def compile_all(d):
         if entry["status"] != "exported":
             continue
         entry["compiled"] = {}
-        with open(os.path.join(d, f"{name}.mlir")) as f:
-            text, weights = hoist_weights(f.read())
-        with open(os.path.join(d, f"{name}.args.mlir"), "w") as f:
-            f.write(text)
-        np.savez(os.path.join(d, f"{name}.args.npz"), *weights)
         for variant, options in VARIANTS.items():
             base = os.path.join(d, f"{name}.{variant}")
-            source = os.path.join(d, f"{name}.args.mlir" if variant == "args" else f"{name}.mlir")
+            source = os.path.join(d, f"{name}.mlir")
             args = [source, "-o", base + ".so", "--target=cuda", f"--signature={base}.json"]
             if options:
                 args.append(f"--pipeline-options={options}")
@@ -197,11 +165,6 @@ def check(d):
             try:
                 with open(base + ".json") as f:
                     kernel = Kernel(base + ".so", json.load(f))
-                if variant == "args":
-                    with np.load(os.path.join(d, f"{name}.args.npz")) as npz:
-                        weights = [torch.from_numpy(npz[f"arr_{i}"].view(np.int16)).view(torch.bfloat16)
-                                   .to("cuda") for i in range(len(npz.files))]
-                    kernel = (lambda k, w: lambda x: k(x, *w))(kernel, weights)
                 err = hf.run_cuda(kernel, ref["x"], ref["expected"])
                 ok = bool(err <= hf.BF16_TOL)
                 rows.append((name, variant, f"{err:.2e}", ok))

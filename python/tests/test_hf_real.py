@@ -16,8 +16,7 @@ Each case checks, in float32:
   max abs output) <= 1e-4 (skipped where tucker-compile is not found).
 CUDA cases (CUDA_CASES, only where torch sees a Hopper GPU) export bf16 and compile(target="cuda"),
 and compare the CUDA kernel on CUDA tensors with the module's float32 forward on the GPU: rel.
-error <= 2e-2 (bf16 weights, activations and output). A compile failure is a test failure (run
-of 2026-11-23: the GPU pipeline refuses from_torch's embedded weights; docs/python.md). The
+error <= 2e-2 (bf16 weights, activations and output). A compile failure is a test failure. The
 GPU machine has no MLIR tools, so there these tests skip; bench/gpu/hf_real.py runs the same cases
 and checks in three stages instead (export on the GPU machine, compile here, check there; see
 docs/python.md).
