@@ -8,13 +8,21 @@
 //    serves every head of the group;
 //  * the key sequence of each (tile, kv head, batch) is split across CTAs
 //    (grid x = query tiles × splits, tiles_per_split keys tiles each), as
-//    many as fill the GPU; each split ends in unnormalized partial results
-//    (O in f32, the row max and sum) that the combine kernel merges;
+//    many as fill the GPU; each split ends in an unnormalized partial
+//    result (O in f32, the row max and sum);
 //  * the two consumer warpgroups share the 64 rows and take alternate key
-//    tiles of the split, each with its own online softmax and its own
-//    partial result: while one runs its softmax, the other's wgmma runs,
-//    and each holds one ring slot at a time, so a 4-slot ring keeps the
-//    producer two tiles ahead.
+//    tiles of the split, each with its own online softmax: while one runs
+//    its softmax, the other's wgmma runs, and each holds one ring slot at a
+//    time, so a 4-slot ring keeps the producer two tiles ahead (the ring
+//    has an even number of slots: a slot's previous tile is then the same
+//    warpgroup's, whose full-barrier phase has completed); at the end they
+//    merge through shared memory;
+//  * given arrival counters (static batch and Nq: a zeroed persistent
+//    buffer, one counter per query tile), the CTA that finishes a query
+//    tile last merges the partials of all its splits and writes the output
+//    (a tile's only split writes it at once), so one launch does the whole
+//    decode; without them (dynamic shapes) the combine kernel below merges
+//    the partials in a second launch.
 //
 // Per tile a consumer waits for the slot, computes S = Q·Kᵀ (SS-wgmma),
 // masks it when the tile crosses the sequence end or the causal diagonal,
@@ -45,9 +53,9 @@ public:
   DecodeKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
                       ValueRange args, StringRef ropeFrequencies)
       : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
-        tmapQ(args[0]), tmapK(args[1]), tmapV(args[2]), oPartial(args[4]),
-        stats(args[5]), lengths(args[6]), nq(args[7]), nkAll(args[8]),
-        tilesPerSplit(args[9]) {
+        tmapQ(args[0]), tmapK(args[1]), tmapV(args[2]), out(args[3]),
+        oPartial(args[4]), stats(args[5]), lengths(args[6]), nq(args[7]),
+        nkAll(args[8]), tilesPerSplit(args[9]), counters(args[10]) {
     ns = t.blockN / 2;
     nacc = spec.valueDim / 2;
     bool bf16 = spec.element == FlashElement::BF16;
@@ -62,8 +70,8 @@ private:
   const FlashKernelSpec &spec;
   FlashTiling t;
   StringRef ropeFrequencies;
-  Value tmapQ, tmapK, tmapV, oPartial, stats, lengths, nq, nkAll,
-      tilesPerSplit;
+  Value tmapQ, tmapK, tmapV, out, oPartial, stats, lengths, nq, nkAll,
+      tilesPerSplit, counters;
   Value nk; // keys of this CTA's sequence
   int64_t ns, nacc;
   Type halfType;
@@ -81,7 +89,36 @@ private:
   }
 
   void consumer();
+  SmallVector<Value> mergeWarpgroups(ValueRange res);
+  void mergeIfLast();
+  void mergeRow(Value gRow, Value outRow, Value partials, Value lane);
 };
+
+/// Two f32 at `ptr` loaded from L2 (ld.global.cg): partials other CTAs
+/// wrote, which this SM's L1 may hold stale.
+std::pair<Value, Value> loadPairFromL2(KernelEmitter &e, Value ptr) {
+  OpBuilder &b = e.builder();
+  Type f32 = e.f32();
+  auto pairType =
+      LLVM::LLVMStructType::getLiteral(e.context(), ArrayRef<Type>{f32, f32});
+  Value pair =
+      LLVM::InlineAsmOp::create(
+          b, e.loc(), pairType, ValueRange{ptr},
+          "ld.global.cg.v2.f32 {$0, $1}, [$2];", "=f,=f,l",
+          /*has_side_effects=*/false, /*is_align_stack=*/false,
+          LLVM::tailcallkind::TailCallKind::None,
+          LLVM::AsmDialectAttr::get(e.context(), LLVM::AsmDialect::AD_ATT),
+          /*operand_attrs=*/ArrayAttr())
+          .getResult(0);
+  return {LLVM::ExtractValueOp::create(b, e.loc(), pair, 0),
+          LLVM::ExtractValueOp::create(b, e.loc(), pair, 1)};
+}
+
+/// fence.acq_rel.gpu.
+void fenceGpu(KernelEmitter &e) {
+  LLVM::FenceOp::create(e.builder(), e.loc(), LLVM::AtomicOrdering::acq_rel,
+                        "device");
+}
 
 } // namespace
 
@@ -191,12 +228,244 @@ void DecodeKernelBuilder::consumer() {
           next.push_back(e.fma(lOld[r], alpha[r], sums[r]));
         return next;
       });
-  ArrayRef<Value> fin(res);
-  Value partial = e.add(e.mul(w.split, e.i32(2)), wg);
-  Value partials = e.mul(w.splits, e.i32(2));
-  storePartial(e, spec, fin.take_front(nacc), fin.slice(nacc, 2),
-               fin.slice(nacc + 2, 2), w, rows, oPartial, stats, nq, t2,
-               /*column0=*/0, partial, partials, /*withStats=*/true);
+  SmallVector<Value> fin = mergeWarpgroups(res);
+  ArrayRef<Value> o = ArrayRef<Value>(fin).take_front(nacc);
+  ArrayRef<Value> m = ArrayRef<Value>(fin).slice(nacc, 2);
+  ArrayRef<Value> l = ArrayRef<Value>(fin).slice(nacc + 2, 2);
+  OpBuilder &b = e.builder();
+  Value null = LLVM::ZeroOp::create(b, e.loc(), e.globalPtr());
+  Value given =
+      LLVM::ICmpOp::create(b, e.loc(), LLVM::ICmpPredicate::ne, counters, null);
+  Value oneSplit = e.cmp(Pred::eq, w.splits, e.i32(1));
+  // Warpgroup 0 holds the CTA's result: the output itself when it is the
+  // tile's only split and the kernel merges, else the split's partial.
+  e.ifThen(e.cmp(Pred::eq, wg, e.i32(0)), [&] {
+    e.ifThenElse(
+        arith::AndIOp::create(b, e.loc(), given, oneSplit), {},
+        [&] {
+          storeOutput(e, spec, o, l, w, rows, out, nq, t2, /*column0=*/0,
+                      halfType);
+          return SmallVector<Value>{};
+        },
+        [&] {
+          storePartial(e, spec, o, m, l, w, rows, oPartial, stats, nq, t2,
+                       /*column0=*/0, w.split, w.splits, /*withStats=*/true);
+          return SmallVector<Value>{};
+        });
+  });
+  Value several = arith::XOrIOp::create(
+      b, e.loc(), oneSplit,
+      arith::ConstantOp::create(b, e.loc(), b.getBoolAttr(true)));
+  e.ifThen(arith::AndIOp::create(b, e.loc(), given, several),
+           [&] { mergeIfLast(); });
+}
+
+/// The two warpgroups' (O, m, l) merged into warpgroup 0's registers, as
+/// one more step of the online softmax: warpgroup 1 leaves its values in
+/// shared memory (O in the ring, free once both are past their last tile;
+/// m and l in the Q tile, past the word mergeIfLast uses), fragment by
+/// fragment, so that thread t of warpgroup 0 finds the same rows and
+/// columns at index t. Warpgroup 1's return values are not meaningful.
+SmallVector<Value> DecodeKernelBuilder::mergeWarpgroups(ValueRange res) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  Type f32 = e.f32();
+  // O takes nacc · 512 B = 256 · Dv B, no more than two slots of 64-key V
+  // tiles (8 KB per 64 columns each); m and l 2 KB of the 8 KB or more of Q.
+  assert(nacc * 512 <= t.full - t.k && "the ring cannot hold O");
+  assert(16 + 4 * 512 <= t.qkChunks * t.qChunkBytes && "Q tile too small");
+  auto slot = [&](int64_t base, int64_t x) {
+    return e.sharedAt(e.add(e.mul(wgTid, e.i32(4)), e.i32(base + x * 512)));
+  };
+  auto oSlot = [&](int64_t x) { return slot(t.k, x); };
+  auto mlSlot = [&](int64_t x) { return slot(t.q + 16, x); };
+  Value barrierId = e.i32(1);
+  e.namedBarrierSyncUnaligned(barrierId, 256);
+  e.ifThen(e.cmp(Pred::eq, wg, e.i32(1)), [&] {
+    for (int64_t x = 0; x < nacc; ++x)
+      LLVM::StoreOp::create(b, loc, res[x], oSlot(x), /*alignment=*/4);
+    for (int64_t x = 0; x < 4; ++x)
+      LLVM::StoreOp::create(b, loc, res[nacc + x], mlSlot(x), /*alignment=*/4);
+  });
+  e.namedBarrierSyncUnaligned(barrierId, 256);
+  auto load = [&](Value ptr) {
+    return LLVM::LoadOp::create(b, loc, f32, ptr, /*alignment=*/4).getResult();
+  };
+  Value scale = e.f32(spec.scaleLog2e);
+  SmallVector<Value> mNew, alpha0, alpha1;
+  for (int64_t r = 0; r < 2; ++r) {
+    Value m0 = res[nacc + r], m1 = load(mlSlot(r));
+    Value m = e.fmax(m0, m1);
+    mNew.push_back(m);
+    // (m_w − M)·s, not an FMA: see the combine kernel.
+    alpha0.push_back(e.exp2Ftz(e.fmul(e.fsub(m0, m), scale)));
+    alpha1.push_back(e.exp2Ftz(e.fmul(e.fsub(m1, m), scale)));
+  }
+  SmallVector<Value> merged;
+  for (int64_t x = 0; x < nacc; ++x)
+    merged.push_back(e.fma(load(oSlot(x)), alpha1[rowOf(x)],
+                           e.fmul(res[x], alpha0[rowOf(x)])));
+  merged.append(mNew);
+  for (int64_t r = 0; r < 2; ++r)
+    merged.push_back(e.fma(load(mlSlot(2 + r)), alpha1[r],
+                           e.fmul(res[nacc + 2 + r], alpha0[r])));
+  return merged;
+}
+
+/// After warpgroup 0 stored the CTA's partial (the tile has several
+/// splits): thread 0 counts the CTA in on its query tile's counter (a
+/// gpu-scope release: barrier, fence, atomic add); the CTA that brings the
+/// count to `splits` (acquire: fence) resets the counter for the next launch
+/// and merges the tile's rows, a warp per row (mergeRow).
+void DecodeKernelBuilder::mergeIfLast() {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  Type i32 = e.i32();
+  Value barrierId = e.i32(1);
+  e.namedBarrierSyncUnaligned(barrierId, 256);
+  // The Q tile is free now (every wgmma that read it has completed): its
+  // first word tells the consumers whether this CTA merges.
+  Value flag = e.sharedAt(t.q);
+  int64_t rows = spec.rowsPerHead();
+  Value qTiles = e.udiv(e.add(nq, e.i32(rows - 1)), e.i32(rows));
+  e.ifThen(e.cmp(Pred::eq, tid, e.i32(0)), [&] {
+    // Counter of (batch, head tile, query tile).
+    Value tile = e.udiv(w.n0, e.i32(rows));
+    Value index = e.add(
+        e.mul(e.add(e.mul(w.batch, e.gridDimY()), e.blockIdY()), qTiles), tile);
+    Value counter = LLVM::GEPOp::create(b, loc, e.globalPtr(), i32, counters,
+                                        ValueRange{index});
+    fenceGpu(e);
+    Value before = LLVM::AtomicRMWOp::create(
+        b, loc, LLVM::AtomicBinOp::add, counter, e.i32(1),
+        LLVM::AtomicOrdering::monotonic, "device");
+    Value last = e.cmp(Pred::eq, before, e.sub(w.splits, e.i32(1)));
+    e.ifThen(last, [&] {
+      fenceGpu(e);
+      LLVM::StoreOp::create(b, loc, e.i32(0), counter, /*alignment=*/4);
+    });
+    LLVM::StoreOp::create(b, loc, arith::ExtUIOp::create(b, loc, i32, last),
+                          flag, /*alignment=*/4);
+  });
+  e.namedBarrierSyncUnaligned(barrierId, 256);
+  Value merge =
+      e.cmp(Pred::ne, LLVM::LoadOp::create(b, loc, i32, flag, 4), e.i32(0));
+  e.ifThen(merge, [&] {
+    // The tile's rows with a query: headsPerTile heads × `real` positions,
+    // enumerated densely so that the 8 warps share them evenly.
+    Value real = e.minui(e.i32(rows), e.sub(nq, w.n0));
+    Value count = e.mul(real, e.i32(spec.headsPerTile));
+    Value warp = e.udiv(tid, e.i32(32));
+    Value lane = e.urem(tid, e.i32(32));
+    Value mine = e.select(e.cmp(Pred::ugt, count, warp),
+                          e.udiv(e.add(e.sub(count, warp), e.i32(7)), e.i32(8)),
+                          e.i32(0));
+    Value heads = e.mul(e.gridDimY(), e.i32(spec.headsPerTile));
+    Value partials = w.splits;
+    e.forLoop(e.i32(0), mine, {}, [&](Value k, ValueRange) {
+      Value i = e.add(warp, e.mul(k, e.i32(8)));
+      Value head = e.add(w.headBase, e.udiv(i, real));
+      Value pos = e.add(w.n0, e.urem(i, real));
+      Value gRow = e.add(e.mul(e.add(e.mul(w.batch, heads), head), nq), pos);
+      mergeRow(gRow, outputRow(e, spec, w.batch, head, pos, heads, nq),
+               partials, lane);
+      return SmallVector<Value>{};
+    });
+  });
+}
+
+/// One warp merges the `partials` partial results of row `gRow` into output
+/// row `outRow`: O = Σ 2^((m_p − M)·s) O_p / Σ 2^((m_p − M)·s) l_p with
+/// M = max m_p (0 when the sum is 0, a row that saw no key), as the combine
+/// kernel does, but in one pass: lanes take column pairs, and the partials
+/// go 8 at a time, their loads issued together, the running maximum and
+/// sums rescaled per group, so a few splits cost one round trip to L2.
+void DecodeKernelBuilder::mergeRow(Value gRow, Value outRow, Value partials,
+                                   Value lane) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  Type f32 = e.f32();
+  auto ptrType = e.globalPtr();
+  constexpr int64_t kGroup = 8;
+  Value scale = e.f32(spec.scaleLog2e);
+  Value first = e.zext64(e.mul(gRow, partials));
+  Value lastPartial = e.sub(partials, e.i32(1));
+  // Column pairs 2·lane + 64·c.
+  int64_t pairs = (spec.valueDim + 63) / 64;
+  SmallVector<Value> cols, safeCols;
+  for (int64_t c = 0; c < pairs; ++c) {
+    Value col = e.add(e.zext64(e.mul(lane, e.i32(2))), e.i64(64 * c));
+    cols.push_back(col);
+    safeCols.push_back(
+        spec.valueDim % 64 == 0
+            ? col
+            : e.select(e.cmp(Pred::ult, col, e.i64(spec.valueDim)), col,
+                       e.i64(0)));
+  }
+  // Carried: the O pairs, Σ w·l, M.
+  SmallVector<Value> init(2 * pairs + 1, e.f32(0.0f));
+  init.push_back(e.f32(-1.0e30f));
+  Value groups = e.udiv(e.add(partials, e.i32(kGroup - 1)), e.i32(kGroup));
+  SmallVector<Value> acc =
+      e.forLoop(e.i32(0), groups, init, [&](Value g, ValueRange in) {
+        SmallVector<Value> valid, m, l, o;
+        for (int64_t u = 0; u < kGroup; ++u) {
+          Value p = e.add(e.mul(g, e.i32(kGroup)), e.i32(u));
+          valid.push_back(e.cmp(Pred::ult, p, partials));
+          Value slot =
+              e.add(first, e.zext64(e.select(valid.back(), p, lastPartial)));
+          auto [mp, lp] = loadPairFromL2(
+              e, LLVM::GEPOp::create(b, loc, ptrType, f32, stats,
+                                     ValueRange{e.mul(slot, e.i64(2))}));
+          m.push_back(mp);
+          l.push_back(lp);
+          Value base = e.mul(slot, e.i64(spec.valueDim));
+          for (int64_t c = 0; c < pairs; ++c) {
+            auto [o0, o1] = loadPairFromL2(
+                e, LLVM::GEPOp::create(b, loc, ptrType, f32, oPartial,
+                                       ValueRange{e.add(base, safeCols[c])}));
+            o.append({o0, o1});
+          }
+        }
+        Value mOld = in[2 * pairs + 1];
+        Value mNew = mOld;
+        for (int64_t u = 0; u < kGroup; ++u)
+          mNew = e.select(valid[u], e.fmax(mNew, m[u]), mNew);
+        // (m − M)·s, not an FMA: see the combine kernel.
+        auto weightOf = [&](Value mp) {
+          return e.exp2Ftz(e.fmul(e.fsub(mp, mNew), scale));
+        };
+        Value alpha = weightOf(mOld);
+        SmallVector<Value> next;
+        for (int64_t x = 0; x <= 2 * pairs; ++x)
+          next.push_back(e.fmul(in[x], alpha));
+        for (int64_t u = 0; u < kGroup; ++u) {
+          Value weight = e.select(valid[u], weightOf(m[u]), e.f32(0.0f));
+          for (int64_t x = 0; x < 2 * pairs; ++x)
+            next[x] = e.fma(weight, o[2 * pairs * u + x], next[x]);
+          next[2 * pairs] = e.fma(weight, l[u], next[2 * pairs]);
+        }
+        next.push_back(mNew);
+        return next;
+      });
+  Value sum = acc[2 * pairs];
+  Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sum,
+                                      e.f32(0.0f));
+  Value inv = e.select(empty, e.f32(0.0f), e.fdiv(e.f32(1.0f), sum));
+  Value outBase = e.mul(e.zext64(outRow), e.i64(spec.valueDim));
+  for (int64_t c = 0; c < pairs; ++c) {
+    auto store = [&] {
+      Value packed = e.pack2(e.fmul(acc[2 * c], inv),
+                             e.fmul(acc[2 * c + 1], inv), halfType);
+      Value ptr = LLVM::GEPOp::create(b, loc, ptrType, halfType, out,
+                                      ValueRange{e.add(outBase, cols[c])});
+      LLVM::StoreOp::create(b, loc, packed, ptr, /*alignment=*/4);
+    };
+    if (spec.valueDim % 64 == 0)
+      store();
+    else
+      e.ifThen(e.cmp(Pred::ult, cols[c], e.i64(spec.valueDim)), store);
+  }
 }
 
 //===----------------------------------------------------------------------===//

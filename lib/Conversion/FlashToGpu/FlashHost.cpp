@@ -8,16 +8,19 @@
 //   func.func private @tucker_flash_launch_<kernel>(
 //       %q: memref<BxHqxNqxDqkxT>, %k: memref<BxHkvxNkxDqkxT>,
 //       [%v: memref<BxHkvxNkxDvxT>,] [%lengths: memref<Bxi32>,]
-//       %o: memref<BxHqxNqxDvxT>, [%o_partial, %stats: memref<?xf32>])
+//       %o: memref<BxHqxNqxDvxT>, [%o_partial, %stats: memref<?xf32>,
+//       [%counters: memref<Cxi32>]])
 //
 // with row-major (identity-layout) device buffers; %v is absent when the
-// kernel reads V out of K, the partial buffers unless the kernel decodes.
+// kernel reads V out of K, the partial buffers unless the kernel decodes,
+// the arrival counters unless the decode kernel merges its own splits
+// (static B and Nq; the op site allocates them `tucker.persistent`).
 // It builds the tensor maps with nvgpu.tma.create.descriptor (the upstream
 // host op; it lowers to mgpuTensorMapEncodeTiledMemref, which encodes the
 // CUtensorMap and copies it to device memory), and launches the kernel with
 // gpu.launch_func on grid (ceil(Nq / rows) · splits, Hq / headsPerTile, B),
-// block 384 and the kernel's dynamic shared memory, then for decode the
-// combine kernel, when Nq > 0 and B > 0.
+// block 384 and the kernel's dynamic shared memory, then for decode without
+// counters the combine kernel, when Nq > 0 and B > 0.
 //
 //===----------------------------------------------------------------------===//
 
@@ -209,7 +212,7 @@ constexpr int64_t kSmSharedBytes = 233472;
 /// within 85% of the best, so that the last wave is not mostly idle and
 /// the partial results stay few.
 /// Automatic splits per query tile at most: the combine kernel merges a
-/// row's partials (two per split) one after another, about 0.4 µs each on
+/// row's partials (then two per split) one after another, about 0.4 µs each on
 /// an H100, so past ~64 partials the merge costs more than the extra CTAs
 /// stream (B 1, latent r256, 32k cache: 226 partials took 98 µs to merge
 /// against 8 µs of decode work; docs/perf.md, session 4).
@@ -272,6 +275,24 @@ SplitPlan planSplits(IndexMath &m, const FlashKernelSpec &spec,
   return plan;
 }
 
+/// Arrival counters of a decode kernel that merges its own splits: one per
+/// (batch, head tile, query tile), when batch and Nq are static and the
+/// launch is not empty. None otherwise: a dynamic count could not live in
+/// the persistent workspace, and zeroing it per call would be a stream
+/// operation of its own, so the combine kernel merges instead.
+std::optional<int64_t> counterCount(const FlashKernelSpec &spec,
+                                    MemRefType qType) {
+  if (!spec.mergesSplits() || qType.isDynamicDim(0) || qType.isDynamicDim(2))
+    return std::nullopt;
+  int64_t rows = spec.rowsPerHead();
+  int64_t count = qType.getDimSize(0) *
+                  (qType.getDimSize(1) / spec.headsPerTile) *
+                  ((qType.getDimSize(2) + rows - 1) / rows);
+  if (count == 0)
+    return std::nullopt;
+  return count;
+}
+
 /// `value` as a constant when it is one.
 OpFoldResult fold(Value value) {
   if (std::optional<int64_t> c = getConstantIntValue(value))
@@ -310,6 +331,9 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   argTypes.push_back(oType);
   if (spec.decode)
     argTypes.append(2, partialType);
+  std::optional<int64_t> counterSlots = counterCount(spec, qType);
+  if (counterSlots)
+    argTypes.push_back(MemRefType::get({*counterSlots}, builder.getI32Type()));
   if (rope) // the rotated copies, [B, H, N, D]
     argTypes.append({bufferType(op.getQ().getType()),
                      bufferType(op.getK().getType())});
@@ -325,6 +349,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   Value o = args[next++];
   Value oPartial = spec.decode ? args[next++] : Value();
   Value stats = spec.decode ? args[next++] : Value();
+  Value counters = counterSlots ? args[next++] : Value();
   Value qRotated = rope ? args[next++] : Value();
   Value kRotated = rope ? args[next++] : Value();
 
@@ -368,6 +393,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   Value partialPtr = oPartial ? pointerOf(b, loc, oPartial) : null;
   Value statsPtr = stats ? pointerOf(b, loc, stats) : null;
   Value lengthsPtr = lengths ? pointerOf(b, loc, lengths) : null;
+  Value countersPtr = counters ? pointerOf(b, loc, counters) : null;
 
   int64_t headTiles = qType.getDimSize(1) / spec.headsPerTile;
   IndexMath m(b, loc);
@@ -382,13 +408,17 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
                                 oPtr,       partialPtr, statsPtr,
                                 lengthsPtr, m.i32(fold(nq)), m.i32(fold(nk)),
                                 m.i32(plan.tilesPerSplit)};
-  // Decode: rows of the output, each merged from splits × partialsPerSplit.
+  if (spec.mergesSplits()) // null: the combine kernel merges
+    kernelArgs.push_back(countersPtr);
+  // Decode without counters: the combine kernel merges each row of the
+  // output from its splits' partials.
+  bool combines = spec.decode && !counters;
   gpu::KernelDim3 combineGrid, combineBlock;
   SmallVector<Value> combineArgs;
-  if (spec.decode) {
+  if (combines) {
     OpFoldResult rows =
         m.mul(m.mul(fold(batch), m.c(qType.getDimSize(1))), fold(nq));
-    OpFoldResult partials = m.mul(plan.splits, m.c(spec.partialsPerSplit()));
+    OpFoldResult partials = plan.splits;
     combineGrid = {m.value(m.ceilDiv(rows, m.c(kCombineThreads / 32))),
                    index(1), index(1)};
     combineBlock = {index(kCombineThreads), index(1), index(1)};
@@ -425,7 +455,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
       gpu::LaunchFuncOp::create(lb, loc, rope, r.grid, ropeBlock,
                                 /*dynamicSharedMemorySize=*/Value(), r.args);
     gpu::LaunchFuncOp::create(lb, loc, kernel, grid, block, smem, kernelArgs);
-    if (spec.decode)
+    if (combines)
       gpu::LaunchFuncOp::create(lb, loc, combine, combineGrid, combineBlock,
                                 /*dynamicSharedMemorySize=*/Value(),
                                 combineArgs);
@@ -506,8 +536,7 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
     SplitPlan plan = planSplits(m, spec, decode, batch, nq, dim(args[1], 2),
                                 heads / spec.headsPerTile);
     OpFoldResult slots =
-        m.mul(m.mul(m.mul(batch, m.c(heads)), nq),
-              m.mul(plan.splits, m.c(spec.partialsPerSplit())));
+        m.mul(m.mul(m.mul(batch, m.c(heads)), nq), plan.splits);
     auto dynamicType =
         MemRefType::get({ShapedType::kDynamic}, rewriter.getF32Type());
     for (int64_t width : {spec.valueDim, int64_t(2)}) {
@@ -522,6 +551,15 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
                                          ValueRange{m.value(size)});
       }
       args.push_back(buffer);
+    }
+    // Arrival counters: zero between calls (each launch leaves them so),
+    // hence persistent: a workspace region of their own, zeroed once.
+    if (std::optional<int64_t> count =
+            counterCount(spec, cast<MemRefType>(q.getType()))) {
+      auto counters = memref::AllocOp::create(
+          rewriter, loc, MemRefType::get({*count}, rewriter.getI32Type()));
+      counters->setAttr("tucker.persistent", rewriter.getUnitAttr());
+      args.push_back(counters);
     }
   }
   if (rotate) // scratch for the rotated q and k, [B, H, N, D]

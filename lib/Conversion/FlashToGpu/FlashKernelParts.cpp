@@ -496,11 +496,15 @@ void mlir::tucker::flash_to_gpu::rotateRows(
   });
 }
 
-SmallVector<Type> mlir::tucker::flash_to_gpu::kernelArgumentTypes(
-    MLIRContext *ctx) {
+SmallVector<Type>
+mlir::tucker::flash_to_gpu::kernelArgumentTypes(MLIRContext *ctx,
+                                                const FlashKernelSpec &spec) {
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   auto i32 = IntegerType::get(ctx, 32);
-  return {ptr, ptr, ptr, ptr, ptr, ptr, ptr, i32, i32, i32};
+  SmallVector<Type> types{ptr, ptr, ptr, ptr, ptr, ptr, ptr, i32, i32, i32};
+  if (spec.mergesSplits())
+    types.push_back(ptr);
+  return types;
 }
 
 gpu::GPUFuncOp mlir::tucker::flash_to_gpu::createFlashKernelFunc(
@@ -512,8 +516,8 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::createFlashKernelFunc(
   // A !nvgpu.tensormap.descriptor parameter does not legalize in MLIR 22:
   // tensor maps come in as pointers to the 128-byte CUtensorMap in global
   // memory (docs/gpu-notes.md, "Measured with this toolchain", item 1).
-  auto type =
-      builder.getFunctionType(kernelArgumentTypes(builder.getContext()), {});
+  auto type = builder.getFunctionType(
+      kernelArgumentTypes(builder.getContext(), spec), {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());

@@ -110,8 +110,13 @@ FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
   }
   if (spec.decode) {
     // Each consumer warpgroup holds one slot at a time: with 4 slots the
-    // producer runs two tiles ahead of both (3 or 2 when the tiles are wide).
-    for (int64_t s : {4, 3, 2}) {
+    // producer runs two tiles ahead of both (2 when the tiles are wide).
+    // The warpgroups take alternate tiles, so an odd ring would give a
+    // slot's next tile to the other warpgroup, which may wait on the slot's
+    // full barrier before its previous phase completed, and a parity wait
+    // cannot tell the two phases apart (a 3-slot ring crashed on the H100).
+    // 6 slots measured no faster (docs/gpu-notes.md, session 5).
+    for (int64_t s : {4, 2}) {
       stages = s;
       layout(*this, spec, 64);
       if (request <= kMaxSharedBytes)

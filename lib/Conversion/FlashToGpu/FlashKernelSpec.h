@@ -98,10 +98,10 @@ struct FlashKernelSpec {
   int64_t threads() const { return 128 * (consumers() + 1); }
   /// Query rows per CTA.
   int64_t blockM() const { return wide() || decode ? 64 : 64 * consumers(); }
-  /// Partial results per query row and split: the decode kernel's two
-  /// consumer warpgroups each keep their own; the split-O kernel's share
-  /// rows and write one.
-  int64_t partialsPerSplit() const { return decode && !wide() ? 2 : 1; }
+  /// The decode kernel (not the split-O one) takes arrival counters and,
+  /// when given them, merges its splits' partials itself: the last CTA of a
+  /// query tile to finish merges them (buildFlashDecodeKernel).
+  bool mergesSplits() const { return decode && !wide(); }
   /// Query positions per M tile: blockM / headsPerTile.
   int64_t rowsPerHead() const { return blockM() / headsPerTile; }
   bool operator<(const FlashKernelSpec &o) const { return key() < o.key(); }
@@ -183,13 +183,18 @@ gpu::GPUFuncOp buildFlashWideKernel(OpBuilder &builder, Location loc,
 /// The decode kernel for a spec with `decode` and heads up to 256 wide: 64
 /// query rows (heads of one kv head × positions) per CTA, the CTA's key
 /// tiles [split · tiles_per_split, + tiles_per_split) taken alternately by
-/// the two consumer warpgroups. Grid (ceil(nq / rowsPerHead) · splits,
-/// Hq / headsPerTile, B). Each warpgroup writes, for each of its rows
-/// r = (b·Hq + head)·nq + position and partial p = 2·split + warpgroup,
-/// the unnormalized O to o_partial[(r·P + p)·Dv ...] (f32) and (max score,
-/// sum) to stats[(r·P + p)·2 ...], P = 2 · splits; buildFlashCombineKernel
-/// merges them. With a wide spec, buildFlashWideKernel does the same with
-/// one partial per split.
+/// the two consumer warpgroups, whose results are merged in the CTA. Grid
+/// (ceil(nq / rowsPerHead) · splits, Hq / headsPerTile, B). The CTA writes,
+/// for each of its rows r = (b·Hq + head)·nq + position, the unnormalized
+/// O to o_partial[(r·S + split)·Dv ...] (f32) and (max score, sum) to
+/// stats[(r·S + split)·2 ...], S = splits. A trailing argument
+/// `counters` (i32, one per (batch, head tile, query tile): index
+/// (B-index · gridDim.y + ctaid.y) · query tiles + query tile) that is
+/// zero at launch makes the kernel merge them itself: the CTA that
+/// finishes a query tile last merges its rows into o and sets the counter
+/// back to 0 (with one split the CTA writes o directly). With a null
+/// `counters` buildFlashCombineKernel merges them. With a wide spec,
+/// buildFlashWideKernel writes the same partials and takes no counters.
 gpu::GPUFuncOp buildFlashDecodeKernel(OpBuilder &builder, Location loc,
                                       gpu::GPUModuleOp module,
                                       const FlashKernelSpec &spec,
@@ -224,8 +229,10 @@ gpu::GPUFuncOp buildFlashRopeKernel(OpBuilder &builder, Location loc,
 /// Rows per CTA of the rope kernel.
 inline constexpr int64_t kRopeRows = 16;
 
-/// The argument types of every flash kernel (see buildFlashKernel).
-SmallVector<Type> kernelArgumentTypes(MLIRContext *ctx);
+/// The argument types of the flash kernel of `spec` (see buildFlashKernel),
+/// plus a trailing `counters : !llvm.ptr` when spec.mergesSplits().
+SmallVector<Type> kernelArgumentTypes(MLIRContext *ctx,
+                                      const FlashKernelSpec &spec);
 
 /// Threads per block of the combine kernel.
 inline constexpr int64_t kCombineThreads = 128;

@@ -244,21 +244,34 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // 8 heads x 8 positions share the 64-row M tile (Q box of 8 rows x 8
 // heads); only K is loaded; the 5 key tiles are split 5 ways (4 CTAs would
 // leave the GPU idle); the op site allocates the partial results (160 rows
-// x 10 partials x 128 f32, and (max, sum) pairs); each consumer warpgroup
+// x 5 splits x 128 f32, and (max, sum) pairs); each consumer warpgroup
 // takes alternate tiles (S m64n64 over 12 k-steps, P.V m64n128 from
-// registers, one slot held, 128 arrivals per empty barrier) and stores its
-// partial; the launcher runs the kernel, then the combine kernel (one warp
-// per row: 40 blocks of 128 threads).
+// registers, one slot held, 128 arrivals per empty barrier); warpgroup 1
+// hands its O (64 values a thread) and (m, l) to warpgroup 0 through shared
+// memory, which rescales both; warpgroup 0 writes the output when the tile
+// has one split and the kernel merges, else the split's partial. Batch and
+// Nq are static, so the op site also allocates one
+// persistent arrival counter per (batch, head tile, query tile) (2 x 2 x 1)
+// and the kernel merges the splits itself: after a barrier of the 256
+// consumer threads, thread 0 releases (gpu fence) and counts the CTA in
+// with an atomic add; the CTA that completes the count acquires (fence),
+// sets the counter back to 0, and its warps merge the tile's rows (a warp
+// per row) from the partials read through L2 (ld.global.cg) into the bf16
+// output. The
+// launcher runs only the kernel; the combine kernel stays in the module for
+// launches without counters (dynamic shapes, below).
 
 // CHECK-LABEL: func.func @latent(
 // CHECK-NOT: tensor.extract_slice
 // CHECK: %[[O:.+]] = memref.alloc() : memref<2x16x5x128xbf16>
-// CHECK: %[[P:.+]] = memref.alloc() : memref<204800xf32>
-// CHECK: %[[PD:.+]] = memref.cast %[[P]] : memref<204800xf32> to memref<?xf32>
-// CHECK: %[[S:.+]] = memref.alloc() : memref<3200xf32>
-// CHECK: %[[SD:.+]] = memref.cast %[[S]] : memref<3200xf32> to memref<?xf32>
-// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode(%{{[^,]+}}, %{{[^,]+}}, %[[O]], %[[PD]], %[[SD]]) : (memref<2x16x5x192xbf16>, memref<2x1x300x192xbf16>, memref<2x16x5x128xbf16>, memref<?xf32>, memref<?xf32>) -> ()
+// CHECK: %[[P:.+]] = memref.alloc() : memref<102400xf32>
+// CHECK: %[[PD:.+]] = memref.cast %[[P]] : memref<102400xf32> to memref<?xf32>
+// CHECK: %[[S:.+]] = memref.alloc() : memref<1600xf32>
+// CHECK: %[[SD:.+]] = memref.cast %[[S]] : memref<1600xf32> to memref<?xf32>
+// CHECK: %[[CTR:.+]] = memref.alloc() {tucker.persistent} : memref<4xi32>
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode(%{{[^,]+}}, %{{[^,]+}}, %[[O]], %[[PD]], %[[SD]], %[[CTR]]) : (memref<2x16x5x192xbf16>, memref<2x1x300x192xbf16>, memref<2x16x5x128xbf16>, memref<?xf32>, memref<?xf32>, memref<4xi32>) -> ()
 // CHECK-LABEL: gpu.func @flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode(
+// CHECK-SAME: %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %[[COUNTERS:[^:]+]]: !llvm.ptr) kernel
 // CHECK-SAME: block_m = 64 : i64, block_n = 64 : i64, causal = true, decode = true
 // CHECK-SAME: heads_per_tile = 8 : i64
 // CHECK-SAME: stages = 4 : i64
@@ -285,8 +298,49 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: nvvm.mbarrier.arrive
 // CHECK: scf.yield
+// The warpgroups' results merged through shared memory.
+// CHECK: "barrier.sync $0, $1;", "r,r" %{{.+}}, %c256_i32
+// CHECK: scf.if
+// CHECK-COUNT-68: llvm.store %{{.+}}, %{{.+}} {alignment = 4 : i64} : f32, !llvm.ptr<3>
+// CHECK: "barrier.sync $0, $1;", "r,r" %{{.+}}, %c256_i32
+// CHECK: llvm.load %{{.+}} {alignment = 4 : i64} : !llvm.ptr<3> -> f32
+// CHECK: arith.maxnumf
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: %[[NOCTR:.+]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: %[[GIVEN:.+]] = llvm.icmp "ne" %[[COUNTERS]], %[[NOCTR]] : !llvm.ptr
+// CHECK: %[[ONE:.+]] = arith.cmpi eq, %{{.+}}, %c1_i32 : i32
+// CHECK: %[[DIRECT:.+]] = arith.andi %[[GIVEN]], %[[ONE]] : i1
+// CHECK: scf.if %[[DIRECT]] {
+// The output: 16-bit pairs.
+// CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 4 : i64} : i32, !llvm.ptr
+// CHECK: } else {
 // The partial result: f32 pairs, then (max, sum).
 // CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr
+// The merge by the last CTA of a tile with several splits.
+// CHECK: %[[SEVERAL:.+]] = arith.xori %[[ONE]], %true : i1
+// CHECK: %[[MERGE:.+]] = arith.andi %[[GIVEN]], %[[SEVERAL]] : i1
+// CHECK: scf.if %[[MERGE]] {
+// CHECK: "barrier.sync $0, $1;", "r,r" %{{.+}}, %c256_i32
+// CHECK: %[[CTRAT:.+]] = llvm.getelementptr %[[COUNTERS]][%{{.+}}] : (!llvm.ptr, i32) -> !llvm.ptr, i32
+// CHECK-NEXT: llvm.fence syncscope("device") acq_rel
+// CHECK-NEXT: %[[BEFORE:.+]] = llvm.atomicrmw add %[[CTRAT]], %{{.+}} syncscope("device") monotonic : !llvm.ptr, i32
+// CHECK: %[[LAST:.+]] = arith.cmpi eq, %[[BEFORE]], %{{.+}} : i32
+// CHECK: scf.if %[[LAST]] {
+// CHECK-NEXT: llvm.fence syncscope("device") acq_rel
+// CHECK-NEXT: llvm.store %c0_i32, %[[CTRAT]] {alignment = 4 : i64} : i32, !llvm.ptr
+// CHECK: llvm.store %{{.+}}, %[[FLAG:.+]] {alignment = 4 : i64} : i32, !llvm.ptr<3>
+// CHECK: "barrier.sync $0, $1;", "r,r" %{{.+}}, %c256_i32
+// CHECK: llvm.load %[[FLAG]] {alignment = 4 : i64} : !llvm.ptr<3> -> i32
+// One pass over the partials, 8 at a time: 8 x (stats + 2 O pairs) loads,
+// then the running maximum and the rescaled sums.
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK-COUNT-24: "ld.global.cg.v2.f32 {$0, $1}, [$2];", "=f,=f,l"
+// CHECK-NOT: ld.global.cg
+// CHECK: arith.maxnumf
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: arith.divf
+// CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 4 : i64} : i32, !llvm.ptr
 // CHECK: gpu.return
 // CHECK-LABEL: gpu.func @flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode_combine(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
@@ -297,7 +351,7 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK: arith.divf
 // CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 2 : i64} : bf16, !llvm.ptr
 // CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode(
-// CHECK-SAME: memref<2x16x5x192xbf16>, %{{[^:]+}}: memref<2x1x300x192xbf16>, %{{[^:]+}}: memref<2x16x5x128xbf16>, %{{[^:]+}}: memref<?xf32>, %{{[^:]+}}: memref<?xf32>)
+// CHECK-SAME: memref<2x16x5x192xbf16>, %{{[^:]+}}: memref<2x1x300x192xbf16>, %{{[^:]+}}: memref<2x16x5x128xbf16>, %{{[^:]+}}: memref<?xf32>, %{{[^:]+}}: memref<?xf32>, %[[CTRARG:[^:]+]]: memref<4xi32>)
 // CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
 // CHECK: nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %[[C8]], %[[C8]], %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x8x8x64xbf16, 3>
@@ -309,15 +363,15 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK: %[[OP:.+]] = llvm.inttoptr
 // CHECK: %[[PP:.+]] = llvm.inttoptr
 // CHECK: %[[SP:.+]] = llvm.inttoptr
+// CHECK: memref.extract_aligned_pointer_as_index %[[CTRARG]]
+// CHECK: %[[CP:.+]] = llvm.inttoptr
 // CHECK-DAG: %[[SPLITS:.+]] = arith.constant 5 : index
 // CHECK-DAG: %[[NQ:.+]] = arith.constant 5 : i32
 // CHECK-DAG: %[[NK:.+]] = arith.constant 300 : i32
 // CHECK-DAG: %[[TPS:.+]] = arith.constant 1 : i32
-// CHECK-DAG: %[[CB:.+]] = arith.constant 40 : index
-// CHECK-DAG: %[[ROWS:.+]] = arith.constant 160 : i32
-// CHECK-DAG: %[[PARTS:.+]] = arith.constant 10 : i32
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode blocks in (%[[SPLITS]], %[[C2]], %[[C2]]) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32, %[[TPS]] : i32)
-// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode_combine blocks in (%[[CB]], %{{.+}}, %{{.+}}) threads in (%{{.+}}, %{{.+}}, %{{.+}}) args(%[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[ROWS]] : i32, %[[PARTS]] : i32, %[[HEADS:.+]] : i32, %[[NQ]] : i32)
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode blocks in (%[[SPLITS]], %[[C2]], %[[C2]]) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32, %[[TPS]] : i32, %[[CP]] : !llvm.ptr)
+// CHECK-NOT: gpu.launch_func
+// CHECK: return
 func.func @latent(%q: tensor<2x16x5x192xbf16>, %k: tensor<2x1x300x192xbf16>) -> tensor<2x16x5x128xbf16> {
   %v = tensor.extract_slice %k[0, 0, 0, 0] [2, 1, 300, 128] [1, 1, 1, 1] : tensor<2x1x300x192xbf16> to tensor<2x1x300x128xbf16>
   %o = tucker.flash %q, %k, %v {causal} : tensor<2x16x5x192xbf16>, tensor<2x1x300x192xbf16>, tensor<2x1x300x128xbf16> -> tensor<2x16x5x128xbf16>
@@ -444,13 +498,15 @@ func.func @rope(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x4x256x128xbf16>, %v: 
 // the i32 lengths buffer and passes its address; the kernel reads
 // lengths[batch] and clamps it to [0, Nk] before anything uses Nk; 4 CTAs
 // before splitting, so 4 splits of 8 of the 32 key tiles (from the cache
-// size: a short sequence's extra splits see no tile). kv-splits=3 gives 3
-// splits of 11 tiles; decode=off takes the 128-row kernel with lengths.
+// size: a short sequence's extra splits see no tile), merged in the kernel
+// (32 counters: 4 sequences x 8 head tiles). kv-splits=3 gives 3 splits of
+// 11 tiles; decode=off takes the 128-row kernel with lengths.
 
 // CHECK-LABEL: func.func @ragged(
 // CHECK: %[[L:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<4xi32> to memref<4xi32>
-// CHECK: memref.alloc() : memref<131072xf32>
-// CHECK: memref.alloc() : memref<2048xf32>
+// CHECK: memref.alloc() : memref<65536xf32>
+// CHECK: memref.alloc() : memref<1024xf32>
+// CHECK: memref.alloc() {tucker.persistent} : memref<32xi32>
 // CHECK: call @tucker_flash_launch_flash_fwd_bf16_d128_g4_p4_causal_len_decode(%{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %[[L]],
 // CHECK-LABEL: gpu.func @flash_fwd_bf16_d128_g4_p4_causal_len_decode(
 // CHECK-SAME: lengths = true
@@ -464,12 +520,13 @@ func.func @rope(%q: tensor<1x4x256x128xbf16>, %k: tensor<1x4x256x128xbf16>, %v: 
 // CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d128_g4_p4_causal_len_decode(
 // CHECK-SAME: %{{[^:]+}}: memref<4xi32>
 // CHECK-DAG: %[[TPS:.+]] = arith.constant 8 : i32
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g4_p4_causal_len_decode blocks in (%c4{{.*}}, %c8, %c4{{.*}}) {{.+}} %[[TPS]] : i32)
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g4_p4_causal_len_decode_combine
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g4_p4_causal_len_decode blocks in (%c4{{.*}}, %c8, %c4{{.*}}) {{.+}} %[[TPS]] : i32, %{{.+}} : !llvm.ptr)
+// CHECK-NOT: gpu.launch_func
+// CHECK: return
 
 // SPLIT3-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d128_g4_p4_causal_len_decode(
 // SPLIT3-DAG: %[[TPS:.+]] = arith.constant 11 : i32
-// SPLIT3: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g4_p4_causal_len_decode blocks in (%c3, {{.+}} %[[TPS]] : i32)
+// SPLIT3: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128_g4_p4_causal_len_decode blocks in (%c3, {{.+}} %[[TPS]] : i32, %{{.+}} : !llvm.ptr)
 
 // OFF-LABEL: gpu.func @flash_fwd_bf16_d128_g4_p4_causal_len(
 // OFF-SAME: block_m = 128 : i64
@@ -490,7 +547,9 @@ func.func @ragged(%q: tensor<4x32x1x128xbf16>, %k: tensor<4x8x2048x128xbf16>, %v
 // sliced with tensor.dim sizes (recognized as read from K; the slice and its
 // dims are erased), the split count is computed at run time (at least one
 // wave of 132 CTAs, capped by the key tiles) and sizes the partial buffers,
-// all from memref.dim of the buffers (no tensor op left on the host).
+// all from memref.dim of the buffers (no tensor op left on the host). The
+// number of counters would be dynamic: no counters, the kernel gets a null
+// pointer and the combine kernel merges.
 
 // CHECK-LABEL: func.func @dynamic(
 // CHECK-NOT: tensor.dim
@@ -503,9 +562,15 @@ func.func @ragged(%q: tensor<4x32x1x128xbf16>, %k: tensor<4x8x2048x128xbf16>, %v
 // CHECK: arith.minui
 // CHECK: %[[P:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
 // CHECK: %[[S:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
-// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d256_g16_p16_vk0_causal_len_decode(%[[QB]], %[[KB]], %{{[^,]+}}, %{{[^,]+}}, %[[P]], %[[S]])
+// CHECK-NOT: tucker.persistent
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d256_g16_p16_vk0_causal_len_decode(%[[QB]], %[[KB]], %{{[^,]+}}, %{{[^,]+}}, %[[P]], %[[S]]) :
 // CHECK-NOT: tensor.dim
 // CHECK: return
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d256_g16_p16_vk0_causal_len_decode(
+// CHECK-SAME: memref<?xf32>, %{{[^:]+}}: memref<?xf32>) {
+// CHECK: %[[NOCTR:.+]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d256_g16_p16_vk0_causal_len_decode blocks {{.+}} %[[NOCTR]] : !llvm.ptr)
+// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d256_g16_p16_vk0_causal_len_decode_combine
 func.func @dynamic(%q: tensor<?x16x1x256xbf16>, %k: tensor<?x1x?x256xbf16>, %len: tensor<?xi32>) -> tensor<?x16x1x256xbf16> {
   %c0 = arith.constant 0 : index
   %c2 = arith.constant 2 : index
