@@ -253,9 +253,7 @@ void DecodeKernelBuilder::consumer() {
           return SmallVector<Value>{};
         });
   });
-  Value several = arith::XOrIOp::create(
-      b, e.loc(), oneSplit,
-      arith::ConstantOp::create(b, e.loc(), b.getBoolAttr(true)));
+  Value several = e.cmp(Pred::ugt, w.splits, e.i32(1));
   e.ifThen(arith::AndIOp::create(b, e.loc(), given, several),
            [&] { mergeIfLast(); });
 }

@@ -317,7 +317,7 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // The partial result: f32 pairs, then (max, sum).
 // CHECK: llvm.store %{{.+}}, %{{.+}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr
 // The merge by the last CTA of a tile with several splits.
-// CHECK: %[[SEVERAL:.+]] = arith.xori %[[ONE]], %true : i1
+// CHECK: %[[SEVERAL:.+]] = arith.cmpi ugt, %{{.+}}, %c1_i32 : i32
 // CHECK: %[[MERGE:.+]] = arith.andi %[[GIVEN]], %[[SEVERAL]] : i1
 // CHECK: scf.if %[[MERGE]] {
 // CHECK: "barrier.sync $0, $1;", "r,r" %{{.+}}, %c256_i32
