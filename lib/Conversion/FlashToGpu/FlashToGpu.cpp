@@ -399,6 +399,12 @@ struct TuckerFlashToGpuPass
               rewriter.eraseOp(dim);
       }
     }
+    // A decode kernel that merges its own splits (static shapes) launches
+    // no combine: drop the combine kernels no launcher uses.
+    for (auto &entry : combineOf)
+      if (entry.second &&
+          SymbolTable::symbolKnownUseEmpty(entry.second, module))
+        entry.second.erase();
   }
 };
 
