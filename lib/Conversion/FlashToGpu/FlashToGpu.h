@@ -34,9 +34,11 @@ struct DecodeOptions {
 };
 
 /// Builds `func.func private @name(q, k, [v,] [lengths,] o, [o_partial,
-/// stats] : memref)` at the end of `module`: tensor maps from the buffers,
-/// then gpu.launch_func of `kernel` and, for a decode spec, of `combine`
-/// (types taken from `op`, whose spec is `spec`).
+/// stats, [counters]] : memref)` at the end of `module`: tensor maps from
+/// the buffers, then gpu.launch_func of `kernel` and, for a decode spec
+/// without counters (dynamic batch or Nq), of `combine`; with counters (a
+/// persistent memref<Cxi32>, one per tile) the decode kernel merges its
+/// splits itself (types taken from `op`, whose spec is `spec`).
 /// With a `rope` kernel, the launcher also takes two scratch buffers of q's
 /// and k's types, `rope` writes rotated q and k there, and `kernel` (built
 /// for `spec` without rope) reads them.
