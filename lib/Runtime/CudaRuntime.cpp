@@ -83,6 +83,26 @@ using PFN_cuStreamSynchronize = CUresult (*)(CUstream);
 using CUmemoryPool = void *;
 using PFN_cuMemAllocAsync = CUresult (*)(CUdeviceptr *, size_t, CUstream);
 using PFN_cuMemFreeAsync = CUresult (*)(CUdeviceptr, CUstream);
+// cuLaunchKernelEx's configuration (cuda.h, CUDA 12.0 on): one launch
+// attribute is a 4-byte id, 4 bytes of padding and a 64-byte value union.
+struct LaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char bytes[64];
+    int programmaticStreamSerializationAllowed;
+  } value;
+};
+struct LaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream stream;
+  LaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+constexpr int kLaunchAttributeProgrammaticStreamSerialization = 6;
+using PFN_cuLaunchKernelEx = CUresult (*)(const LaunchConfig *, CUfunction,
+                                          void **, void **);
 using PFN_cuCtxGetDevice = CUresult (*)(CUdevice *);
 using PFN_cuDeviceGetDefaultMemPool = CUresult (*)(CUmemoryPool *, CUdevice);
 using PFN_cuMemPoolSetAttribute = CUresult (*)(CUmemoryPool, int, void *);
@@ -124,6 +144,7 @@ struct Driver {
   // Stream-ordered allocation (CUDA 11.2 on); optional.
   PFN_cuMemAllocAsync cuMemAllocAsync = nullptr;
   PFN_cuMemFreeAsync cuMemFreeAsync = nullptr;
+  PFN_cuLaunchKernelEx cuLaunchKernelEx = nullptr;
   PFN_cuCtxGetDevice cuCtxGetDevice = nullptr;
   PFN_cuDeviceGetDefaultMemPool cuDeviceGetDefaultMemPool = nullptr;
   PFN_cuMemPoolSetAttribute cuMemPoolSetAttribute = nullptr;
@@ -273,6 +294,9 @@ int loadDriverLocked(const char *libraryPath) {
       dlsym(handle, "cuMemAllocAsync"));
   d.cuMemFreeAsync =
       reinterpret_cast<PFN_cuMemFreeAsync>(dlsym(handle, "cuMemFreeAsync"));
+  // Without it (before CUDA 12.0) dependent launches are plain launches.
+  d.cuLaunchKernelEx = reinterpret_cast<PFN_cuLaunchKernelEx>(
+      dlsym(handle, "cuLaunchKernelEx"));
   d.cuCtxGetDevice =
       reinterpret_cast<PFN_cuCtxGetDevice>(dlsym(handle, "cuCtxGetDevice"));
   d.cuDeviceGetDefaultMemPool = reinterpret_cast<PFN_cuDeviceGetDefaultMemPool>(
@@ -533,11 +557,11 @@ int tuckerCudaFunctionAttribute(TuckerCudaFunction function, int attribute,
                "attribute " + std::to_string(attribute));
 }
 
-int tuckerCudaLaunch(TuckerCudaFunction function, unsigned gridX,
-                     unsigned gridY, unsigned gridZ, unsigned blockX,
-                     unsigned blockY, unsigned blockZ,
-                     unsigned dynamicSharedBytes, TuckerCudaStream stream,
-                     void **args) {
+namespace {
+int launch(TuckerCudaFunction function, unsigned gridX, unsigned gridY,
+           unsigned gridZ, unsigned blockX, unsigned blockY, unsigned blockZ,
+           unsigned dynamicSharedBytes, TuckerCudaStream stream, void **args,
+           bool dependent) {
   TUCKER_REQUIRE_ARG(function, "tuckerCudaLaunch: function is NULL");
   TUCKER_REQUIRE_DRIVER();
   char what[256];
@@ -565,11 +589,47 @@ int tuckerCudaLaunch(TuckerCudaFunction function, unsigned gridX,
         return rc;
     }
   }
+  if (dependent && gDriver.cuLaunchKernelEx) {
+    LaunchAttribute attribute{};
+    attribute.id = kLaunchAttributeProgrammaticStreamSerialization;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    LaunchConfig config{gridX,
+                        gridY,
+                        gridZ,
+                        blockX,
+                        blockY,
+                        blockZ,
+                        dynamicSharedBytes,
+                        reinterpret_cast<CUstream>(stream),
+                        &attribute,
+                        1};
+    return check(gDriver.cuLaunchKernelEx(&config, fn, args, nullptr),
+                 "cuLaunchKernelEx(PROGRAMMATIC_STREAM_SERIALIZATION)", what);
+  }
   return check(gDriver.cuLaunchKernel(fn, gridX, gridY, gridZ, blockX, blockY,
                                       blockZ, dynamicSharedBytes,
                                       reinterpret_cast<CUstream>(stream), args,
                                       nullptr),
                "cuLaunchKernel", what);
+}
+} // namespace
+
+int tuckerCudaLaunch(TuckerCudaFunction function, unsigned gridX,
+                     unsigned gridY, unsigned gridZ, unsigned blockX,
+                     unsigned blockY, unsigned blockZ,
+                     unsigned dynamicSharedBytes, TuckerCudaStream stream,
+                     void **args) {
+  return launch(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                dynamicSharedBytes, stream, args, /*dependent=*/false);
+}
+
+int tuckerCudaLaunchDependent(TuckerCudaFunction function, unsigned gridX,
+                              unsigned gridY, unsigned gridZ, unsigned blockX,
+                              unsigned blockY, unsigned blockZ,
+                              unsigned dynamicSharedBytes,
+                              TuckerCudaStream stream, void **args) {
+  return launch(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                dynamicSharedBytes, stream, args, /*dependent=*/true);
 }
 
 int tuckerCudaMalloc(uint64_t *devicePtr, size_t bytes) {

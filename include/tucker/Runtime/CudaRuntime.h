@@ -147,6 +147,17 @@ TUCKER_CUDA_EXPORT int tuckerCudaLaunch(TuckerCudaFunction function,
                                         unsigned dynamicSharedBytes,
                                         TuckerCudaStream stream, void **args);
 
+/* tuckerCudaLaunch with programmatic stream serialization
+   (CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, cuLaunchKernelEx):
+   the kernel may start before the previous work on `stream` has finished,
+   so it must begin with griddepcontrol.wait before touching global memory
+   (the generated decode kernels do). A plain launch where the driver lacks
+   cuLaunchKernelEx. */
+TUCKER_CUDA_EXPORT int tuckerCudaLaunchDependent(
+    TuckerCudaFunction function, unsigned gridX, unsigned gridY,
+    unsigned gridZ, unsigned blockX, unsigned blockY, unsigned blockZ,
+    unsigned dynamicSharedBytes, TuckerCudaStream stream, void **args);
+
 /*--- memory and streams (for tests, tensor maps and small host code) -------*/
 
 TUCKER_CUDA_EXPORT int tuckerCudaMalloc(uint64_t *devicePtr, size_t bytes);

@@ -123,6 +123,7 @@ void fenceGpu(KernelEmitter &e) {
 } // namespace
 
 void DecodeKernelBuilder::build() {
+  awaitPriorGrids(e, spec);
   tid = e.threadIdX();
   nk = sequenceKeys(e, spec, lengths, e.blockIdZ(), nkAll);
   w = tileWork(e, spec, t, nq, nk, tilesPerSplit);

@@ -74,6 +74,16 @@ TileWork mlir::tucker::flash_to_gpu::tileWork(KernelEmitter &e,
   return w;
 }
 
+void mlir::tucker::flash_to_gpu::awaitPriorGrids(KernelEmitter &e,
+                                                 const FlashKernelSpec &spec) {
+  if (!spec.decode)
+    return;
+  NVVM::GriddepcontrolOp::create(e.builder(), e.loc(),
+                                 NVVM::GridDepActionKind::wait);
+  NVVM::GriddepcontrolOp::create(e.builder(), e.loc(),
+                                 NVVM::GridDepActionKind::launch_dependents);
+}
+
 Value mlir::tucker::flash_to_gpu::sequenceKeys(KernelEmitter &e,
                                                const FlashKernelSpec &spec,
                                                Value lengths, Value batch,

@@ -35,6 +35,15 @@ TileWork tileWork(KernelEmitter &e, const FlashKernelSpec &spec,
                   const FlashTiling &t, Value nq, Value nk,
                   Value tilesPerSplit);
 
+/// Decode kernels are launched with programmatic stream serialization (the
+/// runtime's mgpuLaunchKernel, for kernels named `*_decode*` but not
+/// `*_combine`): a CTA may start before the previous kernel on the stream
+/// has finished, so this waits for it (griddepcontrol.wait) before any
+/// global memory access, then lets the next such launch begin
+/// (launch_dependents) once every CTA of this one is running. A no-op for
+/// other specs.
+void awaitPriorGrids(KernelEmitter &e, const FlashKernelSpec &spec);
+
 /// The number of keys of the CTA's sequence: Nk, or with spec.lengths
 /// `lengths[batch]` clamped to [0, Nk].
 Value sequenceKeys(KernelEmitter &e, const FlashKernelSpec &spec,

@@ -99,6 +99,7 @@ private:
 } // namespace
 
 void WideKernelBuilder::build() {
+  awaitPriorGrids(e, spec);
   tid = e.threadIdX();
   nk = sequenceKeys(e, spec, lengths, e.blockIdZ(), nk);
   w = tileWork(e, spec, t, nq, nk, tilesPerSplit);

@@ -275,6 +275,11 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-SAME: heads_per_tile = 8 : i64
 // CHECK-SAME: stages = 4 : i64
 // CHECK-SAME: value_from_key = true
+// Launched with programmatic stream serialization: the previous grid is
+// awaited before any global access, then the next launch may begin.
+// CHECK-NOT: llvm.load
+// CHECK: nvvm.griddepcontrol  wait
+// CHECK-NEXT: nvvm.griddepcontrol  launch_dependents
 // Grid x is (query tile, split): split = x % (gridDim.x / query tiles).
 // CHECK: nvvm.read.ptx.sreg.nctaid.x
 // CHECK: arith.remui
