@@ -218,8 +218,17 @@ constexpr int64_t kSmSharedBytes = 233472;
 /// against 8 µs of decode work; docs/perf.md, session 4).
 constexpr int64_t kMaxAutoSplits = 32;
 
-int64_t chooseSplits(int64_t ctas, int64_t slots, int64_t tiles) {
+/// Cache bytes one unsplit CTA streams from which 45 % of the SMs, each
+/// streaming one such sequence, saturate HBM: latent r256, B 64, cache 4096
+/// (64 CTAs of 2 MiB on 132 SMs) moved 2548 GB/s unsplit against 2332 with
+/// two splits, which add a merge and a tail (H100, docs/perf.md, session 5).
+constexpr int64_t kSaturatingCtaBytes = int64_t(2) << 20;
+
+int64_t chooseSplits(int64_t ctas, int64_t slots, int64_t tiles,
+                     int64_t ctaBytes) {
   if (ctas * 5 >= slots * 4)
+    return 1;
+  if (ctas * 20 >= slots * 9 && ctaBytes >= kSaturatingCtaBytes)
     return 1;
   int64_t most = std::min<int64_t>(tiles, kMaxAutoSplits);
   auto efficiency = [&](int64_t s) {
@@ -263,9 +272,15 @@ SplitPlan planSplits(IndexMath &m, const FlashKernelSpec &spec,
   std::optional<int64_t> staticTiles = getConstantIntValue(tiles);
   if (decode.kvSplits > 0)
     want = m.c(decode.kvSplits);
-  else if (staticCtas && staticTiles)
-    want = m.c(chooseSplits(*staticCtas, decode.smCount * perSm,
-                            *staticTiles));
+  else if (staticCtas && staticTiles) {
+    // The K/V bytes (16-bit elements) of one (tile, kv head, batch)
+    // sequence.
+    int64_t rowBytes =
+        (spec.qkDim + (spec.valueFromKey ? 0 : spec.valueDim)) * 2;
+    std::optional<int64_t> keys = getConstantIntValue(nk);
+    want = m.c(chooseSplits(*staticCtas, decode.smCount * perSm, *staticTiles,
+                            keys ? *keys * rowBytes : 0));
+  }
   else // at least one wave
     want = m.min(m.ceilDiv(m.c(decode.smCount * perSm), ctas),
                  m.c(kMaxAutoSplits));

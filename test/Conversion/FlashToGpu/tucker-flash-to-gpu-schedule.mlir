@@ -94,3 +94,24 @@ func.func @gpt2_latent(%q: tensor<16x12x1024x64xbf16>, %k: tensor<16x1x1024x64xb
   %o = tucker.flash %q, %k, %v : tensor<16x12x1024x64xbf16>, tensor<16x1x1024x64xbf16>, tensor<16x1x1024x64xbf16> -> tensor<16x12x1024x64xbf16>
   return %o : tensor<16x12x1024x64xbf16>
 }
+
+// -----
+
+// Tests that: decode splits the cache only where the unsplit CTAs would
+// leave HBM idle. Latent r256 (v = k), B 64, cache 4096: 64 CTAs, each
+// streaming 2 MiB, fill 48 % of the 132 SMs and saturate HBM: one split.
+// Tucker d = 64 at the same B and cache: 1 MiB per CTA, three CTAs per SM
+// fit: 6 splits.
+
+// DEFAULT-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d256_g16_p16_vk0_causal_decode(
+// DEFAULT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d256_g16_p16_vk0_causal_decode blocks in (%{{c1(_[0-9]+)?}}, %{{c1(_[0-9]+)?}}, %c64)
+// DEFAULT-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_g32_p32_causal_decode(
+// DEFAULT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_g32_p32_causal_decode blocks in (%c6,
+func.func @latent_decode(%q: tensor<64x16x1x256xbf16>, %k: tensor<64x1x4096x256xbf16>) -> tensor<64x16x1x256xbf16> {
+  %o = tucker.flash %q, %k, %k {causal} : tensor<64x16x1x256xbf16>, tensor<64x1x4096x256xbf16>, tensor<64x1x4096x256xbf16> -> tensor<64x16x1x256xbf16>
+  return %o : tensor<64x16x1x256xbf16>
+}
+func.func @tucker_decode(%q: tensor<64x32x1x64xbf16>, %k: tensor<64x1x4096x64xbf16>, %v: tensor<64x1x4096x64xbf16>) -> tensor<64x32x1x64xbf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<64x32x1x64xbf16>, tensor<64x1x4096x64xbf16>, tensor<64x1x4096x64xbf16> -> tensor<64x32x1x64xbf16>
+  return %o : tensor<64x32x1x64xbf16>
+}
