@@ -38,6 +38,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
 using namespace mlir;
@@ -573,7 +574,7 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
             counterCount(spec, cast<MemRefType>(q.getType()))) {
       auto counters = memref::AllocOp::create(
           rewriter, loc, MemRefType::get({*count}, rewriter.getI32Type()));
-      counters->setAttr("tucker.persistent", rewriter.getUnitAttr());
+      counters->setAttr(kPersistentAttrName, rewriter.getUnitAttr());
       args.push_back(counters);
     }
   }

@@ -153,7 +153,6 @@ struct TuckerGpuCheckHostPass
 constexpr int64_t kRegionAlignment = 256;
 
 constexpr StringLiteral kWorkspaceAttr = "tucker.workspace_bytes";
-constexpr StringLiteral kPersistentAttr = "tucker.persistent";
 constexpr StringLiteral kDeviceConstantFn = "tuckerDeviceConstant";
 
 /// A static allocation of a function and when it is in use: from its op to
@@ -303,10 +302,8 @@ static LogicalResult readConstantsOnDevice(ModuleOp module) {
   func::FuncOp upload = deviceConstantFn(module);
   llvm::DenseMap<Operation *, memref::GlobalOp> slots;
   for (memref::GetGlobalOp get : reads) {
+    // memref.get_global's verifier guarantees the symbol.
     auto global = symbols.lookup<memref::GlobalOp>(get.getName());
-    if (!global)
-      return get.emitError("tucker-gpu-pipeline: no memref.global @")
-             << get.getName();
     if (!global.getConstant())
       return get.emitError("tucker-gpu-pipeline: @")
              << get.getName()
@@ -405,10 +402,10 @@ struct TuckerGpuDeviceBuffersPass
       MemRefType type = alloc.getType();
       bool placeable = type.hasStaticShape() && type.getLayout().isIdentity() &&
                        alloc->getBlock() == &block;
-      bool persistent = alloc->hasAttr(kPersistentAttr);
+      bool persistent = alloc->hasAttr(tucker::kPersistentAttrName);
       if (persistent && !placeable) {
         alloc.emitError("tucker-gpu-pipeline: a persistent buffer ('")
-            << kPersistentAttr
+            << tucker::kPersistentAttrName
             << "') needs a static size, an identity layout and the "
                "function's top block (it has a fixed workspace region)";
         return WalkResult::interrupt();

@@ -21,3 +21,15 @@ func.func @host_store(%x: memref<4xf32>, %v: f32) {
   memref.store %v, %x[%c0] : memref<4xf32>
   return
 }
+
+// -----
+
+// Tests that: a host global still read by a kernel's loop (a constant not
+// routed through its device copy by --tucker-gpu-device-buffers) is refused.
+memref.global "private" constant @table : memref<4xf32> = dense<1.0>
+func.func @host_global(%out: memref<4xf32>) {
+  // expected-error @+1 {{tucker-gpu-pipeline: 'memref.get_global' of @table reads host memory (--tucker-gpu-device-buffers reads constants through their device copies; run it first)}}
+  %t = memref.get_global @table : memref<4xf32>
+  linalg.copy ins(%t : memref<4xf32>) outs(%out : memref<4xf32>)
+  return
+}
