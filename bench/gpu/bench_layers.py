@@ -29,7 +29,8 @@ Each case is first checked: random inputs, the output poisoned with NaN, against
 float32 (the same torch code with float32 weights, SDPA's efficient backend); ours and the eager
 bf16 layer must both be within 3e-2 relative Frobenius error, else the run exits non-zero. Then
 each is timed with CUDA events: warm-up, median of 20 groups of 5 calls, two input sets
-alternated (each x larger than L2 at the LLaMA size).
+alternated (each x larger than L2 at the LLaMA size). With TUCKER_LAYER_PROFILE=1 set, each
+case also prints the GPU time of every kernel of one call of ours and of eager (torch.profiler).
 """
 import ctypes
 import json
@@ -343,8 +344,30 @@ def run_case(torch, outdir, case, mha_weights):
     else:
         row["eager_mha_ms"] = row["eager_ms"]
         row["eager_mha_graph_ms"] = row["eager_graph_ms"]
+    if os.environ.get("TUCKER_LAYER_PROFILE"):
+        profile(torch, case["name"], {"ours": entries[0], "eager": lambda: eager(w["x"])})
     del entries, y
     return row
+
+
+def profile(torch, name, fns):
+    """Per-kernel GPU time of one call of each of `fns` (torch.profiler, mean of 10 calls), to
+    say where a layer's time goes."""
+    from torch.profiler import ProfilerActivity, profile as prof
+    for label, fn in fns.items():
+        for _ in range(3):
+            fn()
+        torch.cuda.synchronize()
+        with prof(activities=[ProfilerActivity.CUDA]) as p:
+            for _ in range(10):
+                fn()
+            torch.cuda.synchronize()
+        events = [e for e in p.key_averages() if e.device_type.name == "CUDA"]
+        total = sum(e.device_time_total for e in events) / 10
+        print(f"PROFILE {name} {label}: {total:.1f} us per call of GPU kernels", flush=True)
+        for e in sorted(events, key=lambda e: -e.device_time_total):
+            print(f"PROFILE   {e.device_time_total / 10:8.1f} us  x{e.count / 10:4.1f}  {e.key[:110]}",
+                  flush=True)
 
 
 def run(outdir, only):
