@@ -53,6 +53,9 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createTuckerFuseRopePass());
+  // Products that read one tensor (a layer's projections of x) as one,
+  // read in place through column slices by the two lowerings after it.
+  pm.addPass(createTuckerMergeProductsPass());
   // Dense products through the runtime's cuBLASLt call, first: a transpose
   // it puts on a flash output (for the output fold) is then folded into the
   // flash kernel's store by --tucker-flash-to-gpu.

@@ -29,6 +29,7 @@
 // PIPE-NEXT:   canonicalize
 // PIPE-NEXT:   cse,
 // PIPE-NEXT:   tucker-fuse-rope,
+// PIPE-NEXT:   tucker-merge-products,
 // PIPE-NEXT:   tucker-gemm-to-runtime{workspace-bytes=33554432},
 // PIPE-NEXT:   tucker-flash-to-gpu{chip=sm_90a
 // PIPE-NEXT:   tucker-flash-to-linalg{

@@ -329,6 +329,44 @@ def TuckerGpuDeviceBuffersPass
                            "::mlir::memref::MemRefDialect"];
 }
 
+def TuckerMergeProductsPass : Pass<"tucker-merge-products"> {
+  let summary = "Merge contractions that read one tensor into one product over their other operands side by side";
+  let description = [{
+    Part of `--tucker-gpu-pipeline`, before `--tucker-gemm-to-runtime`.
+    Contractions on tensors that read the same tensor A through the same
+    map, each against its own B, with the same loops except one N dim
+    (innermost in B and in the result) become one contraction against the
+    B's concatenated along that dim (`tensor.concat`); each result is a
+    column slice of the merged one (`tensor.extract_slice` of a run of the
+    last dim), which `--tucker-gemm-to-runtime` (a leading dimension) and
+    `--tucker-flash-to-gpu` (a TMA row stride) read in place. A is read
+    once instead of once per product: a Tucker layer's `x·U2`, `x·U3` and
+    `x·Ũ3` read x, its largest tensor, once.
+
+    ```mlir
+    %q = linalg.generic ... ins(%x, %u2 : tensor<16x1024x768xbf16>, tensor<768x128xbf16>) ...
+    %k = linalg.generic ... ins(%x, %u3 : tensor<16x1024x768xbf16>, tensor<768x64xbf16>) ...
+    // becomes
+    %w = tensor.concat dim(1) %u2, %u3 : (...) -> tensor<768x192xbf16>
+    %qk = linalg.generic ... ins(%x, %w : ...) ... -> tensor<16x1024x192xf32>
+    %q = tensor.extract_slice %qk[0, 0, 0] [16, 1024, 128] [1, 1, 1] : ...
+    %k = tensor.extract_slice %qk[0, 0, 128] [16, 1024, 64] [1, 1, 1] : ...
+    ```
+
+    A group is merged only when every product has a zero-filled init and
+    the same body, every B is static and defined before the group's first
+    product (where the merged one goes), each result (or its elementwise
+    cast when that is its only user; the casts are merged too, so the
+    product is still rounded once) is read only where a slice costs no copy
+    (an input of a two-input contraction; q, k or v of `tucker.flash`,
+    directly or through `tensor.expand_shape`), and copying the B's
+    together moves fewer elements than the extra reads of A save
+    (2·ΣB < (n − 1)·A). Anything else is left as it is.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TuckerGemmToRuntimePass
     : Pass<"tucker-gemm-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Run GEMM-shaped linalg contractions through the runtime's cuBLASLt call";

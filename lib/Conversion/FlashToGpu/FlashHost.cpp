@@ -38,6 +38,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "tucker/Conversion/ColumnSlice.h"
 #include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
@@ -83,12 +84,39 @@ static MemRefType headsView(MemRefType source) {
                              {strides[0], strides[2], strides[1], strides[3]}));
 }
 
-/// The buffer type an operand is passed as: the [B, H, N, D] view of the
-/// transpose's input when the operand is one (TMA reads it strided), else
-/// the identity layout of its own type.
-static MemRefType operandBufferType(Value operand) {
+/// A column slice (ColumnSlice.h) an operand is read from in place, and
+/// the tensor.expand_shape after it when there is one (a head dim of size 1
+/// inserted into a kv projection: [B, N, D] to [B, 1, N, D]).
+struct SlicedOperand {
+  tensor::ExtractSliceOp slice;
+  tensor::ExpandShapeOp expand;
+};
+
+/// The view of the slice's source that `s` is, as a memref type.
+static FailureOr<MemRefType> slicedBufferType(SlicedOperand s) {
+  MemRefType view = memref::SubViewOp::inferResultType(
+      bufferType(s.slice.getSource().getType()), s.slice.getStaticOffsets(),
+      s.slice.getStaticSizes(), s.slice.getStaticStrides());
+  if (!s.expand)
+    return view;
+  return memref::ExpandShapeOp::computeExpandedType(
+      view, s.expand.getResultType().getShape(),
+      s.expand.getReassociationIndices());
+}
+
+static std::optional<SlicedOperand> slicedOperand(Value operand) {
+  auto expand = operand.getDefiningOp<tensor::ExpandShapeOp>();
+  SlicedOperand s{columnSliceOf(expand ? expand.getSrc() : operand), expand};
+  if (!s.slice || failed(slicedBufferType(s)))
+    return std::nullopt;
+  return s;
+}
+
+MemRefType mlir::tucker::flash_to_gpu::operandBufferType(Value operand) {
   if (linalg::TransposeOp transpose = headsTranspose(operand))
     return headsView(bufferType(transpose.getInput().getType()));
+  if (std::optional<SlicedOperand> s = slicedOperand(operand))
+    return *slicedBufferType(*s);
   return bufferType(operand.getType());
 }
 
@@ -316,9 +344,19 @@ OpFoldResult fold(Value value) {
   return value;
 }
 
-/// The device address of a buffer as an !llvm.ptr.
+/// The device address of a buffer's first element as an !llvm.ptr.
 Value pointerOf(OpBuilder &b, Location loc, Value buffer) {
   Value index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+  auto type = cast<MemRefType>(buffer.getType());
+  if (!type.getLayout().isIdentity()) { // a view: add its offset
+    Value offset =
+        memref::ExtractStridedMetadataOp::create(b, loc, buffer).getOffset();
+    Value bytes = arith::MulIOp::create(
+        b, loc, offset,
+        arith::ConstantIndexOp::create(b, loc,
+                                       type.getElementTypeBitWidth() / 8));
+    index = arith::AddIOp::create(b, loc, index, bytes);
+  }
   Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
   return LLVM::IntToPtrOp::create(
       b, loc, LLVM::LLVMPointerType::get(b.getContext()), asInt);
@@ -510,8 +548,24 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
         .getResult();
   };
   // An operand made by a heads transpose is passed as a strided view of the
-  // transpose's input: the copy is not made.
+  // transpose's input, a column slice as a view of its source: no copy.
   auto operandBuffer = [&](Value operand) -> Value {
+    if (std::optional<SlicedOperand> s = slicedOperand(operand)) {
+      Value view = memref::SubViewOp::create(
+          rewriter, loc,
+          memref::SubViewOp::inferResultType(
+              bufferType(s->slice.getSource().getType()),
+              s->slice.getStaticOffsets(), s->slice.getStaticSizes(),
+              s->slice.getStaticStrides()),
+          toBuffer(s->slice.getSource()), s->slice.getMixedOffsets(),
+          s->slice.getMixedSizes(), s->slice.getMixedStrides());
+      if (!s->expand)
+        return view;
+      return memref::ExpandShapeOp::create(
+          rewriter, loc, operandBufferType(operand), view,
+          s->expand.getReassociationIndices(),
+          s->expand.getMixedOutputShape());
+    }
     linalg::TransposeOp transpose = headsTranspose(operand);
     if (!transpose)
       return toBuffer(operand);

@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/SymbolTable.h"
+#include "tucker/Conversion/ColumnSlice.h"
 #include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
@@ -43,39 +44,15 @@ using namespace mlir::tucker::flash_to_gpu;
 
 namespace {
 
-/// Column offset of `v` in `k` when `v` is `k` itself or
-/// `tensor.extract_slice` of `k` along the last dimension only (unit
-/// strides, other dims whole): the shared latent of a folded Tucker layer.
+/// Column offset of `v` in `k` when `v` is `k` itself or a column slice of
+/// `k` (ColumnSlice.h): the shared latent of a folded Tucker layer.
 static std::optional<int64_t> valueColumnInKey(FlashOp op) {
   if (op.getV() == op.getK())
     return 0;
   auto slice = op.getV().getDefiningOp<tensor::ExtractSliceOp>();
   if (!slice || slice.getSource() != op.getK())
     return std::nullopt;
-  auto kType = cast<RankedTensorType>(op.getK().getType());
-  int64_t rank = kType.getRank();
-  ArrayRef<int64_t> offsets = slice.getStaticOffsets();
-  ArrayRef<int64_t> strides = slice.getStaticStrides();
-  SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
-  // Dimension d of k whole: its static size, or tensor.dim of k at d.
-  auto whole = [&](int64_t d) {
-    if (std::optional<int64_t> size = getConstantIntValue(sizes[d]))
-      return *size == kType.getDimSize(d);
-    auto dim = cast<Value>(sizes[d]).getDefiningOp<tensor::DimOp>();
-    return dim && dim.getSource() == op.getK() &&
-           getConstantIntValue(dim.getIndex()) == d;
-  };
-  for (int64_t d = 0; d < rank; ++d) {
-    if (strides[d] != 1)
-      return std::nullopt;
-    if (d == rank - 1)
-      break;
-    if (offsets[d] != 0 || !whole(d))
-      return std::nullopt;
-  }
-  if (ShapedType::isDynamic(offsets[rank - 1]))
-    return std::nullopt;
-  return offsets[rank - 1];
+  return columnSliceOffset(slice);
 }
 
 /// Query heads per M tile when the option leaves it to the shapes. The
@@ -373,11 +350,14 @@ struct TuckerFlashToGpuPass
                                      builder.getF32FloatAttr(spec.scaleLog2e)),
             }));
       }
-      // One launcher per kernel, rope kernel and operand types.
+      // One launcher per kernel, rope kernel and operand types (those of the
+      // buffers: a view read in place is a type of its own).
+      SmallVector<Type> operandTypes(op->getOperandTypes());
+      for (unsigned i = 0; i < 3; ++i) // q, k, v
+        operandTypes[i] = operandBufferType(op->getOperand(i));
       auto key = std::make_tuple(
           kernel.getOperation(), rope ? rope.getOperation() : nullptr,
-          Type(builder.getFunctionType(op->getOperandTypes(),
-                                       op->getResultTypes())));
+          Type(builder.getFunctionType(operandTypes, op->getResultTypes())));
       func::FuncOp &launcher = launcherOf[key];
       if (!launcher) {
         StringRef named = rope ? rope.getName() : kernel.getName();

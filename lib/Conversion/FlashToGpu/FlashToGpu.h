@@ -27,6 +27,12 @@ linalg::TransposeOp headsTranspose(Value value);
 /// [B, Nq, Hq, Dv], or null.
 linalg::TransposeOp resultTranspose(FlashOp op);
 
+/// The buffer type an operand is passed to the launcher as: the [B, H, N, D]
+/// view of a heads transpose's input, the view of a column slice's source
+/// (ColumnSlice.h; through a tensor.expand_shape after it), else the
+/// identity layout of its own type. TMA reads each view in place.
+MemRefType operandBufferType(Value operand);
+
 /// Host-side choices of a decode launch (pass options).
 struct DecodeOptions {
   int64_t kvSplits = 0; // 0: from the shapes

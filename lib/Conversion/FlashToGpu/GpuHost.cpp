@@ -71,8 +71,8 @@ static std::optional<std::string> whyNotLowerable(Operation *op) {
     return std::nullopt;
   // Shape ops that bufferize to views, allocations or copies.
   if (isa<tensor::EmptyOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp,
-          tensor::ExtractSliceOp, tensor::InsertSliceOp, tensor::CastOp,
-          tensor::DimOp>(op))
+          tensor::ExtractSliceOp, tensor::InsertSliceOp, tensor::ConcatOp,
+          tensor::CastOp, tensor::DimOp>(op))
     return std::nullopt;
   return std::string("would run on the host (no GPU lowering for it on "
                      "tensors)");

@@ -29,7 +29,9 @@
 // Absorbed: a linalg.transpose producing A or B (read through its
 // permutation), the elementwise cast of an f32 result to f16/bf16 (the
 // product is rounded once, by cuBLASLt) and a following bias add over the
-// last dim (cuBLASLt's bias epilogue) when they are the only users.
+// last dim (cuBLASLt's bias epilogue) when they are the only users. An
+// operand that is a column slice (ColumnSlice.h, --tucker-merge-products'
+// results) is read in place with its source's row pitch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,6 +47,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "tucker/Conversion/ColumnSlice.h"
 #include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 #include "tucker/Runtime/Gemm.h"
@@ -65,6 +68,9 @@ enum class Kind { Batch, M, N, K };
 struct Operand {
   Value tensor;
   SmallVector<unsigned> dims;
+  /// A column slice read in place (ColumnSlice.h): its rows are further
+  /// apart than its last dim is wide, so no run may span the last dim.
+  bool rowPitched = false;
 
   std::optional<unsigned> position(unsigned loop) const {
     auto it = llvm::find(dims, loop);
@@ -79,6 +85,8 @@ struct Operand {
       return true;
     std::optional<unsigned> first = position(loops.front());
     if (!first || *first + loops.size() > dims.size())
+      return false;
+    if (rowPitched && loops.size() > 1 && *first + loops.size() == dims.size())
       return false;
     return ArrayRef<unsigned>(dims).slice(*first, loops.size()) == loops;
   }
@@ -231,6 +239,8 @@ FailureOr<Product> analyze(linalg::LinalgOp op, PatternRewriter &rewriter) {
     return fail("an indexing map is not a projected permutation");
   p.a = throughTranspose({op.getDpsInputs()[0], *aDims});
   p.b = throughTranspose({op.getDpsInputs()[1], *bDims});
+  for (Operand *x : {&p.a, &p.b})
+    x->rowPitched = tucker::columnSliceOf(x->tensor) != nullptr;
   p.c = {Value(), *cDims};
   p.sizes = op.getStaticLoopRanges();
   if (llvm::any_of(llvm::zip(p.kinds, p.sizes), [](auto ks) {
@@ -280,6 +290,7 @@ SmallVector<unsigned> ofKind(const Product &p, const Operand &order,
 Operand reordered(Operand operand,
                   std::initializer_list<SmallVector<unsigned>> groups) {
   operand.dims.clear();
+  operand.rowPitched = false; // a copy is contiguous
   for (const SmallVector<unsigned> &g : groups)
     operand.dims.append(g.begin(), g.end());
   return operand;
@@ -491,6 +502,11 @@ func::FuncOp buildLauncher(OpBuilder &builder, ModuleOp module,
           type.isDynamicDim(j)
               ? memref::DimOp::create(b, loc, buffer, j).getResult()
               : index(type.getDimSize(j)));
+    if (!type.getLayout().isIdentity()) { // a column slice's view
+      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
+      s.strides.assign(meta.getStrides().begin(), meta.getStrides().end());
+      return s;
+    }
     s.strides.resize(type.getRank());
     Value stride = index(1);
     for (int64_t j = type.getRank() - 1; j >= 0; --j) {
@@ -537,6 +553,14 @@ func::FuncOp buildLauncher(OpBuilder &builder, ModuleOp module,
       return LLVM::ZeroOp::create(b, loc, ptrType);
     Value address =
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+    auto type = cast<MemRefType>(buffer.getType());
+    if (!type.getLayout().isIdentity()) { // a view: from its first element
+      Value offset =
+          memref::ExtractStridedMetadataOp::create(b, loc, buffer).getOffset();
+      address = arith::AddIOp::create(
+          b, loc, address,
+          mul(offset, index(type.getElementTypeBitWidth() / 8)));
+    }
     return LLVM::IntToPtrOp::create(b, loc, ptrType, i64(address));
   };
   SmallVector<Value> callArgs{i32(*gemmType(p.abType)),
@@ -599,11 +623,25 @@ struct GemmToRuntime : OpInterfaceRewritePattern<linalg::LinalgOp> {
     Value bValue = plan.copyB
                        ? transposeTo(rewriter, loc, p, p.b.tensor, p.b, plan.b)
                        : p.b.tensor;
-    auto toBuffer = [&](Value tensor) {
-      return bufferization::ToBufferOp::create(rewriter, loc,
-                                               bufferType(tensor.getType()),
-                                               tensor, /*read_only=*/true)
-          .getResult();
+    auto toBuffer = [&](Value tensor) -> Value {
+      auto read = [&](Value t) {
+        return bufferization::ToBufferOp::create(
+                   rewriter, loc, bufferType(t.getType()), t,
+                   /*read_only=*/true)
+            .getResult();
+      };
+      tensor::ExtractSliceOp slice = tucker::columnSliceOf(tensor);
+      if (!slice)
+        return read(tensor);
+      // A column slice: a view of its source, which cuBLASLt reads with the
+      // source's row pitch.
+      return memref::SubViewOp::create(
+          rewriter, loc,
+          memref::SubViewOp::inferResultType(
+              bufferType(slice.getSourceType()), slice.getStaticOffsets(),
+              slice.getStaticSizes(), slice.getStaticStrides()),
+          read(slice.getSource()), slice.getMixedOffsets(),
+          slice.getMixedSizes(), slice.getMixedStrides());
     };
     SmallVector<Value> args{toBuffer(a), toBuffer(bValue)};
     if (p.bias)

@@ -614,3 +614,51 @@ func.func @heads(%qp: tensor<2x300x4x64xbf16>, %kp: tensor<2x300x4x64xbf16>, %vp
   %y = linalg.transpose ins(%o : tensor<2x4x300x64xbf16>) outs(%f : tensor<2x300x4x64xbf16>) permutation = [0, 2, 1, 3]
   return %y : tensor<2x300x4x64xbf16>
 }
+
+// -----
+
+// Tests that: k and v that are column slices of one tensor (the merged
+// projections of --tucker-merge-products), with the kv head inserted by
+// tensor.expand_shape, are passed as views of that tensor's buffer: the
+// launcher takes strided memrefs (rows 128 apart, v 64 columns in) and the
+// tensor maps are built from them; nothing is copied.
+
+// CHECK-LABEL: func.func @sliced_kv(
+// CHECK-SAME:    %{{[^:]+}}: tensor<2x4x256x64xbf16>, %[[KV:[^:]+]]: tensor<2x256x128xbf16>
+// CHECK:         %[[B:.+]] = bufferization.to_buffer %[[KV]] read_only : tensor<2x256x128xbf16> to memref<2x256x128xbf16>
+// CHECK:         %[[K:.+]] = memref.subview %[[B]][0, 0, 0] [2, 256, 64] [1, 1, 1] : memref<2x256x128xbf16> to memref<2x256x64xbf16, strided<[32768, 128, 1]>>
+// CHECK:         %[[KH:.+]] = memref.expand_shape %[[K]] {{\[}}[0, 1], [2], [3]] output_shape [2, 1, 256, 64] : memref<2x256x64xbf16, strided<[32768, 128, 1]>> into memref<2x1x256x64xbf16, strided<[32768, 32768, 128, 1]>>
+// CHECK:         %[[V:.+]] = memref.subview %{{.+}}[0, 0, 64] [2, 256, 64] [1, 1, 1] : memref<2x256x128xbf16> to memref<2x256x64xbf16, strided<[32768, 128, 1], offset: 64>>
+// CHECK:         %[[VH:.+]] = memref.expand_shape %[[V]]
+// CHECK:         call @tucker_flash_launch_flash_fwd_bf16_d64_g4_p2_w3(%{{[^,]+}}, %[[KH]], %[[VH]], %{{[^)]+}})
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_g4_p2_w3(
+// CHECK-SAME:    memref<2x1x256x64xbf16, strided<[32768, 32768, 128, 1]>>, %{{[^:]+}}: memref<2x1x256x64xbf16, strided<[32768, 32768, 128, 1], offset: 64>>
+// CHECK-COUNT-3: nvgpu.tma.create.descriptor
+func.func @sliced_kv(%q: tensor<2x4x256x64xbf16>, %kv: tensor<2x256x128xbf16>) -> tensor<2x4x256x64xbf16> {
+  %k = tensor.extract_slice %kv[0, 0, 0] [2, 256, 64] [1, 1, 1] : tensor<2x256x128xbf16> to tensor<2x256x64xbf16>
+  %v = tensor.extract_slice %kv[0, 0, 64] [2, 256, 64] [1, 1, 1] : tensor<2x256x128xbf16> to tensor<2x256x64xbf16>
+  %kh = tensor.expand_shape %k [[0, 1], [2], [3]] output_shape [2, 1, 256, 64] : tensor<2x256x64xbf16> into tensor<2x1x256x64xbf16>
+  %vh = tensor.expand_shape %v [[0, 1], [2], [3]] output_shape [2, 1, 256, 64] : tensor<2x256x64xbf16> into tensor<2x1x256x64xbf16>
+  %o = tucker.flash %q, %kh, %vh : tensor<2x4x256x64xbf16>, tensor<2x1x256x64xbf16>, tensor<2x1x256x64xbf16> -> tensor<2x4x256x64xbf16>
+  return %o : tensor<2x4x256x64xbf16>
+}
+
+// -----
+
+// Tests that: a rope kernel reading a column slice of k starts at the
+// slice's first element: its pointer adds the view's offset (64 elements of
+// 2 bytes) to the buffer's address.
+
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_g2_rope64_w3_rotate(
+// CHECK-SAME:    %arg1: memref<1x1x128x64xbf16, strided<[16384, 16384, 128, 1], offset: 64>>
+// CHECK:         memref.extract_strided_metadata %arg1
+// CHECK:         %[[BYTES:.+]] = arith.muli %offset{{[_0-9]*}}, %c2{{[_0-9]*}} : index
+// CHECK:         arith.addi %{{.+}}, %[[BYTES]] : index
+func.func @sliced_rope(%q: tensor<1x2x128x64xbf16>, %kv: tensor<1x128x128xbf16>) -> tensor<1x2x128x64xbf16> {
+  %k = tensor.extract_slice %kv[0, 0, 64] [1, 128, 64] [1, 1, 1] : tensor<1x128x128xbf16> to tensor<1x128x64xbf16>
+  %kh = tensor.expand_shape %k [[0, 1], [2], [3]] output_shape [1, 1, 128, 64] : tensor<1x128x64xbf16> into tensor<1x1x128x64xbf16>
+  %v = tensor.extract_slice %kv[0, 0, 0] [1, 128, 64] [1, 1, 1] : tensor<1x128x128xbf16> to tensor<1x128x64xbf16>
+  %vh = tensor.expand_shape %v [[0, 1], [2], [3]] output_shape [1, 1, 128, 64] : tensor<1x128x64xbf16> into tensor<1x1x128x64xbf16>
+  %o = tucker.flash %q, %kh, %vh {rope = #tucker.rope<theta = 10000.0, width = 64, style = half>} : tensor<1x2x128x64xbf16>, tensor<1x1x128x64xbf16>, tensor<1x1x128x64xbf16> -> tensor<1x2x128x64xbf16>
+  return %o : tensor<1x2x128x64xbf16>
+}

@@ -338,3 +338,62 @@ func.func @mixed_types(%a: tensor<8x16xbf16>, %b: tensor<16x4xf32>) -> tensor<8x
   %c = linalg.matmul ins(%a, %b : tensor<8x16xbf16>, tensor<16x4xf32>) outs(%f : tensor<8x4xf32>) -> tensor<8x4xf32>
   return %c : tensor<8x4xf32>
 }
+
+// -----
+
+// Tests that: a column slice (--tucker-merge-products' result) is read in
+// place: the call takes a strided view of the slice's source, and the
+// launcher passes its row pitch (32) as A's row stride and starts at its
+// first column (offset 8 elements of 4 bytes).
+// CHECK-LABEL: func.func @column_slice(
+// CHECK-SAME:    %[[X:[^:]+]]: tensor<64x32xf32>
+// CHECK:         %[[XB:.+]] = bufferization.to_buffer %[[X]] read_only : tensor<64x32xf32> to memref<64x32xf32>
+// CHECK:         %[[V:.+]] = memref.subview %[[XB]][0, 8] [64, 16] [1, 1] : memref<64x32xf32> to memref<64x16xf32, strided<[32, 1], offset: 8>>
+// CHECK:         call @tucker_gemm_f32_f32(%[[V]],
+// CHECK-LABEL: func.func private @tucker_gemm_f32_f32(
+// CHECK-SAME:    %[[A:[^:]+]]: memref<64x16xf32, strided<[32, 1], offset: 8>>
+// CHECK-DAG:     %[[C32:.+]] = arith.constant 32 : i64
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : i64
+// CHECK-DAG:     %[[C32B:.+]] = arith.constant 32 : index
+// CHECK:         %[[BASE:.+]] = memref.extract_aligned_pointer_as_index %[[A]]
+// CHECK:         %[[FIRST:.+]] = arith.addi %[[BASE]], %[[C32B]] : index
+// CHECK:         %[[I:.+]] = arith.index_cast %[[FIRST]] : index to i64
+// CHECK:         %[[PA:.+]] = llvm.inttoptr %[[I]]
+// CHECK:         call @tuckerGemm(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[PA]], %[[C32]], %[[C1]],
+func.func @column_slice(%x: tensor<64x32xf32>, %w: tensor<16x4xf32>) -> tensor<64x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s = tensor.extract_slice %x[0, 8] [64, 16] [1, 1] : tensor<64x32xf32> to tensor<64x16xf32>
+  %e = tensor.empty() : tensor<64x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<64x4xf32>) -> tensor<64x4xf32>
+  %c = linalg.matmul ins(%s, %w : tensor<64x16xf32>, tensor<16x4xf32>) outs(%f : tensor<64x4xf32>) -> tensor<64x4xf32>
+  return %c : tensor<64x4xf32>
+}
+
+// -----
+
+// Tests that: a reduction over the last two dims of a column slice (heads
+// and their columns, as an output fold) cannot be one K run of it (its rows
+// are 32 apart, 2·8 = 16 wide): it is passed as an identity-layout buffer
+// (bufferization copies it there), not as a view.
+// CHECK-LABEL: func.func @column_slice_run(
+// CHECK:         %[[S:.+]] = tensor.extract_slice
+// CHECK:         %[[SB:.+]] = bufferization.to_buffer %[[S]] read_only : tensor<64x2x8xf32> to memref<64x2x8xf32>
+// CHECK-NOT:     memref.subview
+// CHECK:         call @tucker_gemm_f32_f32(%[[SB]],
+#sa = affine_map<(m, n, h, d) -> (m, h, d)>
+#sb = affine_map<(m, n, h, d) -> (h, d, n)>
+#sc = affine_map<(m, n, h, d) -> (m, n)>
+func.func @column_slice_run(%x: tensor<64x2x32xf32>, %w: tensor<2x8x4xf32>) -> tensor<64x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s = tensor.extract_slice %x[0, 0, 8] [64, 2, 8] [1, 1, 1] : tensor<64x2x32xf32> to tensor<64x2x8xf32>
+  %e = tensor.empty() : tensor<64x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<64x4xf32>) -> tensor<64x4xf32>
+  %c = linalg.generic {indexing_maps = [#sa, #sb, #sc], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%s, %w : tensor<64x2x8xf32>, tensor<2x8x4xf32>) outs(%f : tensor<64x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<64x4xf32>
+  return %c : tensor<64x4xf32>
+}
