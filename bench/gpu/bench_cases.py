@@ -55,6 +55,26 @@ for causal in (False, True):
         ]
     SHAPES.append((f"mha-h32-d64-n4096{c}-w3", 4, 32, 32, 4096, 64, 64, None, causal, None,
                    "consumer-warpgroups=3"))
+    # The GPT-2 MHA layer's attention (12 heads of 64, N = 1024).
+    SHAPES.append((f"mha-h12-d64-n1024{c}", 16, 12, 12, 1024, 64, 64, None, causal))
+    # Causal: key tiles in step with a tile's query positions (p2: 96, p4:
+    # 48), so that only the diagonal tiles are masked and no key past them is
+    # loaded (the default since session 6; n128: session 5's default).
+    if causal:
+        SHAPES += [(f"mha-h32-d64-n4096{c}-n128", 4, 32, 32, 4096, 64, 64, None, causal, None,
+                    "keys-per-tile=128"),
+                   (f"mha-h12-d64-n1024{c}-n128", 16, 12, 12, 1024, 64, 64, None, causal, None,
+                    "keys-per-tile=128")]
+        for tag, options in (("w3-p2-n96", "consumer-warpgroups=3 heads-per-tile=2 keys-per-tile=96"),
+                             ("w3-p2-n64", "consumer-warpgroups=3 heads-per-tile=2 keys-per-tile=64"),
+                             ("w3-p4-n96", "consumer-warpgroups=3 heads-per-tile=4 keys-per-tile=96"),
+                             ("w3-p4-n48", "consumer-warpgroups=3 heads-per-tile=4 keys-per-tile=48")):
+            SHAPES += [
+                (f"tucker-llama1b-h32-d64-n4096{c}-{tag}", 4, 32, 1, 4096, 64, 64, None, causal,
+                 None, options),
+                (f"tucker-gpt2-h12-d64-n1024{c}-{tag}", 16, 12, 1, 1024, 64, 64, None, causal,
+                 None, options),
+            ]
 
 
 # Decode (issue shapes: batch 64, a 4096-token cache, one query per

@@ -139,6 +139,21 @@ FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
   int64_t byRegisters =
       spec.valueDim <= 128 ? 128 : (200 - spec.valueDim / 2) * 4 / 5;
   int64_t n = std::min<int64_t>(128, byRegisters / 16 * 16);
+  // Causal: key tiles in step with a tile's query positions (one divides
+  // the other), so the diagonal is whole tiles: only they are masked and no
+  // key past it is loaded. 96 positions per head (3 consumers, 2 heads per
+  // tile) take 96-key tiles: GPT-2-size latent MQA 254 -> 277 TFLOP/s
+  // (docs/perf.md, session 6).
+  if (spec.causal && spec.valueDim <= 128) {
+    int64_t rows = spec.rowsPerHead();
+    for (int64_t aligned = n; aligned >= 64; aligned -= 16) {
+      if (rows % aligned != 0 && aligned % rows != 0)
+        continue;
+      layout(*this, spec, aligned);
+      if (request <= kMaxSharedBytes)
+        return;
+    }
+  }
   for (; n > 16; n -= 16) {
     layout(*this, spec, n);
     if (request <= kMaxSharedBytes)
