@@ -65,13 +65,13 @@ func.func @gqa_layer(%x: tensor<2x64x256xbf16>, %wq: tensor<256x256xbf16>,
 // interleaved RoPE: the norms (a reduction and a scaling each) and the
 // weight preparation of the absorbed cores are elementwise kernels, the four
 // products tuckerGemm calls, the attention one latent MQA flash (qk 80 =
-// latent 64 + rope 16, v 64).
+// latent 64 + rope 16, v 64 read out of k's tile: vk0).
 // CHECK-LABEL: llvm.func @mla(
 // CHECK-SAME:    tucker.workspace_bytes = {{[0-9]+}}
 // CHECK:         gpu.launch_func @mla_kernel
 // CHECK:         llvm.call @tucker_gemm_bf16_bf16
 // CHECK:         gpu.launch_func @mla_kernel
-// CHECK:         llvm.call @tucker_flash_launch_flash_fwd_bf16_d80_v64_g4_p4_rope16_causal_decode
+// CHECK:         llvm.call @tucker_flash_launch_flash_fwd_bf16_d80_v64_g4_p4_vk0_rope16_causal_decode
 // CHECK:         llvm.call @tucker_gemm_bf16_bf16
 // CHECK:       gpu.binary @mla_kernel_{{[0-9]+}} {{.*}}rsqrt.approx.f32
 // CHECK:       gpu.binary @tucker_flash_kernels

@@ -44,13 +44,27 @@ using namespace mlir::tucker::flash_to_gpu;
 
 namespace {
 
+/// `v` and `k` before the tensor.expand_shape that both went through, when
+/// it is the same and leaves the last dim alone (a latent [B, N, D] given
+/// its kv head: [B, 1, N, D]); else `v` and `k`.
+static std::pair<Value, Value> beforeCommonExpand(FlashOp op) {
+  auto ve = op.getV().getDefiningOp<tensor::ExpandShapeOp>();
+  auto ke = op.getK().getDefiningOp<tensor::ExpandShapeOp>();
+  if (!ve || !ke || ve.getReassociationIndices() != ke.getReassociationIndices() ||
+      ke.getReassociationIndices().back().size() != 1)
+    return {op.getV(), op.getK()};
+  return {ve.getSrc(), ke.getSrc()};
+}
+
 /// Column offset of `v` in `k` when `v` is `k` itself or a column slice of
-/// `k` (ColumnSlice.h): the shared latent of a folded Tucker layer.
+/// `k` (ColumnSlice.h), directly or before a common expand_shape: the shared
+/// latent of a folded Tucker or MLA layer.
 static std::optional<int64_t> valueColumnInKey(FlashOp op) {
   if (op.getV() == op.getK())
     return 0;
-  auto slice = op.getV().getDefiningOp<tensor::ExtractSliceOp>();
-  if (!slice || slice.getSource() != op.getK())
+  auto [v, k] = beforeCommonExpand(op);
+  auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!slice || slice.getSource() != k)
     return std::nullopt;
   return columnSliceOffset(slice);
 }
@@ -366,10 +380,14 @@ struct TuckerFlashToGpuPass
                                  ("tucker_flash_launch_" + named).str());
         symbols.insert(launcher);
       }
-      Operation *slice = op.getV().getDefiningOp<tensor::ExtractSliceOp>();
+      auto expand = op.getV().getDefiningOp<tensor::ExpandShapeOp>();
+      Operation *slice =
+          beforeCommonExpand(op).first.getDefiningOp<tensor::ExtractSliceOp>();
       replaceWithLaunch(rewriter, op, spec, decodeOptions, rotate, launcher);
-      // V was read from K: the slice that made it is dead now, and so are
-      // the tensor.dim ops that sized it.
+      // V was read from K: the slice that made it (and the expand_shape
+      // after it) are dead now, and so are the tensor.dim ops that sized it.
+      if (spec.valueFromKey && expand && expand->use_empty())
+        rewriter.eraseOp(expand);
       if (spec.valueFromKey && slice && slice->use_empty()) {
         SmallVector<Value> sizes(slice->getOperands());
         rewriter.eraseOp(slice);

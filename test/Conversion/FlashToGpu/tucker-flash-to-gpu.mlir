@@ -662,3 +662,23 @@ func.func @sliced_rope(%q: tensor<1x2x128x64xbf16>, %kv: tensor<1x128x128xbf16>)
   %o = tucker.flash %q, %kh, %vh {rope = #tucker.rope<theta = 10000.0, width = 64, style = half>} : tensor<1x2x128x64xbf16>, tensor<1x1x128x64xbf16>, tensor<1x1x128x64xbf16> -> tensor<1x2x128x64xbf16>
   return %o : tensor<1x2x128x64xbf16>
 }
+
+// -----
+
+// Tests that: v as a column slice of the latent that k is, both given their
+// kv head by the same tensor.expand_shape (how --tucker-fold writes an MLA
+// layer), is read out of k's tile (vk0): the launcher takes no v, and the
+// slice and v's expand_shape are gone.
+
+// CHECK-LABEL: func.func @value_in_expanded_key(
+// CHECK-NOT:     tensor.extract_slice
+// CHECK:         tensor.expand_shape %{{.+}} into tensor<1x1x96x160xbf16>
+// CHECK-NOT:     tensor.expand_shape
+// CHECK:         call @tucker_flash_launch_flash_fwd_bf16_d160_v128_g4_p4_vk0(%{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}) : (memref<1x4x96x160xbf16>, memref<1x1x96x160xbf16>, memref<1x4x96x128xbf16>) -> ()
+func.func @value_in_expanded_key(%q: tensor<1x4x96x160xbf16>, %kv: tensor<1x96x160xbf16>) -> tensor<1x4x96x128xbf16> {
+  %v = tensor.extract_slice %kv[0, 0, 0] [1, 96, 128] [1, 1, 1] : tensor<1x96x160xbf16> to tensor<1x96x128xbf16>
+  %kh = tensor.expand_shape %kv [[0, 1], [2], [3]] output_shape [1, 1, 96, 160] : tensor<1x96x160xbf16> into tensor<1x1x96x160xbf16>
+  %vh = tensor.expand_shape %v [[0, 1], [2], [3]] output_shape [1, 1, 96, 128] : tensor<1x96x128xbf16> into tensor<1x1x96x128xbf16>
+  %o = tucker.flash %q, %kh, %vh : tensor<1x4x96x160xbf16>, tensor<1x1x96x160xbf16>, tensor<1x1x96x128xbf16> -> tensor<1x4x96x128xbf16>
+  return %o : tensor<1x4x96x128xbf16>
+}
