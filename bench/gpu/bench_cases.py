@@ -55,8 +55,11 @@ for causal in (False, True):
         ]
     SHAPES.append((f"mha-h32-d64-n4096{c}-w3", 4, 32, 32, 4096, 64, 64, None, causal, None,
                    "consumer-warpgroups=3"))
-    # The GPT-2 MHA layer's attention (12 heads of 64, N = 1024).
-    SHAPES.append((f"mha-h12-d64-n1024{c}", 16, 12, 12, 1024, 64, 64, None, causal))
+    # The GPT-2 MHA layer's attention (12 heads of 64, N = 1024), and with
+    # two consumers (128-row tiles: no padding, where 192 rows pad 12.5 %).
+    SHAPES += [(f"mha-h12-d64-n1024{c}", 16, 12, 12, 1024, 64, 64, None, causal),
+               (f"mha-h12-d64-n1024{c}-w2", 16, 12, 12, 1024, 64, 64, None, causal, None,
+                "consumer-warpgroups=2")]
     # Causal: key tiles in step with a tile's query positions (p2: 96, p4:
     # 48), so that only the diagonal tiles are masked and no key past them is
     # loaded (the default since session 6; n128: session 5's default).

@@ -114,8 +114,8 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     GQA/MQA: `heads-per-tile` query heads of one kv head share the M tile
     (128 rows = heads × positions), so each K/V tile is loaded once for all
     of them; when `v` is a column slice of `k` (a shared latent, as
-    `--tucker-fold` makes it), only K is loaded and `P·V` reads the slice
-    in place.
+    `--tucker-fold` makes it, also through one `tensor.expand_shape` on
+    both), only K is loaded and `P·V` reads the slice in place.
 
     Decode (`decode`: by default when Nq is static and at most 64): the
     split-KV kernel. Its 64-row M tile holds the query heads of one kv head
@@ -134,7 +134,11 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     read in place through strided tensor maps (a `memref.transpose` view of
     the projection), and a flash whose only user is the transpose back to
     `[B, Nq, Hq, Dv]` writes that layout directly: the transposes are
-    erased, no copy is made.
+    erased, no copy is made. A q, k or v that is a column slice of a wider
+    tensor (`tensor.extract_slice` of a run of the last dim, every other dim
+    whole; `--tucker-merge-products` makes them), directly or through a
+    `tensor.expand_shape`, is read in place as well: a view with the wider
+    tensor's row stride, the slice's first column its offset.
 
     `rope` on prefill shapes: a kernel `<kernel>_rotate` writes rotated
     copies of q and k (into buffers the op site allocates) and the flash
@@ -401,7 +405,10 @@ def TuckerGemmToRuntimePass
     time); a result copy that is a head transpose (`[B, N, H, D]` to
     `[B, H, N, D]`) read only by `tucker.flash` ops is free, since
     `--tucker-flash-to-gpu` reads such operands in place. A
-    `linalg.transpose` producing an operand is read through (no copy). The cast of an f32 product to f16/bf16 and a bias add
+    `linalg.transpose` producing an operand is read through (no copy), and
+    so is a column slice (`tensor.extract_slice` of a run of the last dim,
+    `--tucker-merge-products`' results): a strided view whose row pitch is
+    the leading dimension. The cast of an f32 product to f16/bf16 and a bias add
     over the last dim that follow it (their only users) are absorbed: the
     product is rounded once, the bias added by cuBLASLt's epilogue.
 

@@ -31,6 +31,7 @@
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 
 namespace mlir::tucker {
@@ -77,22 +78,32 @@ static std::optional<int64_t> valueColumnInKey(FlashOp op) {
 /// least: decode packs the whole group, a short prefill as many heads as
 /// fill the tile, and N = 1024 at 192 rows takes 2 heads of 96 rows
 /// (11 tiles of 96 pad 3 %; 6 tiles of 192, 12.5 %).
+/// Query rows a group's tiles hold (positions padded) with `heads` heads
+/// per blockM-row tile, for each heads count that fits, fewest heads first.
+static SmallVector<std::pair<int64_t, int64_t>>
+paddedRows(int64_t group, int64_t nq, int64_t blockM) {
+  SmallVector<std::pair<int64_t, int64_t>> out;
+  for (int64_t heads = 1; heads <= std::min(group, blockM); heads *= 2)
+    if (group % heads == 0) {
+      int64_t rows = blockM / heads;
+      out.push_back({heads, (nq + rows - 1) / rows * blockM * (group / heads)});
+    }
+  return out;
+}
+
+static int64_t leastPaddedRows(int64_t group, int64_t nq, int64_t blockM) {
+  int64_t least = std::numeric_limits<int64_t>::max();
+  for (auto [heads, rows] : paddedRows(group, nq, blockM))
+    least = std::min(least, rows);
+  return least;
+}
+
 static int64_t autoHeadsPerTile(int64_t group, int64_t nq, int64_t blockM) {
   if (group == 1 || ShapedType::isDynamic(nq))
     return 1;
-  auto padded = [&](int64_t heads) -> int64_t {
-    int64_t rows = blockM / heads;
-    return (nq + rows - 1) / rows * blockM * (group / heads);
-  };
-  SmallVector<int64_t> candidates;
-  for (int64_t heads = 1; heads <= std::min(group, blockM); heads *= 2)
-    if (group % heads == 0)
-      candidates.push_back(heads);
-  int64_t least = padded(candidates.front());
-  for (int64_t heads : candidates)
-    least = std::min(least, padded(heads));
-  for (int64_t heads : candidates)
-    if (padded(heads) * 100 <= least * 101)
+  int64_t least = leastPaddedRows(group, nq, blockM);
+  for (auto [heads, rows] : paddedRows(group, nq, blockM))
+    if (rows * 100 <= least * 101)
       return heads;
   return 1;
 }
@@ -169,6 +180,15 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
       // +3 % at N = 1024; docs/perf.md, session 5).
       bool narrow = spec.qkDim <= 64 && spec.valueDim <= 64;
       spec.consumerGroups = narrow ? 3 : 2;
+      // Causal, unless 192-row tiles pad over 6 % more query rows than
+      // 128-row ones at the best packing: MHA at N = 1024 (12.5 %) runs
+      // 242-247 TFLOP/s with two consumers, 225-227 with three (latent MQA
+      // there pads 3 % and keeps three: 277 against 245; session 6).
+      int64_t nq = qType.getDimSize(2);
+      if (narrow && op.getCausal() && !ShapedType::isDynamic(nq) &&
+          leastPaddedRows(spec.groupSize, nq, 192) * 100 >
+              leastPaddedRows(spec.groupSize, nq, 128) * 106)
+        spec.consumerGroups = 2;
     }
   }
   if (headsPerTile == 0) {
