@@ -83,6 +83,16 @@ def folded(text):
     return proc.stdout
 
 
+def merged(text):
+    """The folded IR after --tucker-merge-products (the GPU pipeline's next step): products of
+    x as one over their weights side by side, their results column slices of it."""
+    proc = subprocess.run([_tools.find_tool("tucker-opt"), "--tucker-lift", "--tucker-fold",
+                           "--canonicalize", "--cse", "--tucker-merge-products"],
+                          input=text, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def check_three_forms(op_text, names, arrays, out_shape, dtype, reference, tucker_form):
     """Original op, folded form and Tucker form against reference(values)."""
     inputs, values = cast(arrays, dtype)
@@ -280,17 +290,18 @@ def test_mla(B, N, d, H, ql, kvl, nope, rp, vd, causal, style, dtype):
 
 
 DENSE_CASES = [
-    # B, N, d, H, pre ranks, post ranks, causal, biases
-    (2, 31, 32, 4, (2, 12, 8), (3, 10, 6), True, True),
-    (1, 20, 16, 2, (1, 1, 1), (1, 1, 1), False, False),
-    (3, 5, 24, 3, (3, 24, 16), (2, 8, 12), True, False),
+    # B, N, d, H, pre ranks, post ranks, causal, biases, products merged
+    (2, 31, 32, 4, (2, 12, 8), (3, 10, 6), True, True, 2),  # x·U3, x·Ũ3 (x·U2 has a bias)
+    (1, 20, 16, 2, (1, 1, 1), (1, 1, 1), False, False, 3),
+    (3, 5, 24, 3, (3, 24, 16), (2, 8, 12), True, False, 0),  # weights outweigh x
 ]
 
 
-@pytest.mark.parametrize("B,N,d,H,pre,post,causal,biases", DENSE_CASES)
+@pytest.mark.parametrize("B,N,d,H,pre,post,causal,biases,merges", DENSE_CASES)
 @pytest.mark.parametrize("dtype", ["f32", "bf16"])
-def test_dense_tucker(B, N, d, H, pre, post, causal, biases, dtype):
-    """Dense cores (latent MQA): the op and its folded form against reference.attention."""
+def test_dense_tucker(B, N, d, H, pre, post, causal, biases, merges, dtype):
+    """Dense cores (latent MQA): the op, its folded form and the folded form with its
+    projections of x merged (column slices of one product) against reference.attention."""
     rng = np.random.default_rng(d * 3 + N)
     (r1, r2, r3), (s1, s2, s3) = pre, post
     arrays = [rng.standard_normal((B, N, d)),
@@ -313,6 +324,11 @@ def test_dense_tucker(B, N, d, H, pre, post, causal, biases, dtype):
     text = function(op, list(zip(names, inputs)), (B, N, d), dtype)
     assert rel_err(run(text, inputs, dtype), expected) <= TOLERANCE[dtype]
     assert rel_err(run(folded(text), inputs, dtype), expected) <= TOLERANCE[dtype]
+    m_text = merged(text)
+    concat = [line for line in m_text.splitlines() if "tensor.concat" in line]
+    assert len(concat) == (1 if merges else 0), concat
+    assert not merges or concat[0].count("%arg") == merges, concat[0]
+    assert rel_err(run(m_text, inputs, dtype), expected) <= TOLERANCE[dtype]
 
 
 # ---- the compiled ops against HF's attention semantics directly ----------------------------

@@ -365,9 +365,12 @@ def TuckerMergeProductsPass : Pass<"tucker-merge-products"> {
     (an input of a two-input contraction; q, k or v of `tucker.flash`,
     directly or through `tensor.expand_shape`), and copying the B's
     together moves fewer elements than the extra reads of A save
-    (2·ΣB < (n − 1)·A). Anything else is left as it is.
+    (2·ΣB < (n − 1)·A; B's that are all dense constants, as embedded
+    weights are, become one constant instead: no copy). Anything else is
+    left as it is.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

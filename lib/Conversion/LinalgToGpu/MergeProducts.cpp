@@ -161,15 +161,46 @@ int64_t elementsOf(Value tensor) {
   return type.hasStaticShape() ? type.getNumElements() : int64_t(1) << 40;
 }
 
-/// Whether the B copies cost less than the A reads the merge saves.
+/// Whether the B copies cost less than the A reads the merge saves
+/// (constant B's are concatenated at compile time: no copy).
 bool pays(ArrayRef<Member> group) {
   int64_t copied = 0;
   for (Member m : group)
-    copied += 2 * elementsOf(m.op.getDpsInputs()[1]);
+    if (!matchPattern(m.op.getDpsInputs()[1], m_Constant()))
+      copied += 2 * elementsOf(m.op.getDpsInputs()[1]);
   linalg::LinalgOp lead = group.front().op;
   int64_t saved =
       (int64_t(group.size()) - 1) * elementsOf(lead.getDpsInputs()[0]);
   return copied < saved;
+}
+
+/// The B's side by side along their last dim as one constant, when every
+/// one is a (non-splat) dense constant: weights embedded in the module
+/// (`tucker.from_torch`, `tucker.compress`) are then concatenated once, at
+/// compile time, instead of by copy kernels on every call.
+Value concatenatedConstant(RewriterBase &rewriter, Location loc,
+                           ArrayRef<Value> bs, RankedTensorType type) {
+  SmallVector<DenseElementsAttr> attrs;
+  for (Value b : bs) {
+    DenseElementsAttr attr;
+    if (!matchPattern(b, m_Constant(&attr)) || attr.isSplat())
+      return nullptr;
+    attrs.push_back(attr);
+  }
+  unsigned bits = type.getElementTypeBitWidth();
+  if (bits % 8 != 0)
+    return nullptr;
+  int64_t rows = type.getNumElements() / type.getShape().back();
+  SmallVector<char> bytes;
+  bytes.reserve(type.getNumElements() * bits / 8);
+  for (int64_t r = 0; r < rows; ++r)
+    for (DenseElementsAttr attr : attrs) {
+      int64_t row = attr.getType().getShape().back() * bits / 8;
+      ArrayRef<char> raw = attr.getRawData();
+      bytes.append(raw.begin() + r * row, raw.begin() + (r + 1) * row);
+    }
+  return arith::ConstantOp::create(
+      rewriter, loc, DenseElementsAttr::getFromRawBuffer(type, bytes));
 }
 
 /// Replaces the group by one product (and one cast) at its first member,
@@ -189,8 +220,13 @@ void merge(RewriterBase &rewriter, ArrayRef<Member> group) {
     bs.push_back(m.op.getDpsInputs()[1]);
     total += m.width;
   }
-  int64_t bRank = cast<RankedTensorType>(bs.front().getType()).getRank();
-  Value concat = tensor::ConcatOp::create(rewriter, loc, bRank - 1, bs);
+  auto bType = cast<RankedTensorType>(bs.front().getType());
+  SmallVector<int64_t> bShape(bType.getShape());
+  bShape.back() = total;
+  Value concat = concatenatedConstant(
+      rewriter, loc, bs, RankedTensorType::get(bShape, bType.getElementType()));
+  if (!concat)
+    concat = tensor::ConcatOp::create(rewriter, loc, bType.getRank() - 1, bs);
 
   // The merged result's sizes: the lead's, the last one the sum.
   auto fill = lead.getDpsInits()[0].getDefiningOp<linalg::FillOp>();

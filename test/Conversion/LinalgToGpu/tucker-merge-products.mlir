@@ -192,3 +192,33 @@ func.func @apart(%x: tensor<256x32xf32>, %x2: tensor<256x32xf32>, %w1: tensor<32
   %y4 = linalg.matmul ins(%p4, %g : tensor<256x8xf32>, tensor<8x4xf32>) outs(%f4 : tensor<256x4xf32>) -> tensor<256x4xf32>
   return %y1, %y2, %y3, %y4 : tensor<256x4xf32>, tensor<256x4xf32>, tensor<256x4xf32>, tensor<256x4xf32>
 }
+
+// -----
+
+// Tests that: B's that are dense constants (embedded weights) are
+// concatenated at compile time, row by row: [[1, 2], [3, 4]] and [[5], [6]]
+// side by side are [[1, 2, 5], [3, 4, 6]]; no tensor.concat is left to copy
+// them on every call, and the merge needs no copy budget (x is small here).
+// CHECK-LABEL: func.func @constant_weights(
+// CHECK-NOT:     tensor.concat
+// CHECK:         %[[W:.+]] = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00, 5.000000e+00], [3.000000e+00, 4.000000e+00, 6.000000e+00]]> : tensor<2x3xf32>
+// CHECK:         %[[P:.+]] = linalg.matmul ins(%{{.+}}, %[[W]] : tensor<4x2xf32>, tensor<2x3xf32>)
+// CHECK:         tensor.extract_slice %[[P]][0, 0] [4, 2] [1, 1]
+// CHECK:         tensor.extract_slice %[[P]][0, 2] [4, 1] [1, 1]
+func.func @constant_weights(%x: tensor<4x2xf32>, %g2: tensor<2x4xf32>, %g1: tensor<1x4xf32>)
+    -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w1 = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %w2 = arith.constant dense<[[5.0], [6.0]]> : tensor<2x1xf32>
+  %e2 = tensor.empty() : tensor<4x2xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<4x2xf32>) -> tensor<4x2xf32>
+  %e1 = tensor.empty() : tensor<4x1xf32>
+  %f1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<4x1xf32>) -> tensor<4x1xf32>
+  %p1 = linalg.matmul ins(%x, %w1 : tensor<4x2xf32>, tensor<2x2xf32>) outs(%f2 : tensor<4x2xf32>) -> tensor<4x2xf32>
+  %p2 = linalg.matmul ins(%x, %w2 : tensor<4x2xf32>, tensor<2x1xf32>) outs(%f1 : tensor<4x1xf32>) -> tensor<4x1xf32>
+  %e4 = tensor.empty() : tensor<4x4xf32>
+  %f4 = linalg.fill ins(%zero : f32) outs(%e4 : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %y1 = linalg.matmul ins(%p1, %g2 : tensor<4x2xf32>, tensor<2x4xf32>) outs(%f4 : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %y2 = linalg.matmul ins(%p2, %g1 : tensor<4x1xf32>, tensor<1x4xf32>) outs(%f4 : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y1, %y2 : tensor<4x4xf32>, tensor<4x4xf32>
+}
