@@ -21,6 +21,17 @@ import sys
 # pipeline options]]
 ROPE = {"theta": 10000.0, "width": 128, "style": "half"}
 SHAPES = []
+
+
+def tucker_d64_variants(c, causal, variants):
+    """The Tucker layers' attention (latent MQA, d = 64) at both sizes under each (tag,
+    pipeline options) of `variants`."""
+    return [(f"{name}{c}-{tag}", B, Hq, 1, N, 64, 64, None, causal, None, options)
+            for tag, options in variants
+            for name, B, Hq, N in (("tucker-llama1b-h32-d64-n4096", 4, 32, 4096),
+                                   ("tucker-gpt2-h12-d64-n1024", 16, 12, 1024))]
+
+
 for causal in (False, True):
     c = "-causal" if causal else ""
     SHAPES += [
@@ -42,17 +53,12 @@ for causal in (False, True):
     # three consumers pad fewer rows (N = 1024: 6 tiles of 192 rows pad
     # 12.5 %, 11 of 2 x 96 or 22 of 4 x 48 pad 3 %). Longer key tiles and
     # ping-pong off lost (docs/perf.md, session 4).
-    for tag, options in (("w2", "consumer-warpgroups=2"),
-                         ("w3", "consumer-warpgroups=3"),
-                         ("w3-p1", "consumer-warpgroups=3 heads-per-tile=1"),
-                         ("w3-p2", "consumer-warpgroups=3 heads-per-tile=2"),
-                         ("w3-p4", "consumer-warpgroups=3 heads-per-tile=4")):
-        SHAPES += [
-            (f"tucker-llama1b-h32-d64-n4096{c}-{tag}", 4, 32, 1, 4096, 64, 64, None, causal,
-             None, options),
-            (f"tucker-gpt2-h12-d64-n1024{c}-{tag}", 16, 12, 1, 1024, 64, 64, None, causal,
-             None, options),
-        ]
+    SHAPES += tucker_d64_variants(c, causal, (
+        ("w2", "consumer-warpgroups=2"),
+        ("w3", "consumer-warpgroups=3"),
+        ("w3-p1", "consumer-warpgroups=3 heads-per-tile=1"),
+        ("w3-p2", "consumer-warpgroups=3 heads-per-tile=2"),
+        ("w3-p4", "consumer-warpgroups=3 heads-per-tile=4")))
     SHAPES.append((f"mha-h32-d64-n4096{c}-w3", 4, 32, 32, 4096, 64, 64, None, causal, None,
                    "consumer-warpgroups=3"))
     # The GPT-2 MHA layer's attention (12 heads of 64, N = 1024), and with
@@ -68,16 +74,11 @@ for causal in (False, True):
                     "keys-per-tile=128"),
                    (f"mha-h12-d64-n1024{c}-n128", 16, 12, 12, 1024, 64, 64, None, causal, None,
                     "keys-per-tile=128")]
-        for tag, options in (("w3-p2-n96", "consumer-warpgroups=3 heads-per-tile=2 keys-per-tile=96"),
-                             ("w3-p2-n64", "consumer-warpgroups=3 heads-per-tile=2 keys-per-tile=64"),
-                             ("w3-p4-n96", "consumer-warpgroups=3 heads-per-tile=4 keys-per-tile=96"),
-                             ("w3-p4-n48", "consumer-warpgroups=3 heads-per-tile=4 keys-per-tile=48")):
-            SHAPES += [
-                (f"tucker-llama1b-h32-d64-n4096{c}-{tag}", 4, 32, 1, 4096, 64, 64, None, causal,
-                 None, options),
-                (f"tucker-gpt2-h12-d64-n1024{c}-{tag}", 16, 12, 1, 1024, 64, 64, None, causal,
-                 None, options),
-            ]
+        SHAPES += tucker_d64_variants(c, causal, (
+            ("w3-p2-n96", "consumer-warpgroups=3 heads-per-tile=2 keys-per-tile=96"),
+            ("w3-p2-n64", "consumer-warpgroups=3 heads-per-tile=2 keys-per-tile=64"),
+            ("w3-p4-n96", "consumer-warpgroups=3 heads-per-tile=4 keys-per-tile=96"),
+            ("w3-p4-n48", "consumer-warpgroups=3 heads-per-tile=4 keys-per-tile=48")))
 
 
 # Decode (issue shapes: batch 64, a 4096-token cache, one query per

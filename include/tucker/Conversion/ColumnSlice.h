@@ -12,6 +12,8 @@
 #ifndef TUCKER_CONVERSION_COLUMNSLICE_H
 #define TUCKER_CONVERSION_COLUMNSLICE_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 
@@ -51,6 +53,34 @@ inline std::optional<int64_t> columnSliceOffset(tensor::ExtractSliceOp slice) {
 inline tensor::ExtractSliceOp columnSliceOf(Value value) {
   auto slice = value.getDefiningOp<tensor::ExtractSliceOp>();
   return slice && columnSliceOffset(slice) ? slice : nullptr;
+}
+
+/// The strided view of `sourceBuffer` (the identity-layout buffer of the
+/// slice's source) that `slice` is.
+inline Value columnSliceView(OpBuilder &b, Location loc,
+                             tensor::ExtractSliceOp slice, Value sourceBuffer) {
+  auto type = memref::SubViewOp::inferResultType(
+      cast<MemRefType>(sourceBuffer.getType()), slice.getStaticOffsets(),
+      slice.getStaticSizes(), slice.getStaticStrides());
+  return memref::SubViewOp::create(b, loc, type, sourceBuffer,
+                                   slice.getMixedOffsets(),
+                                   slice.getMixedSizes(),
+                                   slice.getMixedStrides());
+}
+
+/// The address (an index) of `buffer`'s first element: its aligned pointer,
+/// plus its offset when it is a view.
+inline Value firstElementAddress(OpBuilder &b, Location loc, Value buffer) {
+  Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+  auto type = cast<MemRefType>(buffer.getType());
+  if (type.getLayout().isIdentity())
+    return address;
+  Value offset =
+      memref::ExtractStridedMetadataOp::create(b, loc, buffer).getOffset();
+  Value bytes = arith::MulIOp::create(
+      b, loc, offset,
+      arith::ConstantIndexOp::create(b, loc, type.getElementTypeBitWidth() / 8));
+  return arith::AddIOp::create(b, loc, address, bytes);
 }
 
 } // namespace mlir::tucker

@@ -346,17 +346,7 @@ OpFoldResult fold(Value value) {
 
 /// The device address of a buffer's first element as an !llvm.ptr.
 Value pointerOf(OpBuilder &b, Location loc, Value buffer) {
-  Value index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-  auto type = cast<MemRefType>(buffer.getType());
-  if (!type.getLayout().isIdentity()) { // a view: add its offset
-    Value offset =
-        memref::ExtractStridedMetadataOp::create(b, loc, buffer).getOffset();
-    Value bytes = arith::MulIOp::create(
-        b, loc, offset,
-        arith::ConstantIndexOp::create(b, loc,
-                                       type.getElementTypeBitWidth() / 8));
-    index = arith::AddIOp::create(b, loc, index, bytes);
-  }
+  Value index = firstElementAddress(b, loc, buffer);
   Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
   return LLVM::IntToPtrOp::create(
       b, loc, LLVM::LLVMPointerType::get(b.getContext()), asInt);
@@ -551,14 +541,8 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
   // transpose's input, a column slice as a view of its source: no copy.
   auto operandBuffer = [&](Value operand) -> Value {
     if (std::optional<SlicedOperand> s = slicedOperand(operand)) {
-      Value view = memref::SubViewOp::create(
-          rewriter, loc,
-          memref::SubViewOp::inferResultType(
-              bufferType(s->slice.getSource().getType()),
-              s->slice.getStaticOffsets(), s->slice.getStaticSizes(),
-              s->slice.getStaticStrides()),
-          toBuffer(s->slice.getSource()), s->slice.getMixedOffsets(),
-          s->slice.getMixedSizes(), s->slice.getMixedStrides());
+      Value view = columnSliceView(rewriter, loc, s->slice,
+                                   toBuffer(s->slice.getSource()));
       if (!s->expand)
         return view;
       return memref::ExpandShapeOp::create(

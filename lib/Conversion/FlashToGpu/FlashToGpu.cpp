@@ -70,14 +70,6 @@ static std::optional<int64_t> valueColumnInKey(FlashOp op) {
   return columnSliceOffset(slice);
 }
 
-/// Query heads per M tile when the option leaves it to the shapes. The
-/// group's heads share K/V, so an M tile may hold `heads` of them with
-/// blockM / heads positions each (blockM is 64, 128 or 192); the tiles of a
-/// head pad its Nq positions to a multiple of that. Take the fewest heads (a
-/// power of two dividing the group) whose padded rows are within 1 % of the
-/// least: decode packs the whole group, a short prefill as many heads as
-/// fill the tile, and N = 1024 at 192 rows takes 2 heads of 96 rows
-/// (11 tiles of 96 pad 3 %; 6 tiles of 192, 12.5 %).
 /// Query rows a group's tiles hold (positions padded) with `heads` heads
 /// per blockM-row tile, for each heads count that fits, fewest heads first.
 static SmallVector<std::pair<int64_t, int64_t>>
@@ -91,6 +83,7 @@ paddedRows(int64_t group, int64_t nq, int64_t blockM) {
   return out;
 }
 
+/// The fewest query rows of paddedRows.
 static int64_t leastPaddedRows(int64_t group, int64_t nq, int64_t blockM) {
   int64_t least = std::numeric_limits<int64_t>::max();
   for (auto [heads, rows] : paddedRows(group, nq, blockM))
@@ -98,6 +91,14 @@ static int64_t leastPaddedRows(int64_t group, int64_t nq, int64_t blockM) {
   return least;
 }
 
+/// Query heads per M tile when the option leaves it to the shapes. The
+/// group's heads share K/V, so an M tile may hold `heads` of them with
+/// blockM / heads positions each (blockM is 64, 128 or 192); the tiles of a
+/// head pad its Nq positions to a multiple of that. Take the fewest heads (a
+/// power of two dividing the group) whose padded rows are within 1 % of the
+/// least: decode packs the whole group, a short prefill as many heads as
+/// fill the tile, and N = 1024 at 192 rows takes 2 heads of 96 rows
+/// (11 tiles of 96 pad 3 %; 6 tiles of 192, 12.5 %).
 static int64_t autoHeadsPerTile(int64_t group, int64_t nq, int64_t blockM) {
   if (group == 1 || ShapedType::isDynamic(nq))
     return 1;

@@ -551,16 +551,7 @@ func::FuncOp buildLauncher(OpBuilder &builder, ModuleOp module,
   auto pointer = [&](Value buffer) -> Value {
     if (!buffer)
       return LLVM::ZeroOp::create(b, loc, ptrType);
-    Value address =
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-    auto type = cast<MemRefType>(buffer.getType());
-    if (!type.getLayout().isIdentity()) { // a view: from its first element
-      Value offset =
-          memref::ExtractStridedMetadataOp::create(b, loc, buffer).getOffset();
-      address = arith::AddIOp::create(
-          b, loc, address,
-          mul(offset, index(type.getElementTypeBitWidth() / 8)));
-    }
+    Value address = tucker::firstElementAddress(b, loc, buffer);
     return LLVM::IntToPtrOp::create(b, loc, ptrType, i64(address));
   };
   SmallVector<Value> callArgs{i32(*gemmType(p.abType)),
@@ -635,13 +626,8 @@ struct GemmToRuntime : OpInterfaceRewritePattern<linalg::LinalgOp> {
         return read(tensor);
       // A column slice: a view of its source, which cuBLASLt reads with the
       // source's row pitch.
-      return memref::SubViewOp::create(
-          rewriter, loc,
-          memref::SubViewOp::inferResultType(
-              bufferType(slice.getSourceType()), slice.getStaticOffsets(),
-              slice.getStaticSizes(), slice.getStaticStrides()),
-          read(slice.getSource()), slice.getMixedOffsets(),
-          slice.getMixedSizes(), slice.getMixedStrides());
+      return tucker::columnSliceView(rewriter, loc, slice,
+                                     read(slice.getSource()));
     };
     SmallVector<Value> args{toBuffer(a), toBuffer(bValue)};
     if (p.bias)

@@ -161,13 +161,27 @@ int64_t elementsOf(Value tensor) {
   return type.hasStaticShape() ? type.getNumElements() : int64_t(1) << 40;
 }
 
-/// Whether the B copies cost less than the A reads the merge saves
-/// (constant B's are concatenated at compile time: no copy).
+/// `b` as a constant concatenatedConstant can lay side by side with others:
+/// dense, not a splat, whole bytes per element.
+DenseElementsAttr foldableConstant(Value b) {
+  DenseElementsAttr attr;
+  if (!matchPattern(b, m_Constant(&attr)) || attr.isSplat() ||
+      attr.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+    return nullptr;
+  return attr;
+}
+
+/// Whether the B copies cost less than the A reads the merge saves (when
+/// every B is a dense constant they are concatenated at compile time: no
+/// copy; one that is not makes tensor.concat copy them all).
 bool pays(ArrayRef<Member> group) {
+  if (llvm::all_of(group, [](Member m) {
+        return foldableConstant(m.op.getDpsInputs()[1]) != nullptr;
+      }))
+    return true;
   int64_t copied = 0;
   for (Member m : group)
-    if (!matchPattern(m.op.getDpsInputs()[1], m_Constant()))
-      copied += 2 * elementsOf(m.op.getDpsInputs()[1]);
+    copied += 2 * elementsOf(m.op.getDpsInputs()[1]);
   linalg::LinalgOp lead = group.front().op;
   int64_t saved =
       (int64_t(group.size()) - 1) * elementsOf(lead.getDpsInputs()[0]);
@@ -182,14 +196,12 @@ Value concatenatedConstant(RewriterBase &rewriter, Location loc,
                            ArrayRef<Value> bs, RankedTensorType type) {
   SmallVector<DenseElementsAttr> attrs;
   for (Value b : bs) {
-    DenseElementsAttr attr;
-    if (!matchPattern(b, m_Constant(&attr)) || attr.isSplat())
+    DenseElementsAttr attr = foldableConstant(b);
+    if (!attr)
       return nullptr;
     attrs.push_back(attr);
   }
   unsigned bits = type.getElementTypeBitWidth();
-  if (bits % 8 != 0)
-    return nullptr;
   int64_t rows = type.getNumElements() / type.getShape().back();
   SmallVector<char> bytes;
   bytes.reserve(type.getNumElements() * bits / 8);
