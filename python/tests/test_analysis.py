@@ -14,6 +14,7 @@ about 1e-7 * sigma_1; the remark prints 9 significant digits).
 """
 
 import pathlib
+import warnings
 
 import numpy as np
 import pytest
@@ -125,7 +126,8 @@ def test_compress_full_ranks_is_exact_and_compiles():
     m = make_mha(2)
     x = np.random.default_rng(2).standard_normal((1, SEQ, D)).astype(np.float32)
     original = tucker.from_torch(m, x)
-    res = tucker.compress(original, ranks=[4, 16, 16])
+    with pytest.warns(UserWarning, match="does not reduce its parameter count: 1088 -> 3136"):
+        res = tucker.compress(original, ranks=[4, 16, 16])
     assert res.ranks_pre == [4, 16, 16] and res.ranks_post == [4, 16, 16]
     assert res.error_pre < 1e-6 and res.error_post < 1e-6
     assert "tucker.attention" in res.mlir and "tucker.mha" not in res.mlir
@@ -140,19 +142,60 @@ def test_compress_full_ranks_is_exact_and_compiles():
 
 def test_compress_smaller_ranks_and_tolerance():
     m = make_mha(3)
-    res = tucker.compress(m, ranks=[2, 4, 4], causal=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a compression that reduces the count does not warn
+        res = tucker.compress(m, ranks=[2, 4, 4], causal=True)
+    assert res.warnings == []
     assert res.ranks_pre == [2, 4, 4] and res.ranks_post == [2, 4, 4]
     assert res.error_pre > 0 and res.error_post > 0
     assert res.error_pre_bound is None and res.error_post_bound is None
     assert res.params_after < res.params_before and res.kv_after < res.kv_before
     assert "causal" in res.mlir
     # Six ranks, and a tolerance on designed low-rank weights recovers the designed ranks.
-    res6 = tucker.compress(m, ranks=[4, 8, 8, 4, 16, 16])
+    with pytest.warns(UserWarning, match="does not reduce"):  # post-softmax at full ranks
+        res6 = tucker.compress(m, ranks=[4, 8, 8, 4, 16, 16])
     assert (res6.ranks_pre, res6.ranks_post) == ([4, 8, 8], [4, 16, 16])
     low = make_mha(4, bias=False, q_inner=2, v_inner=1)
     rt = tucker.compress(low, tol=1e-5)
     assert (rt.ranks_pre, rt.ranks_post) == ([4, 8, 8], [4, 4, 4])
     assert rt.error_pre < 1e-5 and rt.error_post < 1e-5
+
+
+def tucker_params(d, heads, pre, post, bias_terms):
+    """DESIGN.md "Counts per layer": r1 r2 r3 + n_H r1 + d r2 + d r3 per tensor, plus biases."""
+    return sum(r1 * r2 * r3 + heads * r1 + d * (r2 + r3) for r1, r2, r3 in (pre, post)) + bias_terms
+
+
+def test_compress_that_does_not_reduce_parameters_warns():
+    """Full ranks: the dense Tucker form of MHA (n_H d^2 core entries per tensor) is larger than
+    the layer's 4 d^2 + 4 d. The warning and the report both give the two counts."""
+    m = make_mha(6)
+    with pytest.warns(UserWarning) as caught:
+        res = tucker.compress(m, ranks=[H, D, D])
+    before, after = 4 * D * D + 4 * D, tucker_params(D, H, [H, D, D], [H, D, D], D + D)
+    assert (res.params_before, res.params_after) == (before, after)
+    assert len(caught) == 1 and len(res.warnings) == 1
+    assert str(caught[0].message) == res.warnings[0]
+    assert res.warnings[0] == (
+        f"compressing the tucker.mha at {res.ops[0]['location']} to ranks [4, 16, 16], "
+        f"[4, 16, 16] does not reduce its parameter count: {before} -> {after} (+{after - before}); "
+        "smaller ranks or a larger tol are needed for a smaller layer")
+
+
+def test_compress_warns_per_op():
+    """Two ops compressed to the same ranks: only the one whose count does not drop warns."""
+    torch.manual_seed(7)
+    small = torch.nn.MultiheadAttention(4, 2, batch_first=True).eval()  # 4 d^2 + 4 d = 80
+    text = (tucker.from_torch(small, torch.zeros(1, 3, 4)).replace("@forward", "@small")
+            + tucker.from_torch(make_mha(7), torch.zeros(1, 3, D)).replace("@forward", "@large"))
+    with pytest.warns(UserWarning) as caught:
+        res = tucker.compress(text, ranks=[2, 4, 4])
+    grew = [o for o in res.ops if o["params_after"] >= o["params_before"]]
+    assert [o["params_before"] for o in grew] == [80] and len(res.ops) == 2
+    assert grew[0]["params_after"] == tucker_params(4, 2, [2, 4, 4], [2, 4, 4], 4 + 4)
+    assert [str(w.message) for w in caught] == res.warnings
+    assert len(res.warnings) == 1 and grew[0]["location"] in res.warnings[0]
+    assert f"80 -> {grew[0]['params_after']}" in res.warnings[0]
 
 
 def test_compress_argument_errors():

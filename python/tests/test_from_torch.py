@@ -1,10 +1,14 @@
 """tucker.from_torch: the imported layer, compiled for the CPU, matches the module's own forward.
 
-Float32 tolerance: max abs error over max abs reference <= 1e-4 (bf16 export: 2e-2, against the
-float32 module). HF-style modules come from hf_semantics (forward(x, causal=...)).
+Tolerances, max abs error over max abs reference: f32 1e-4 for the HF-style modules (from
+hf_semantics, forward(x, causal=...)) and 1e-5 for nn.MultiheadAttention; bf16 2e-2 and f16 1e-2.
 nn.MultiheadAttention runs in eval mode with need_weights=False and a causal attn_mask when
-causal; batch_first=False modules get x transposed to [N, B, d] (the function is batch-first).
+causal, on x in its own layout ([N, B, d] when batch_first=False), which is the compiled
+function's layout too.
 """
+
+import copy
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +17,8 @@ from torch import nn
 
 import tucker
 from hf_semantics import DeepseekV3Attention, LlamaAttention
+
+TOL = {torch.float32: 1e-5, torch.bfloat16: 2e-2, torch.float16: 1e-2}
 
 
 def rel_err(out, expected):
@@ -30,12 +36,12 @@ def run(module, x, causal, dtype=None):
 
 
 def mha_forward(m, x, causal):
-    n = x.shape[1]
+    """The module on x in its own layout ([N, B, d] when batch_first=False)."""
+    n = x.shape[1] if m.batch_first else x.shape[0]
     mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1) if causal else None
-    xin = x if m.batch_first else x.transpose(0, 1)
     with torch.no_grad():
-        y, _ = m(xin, xin, xin, attn_mask=mask, need_weights=False)
-    return (y if m.batch_first else y.transpose(0, 1)).numpy()
+        y, _ = m(x, x, x, attn_mask=mask, need_weights=False)
+    return y
 
 
 def randomize_biases(m):
@@ -45,22 +51,113 @@ def randomize_biases(m):
                 p.normal_(0.0, 0.3)
 
 
+def make_mha(d, H, bias=True, batch_first=True, seed=0):
+    torch.manual_seed(seed)
+    m = nn.MultiheadAttention(d, H, bias=bias, batch_first=batch_first).eval()
+    randomize_biases(m)
+    return m
+
+
+def mha_x(m, B, N, d):
+    return torch.randn(B, N, d) if m.batch_first else torch.randn(N, B, d)
+
+
 MHA_CASES = [
     # B, N, d, H, bias, batch_first, causal
     (2, 13, 32, 4, True, True, True),
     (1, 20, 48, 3, False, False, False),
     (3, 7, 16, 2, True, False, False),
     (2, 9, 32, 8, False, True, True),
+    (4, 6, 32, 4, True, False, True),
 ]
 
 
 @pytest.mark.parametrize("B,N,d,H,bias,batch_first,causal", MHA_CASES)
 def test_multihead_attention(B, N, d, H, bias, batch_first, causal):
-    torch.manual_seed(B * 100 + N)
-    m = nn.MultiheadAttention(d, H, bias=bias, batch_first=batch_first).eval()
-    randomize_biases(m)
-    x = torch.randn(B, N, d)
-    assert rel_err(run(m, x, causal), mha_forward(m, x, causal)) <= 1e-4
+    m = make_mha(d, H, bias, batch_first, seed=B * 100 + N)
+    x = mha_x(m, B, N, d)
+    text = tucker.from_torch(m, x, causal=causal)
+    xt = f"tensor<{B}x{N}x{d}xf32>" if batch_first else f"tensor<{N}x{B}x{d}xf32>"
+    assert f"func.func @forward(%x: {xt}) -> {xt}" in text
+    assert ("linalg.transpose" in text) == (not batch_first)
+    assert rel_err(tucker.compile(text)(x.numpy()), mha_forward(m, x, causal)) <= TOL[torch.float32]
+
+
+def test_sequence_first_layout_is_not_batch_first():
+    """batch_first=False: the kernel reads x as [N, B, d]; the same x read as [B, N, d] (a
+    different layer input) gives a different answer, so the layouts cannot be confused."""
+    m = make_mha(16, 2, batch_first=False, seed=1)
+    x = torch.randn(5, 5, 16)  # N = B: the shapes alone cannot tell the layouts apart
+    y = tucker.compile(tucker.from_torch(m, x))(x.numpy())
+    assert rel_err(y, mha_forward(m, x, False)) <= TOL[torch.float32]
+    swapped = mha_forward(m, x.transpose(0, 1).contiguous(), False).transpose(0, 1)
+    assert rel_err(y, swapped) > 0.1
+
+
+def test_sequence_first_example_shape_errors():
+    m = make_mha(16, 2, batch_first=False)
+    with pytest.raises(ValueError, match=r"example_x must be \[N, B, d\], the layout of this "
+                                         r"batch_first=False module, got shape \[4, 16\]"):
+        tucker.from_torch(m, torch.randn(4, 16))
+    with pytest.raises(ValueError, match="example_x has d = 8"):
+        tucker.from_torch(m, torch.randn(4, 1, 8))
+    with pytest.raises(ValueError, match=r"must be \[B, N, d\] \(batch_first=True\)"):
+        tucker.from_torch(make_mha(16, 2), torch.randn(2, 3, 4, 16))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("batch_first,causal", [(True, True), (False, False), (False, True)])
+def test_module_dtype_is_kept(dtype, batch_first, causal):
+    """A bf16 / f16 module gives a bf16 / f16 function. Reference: bf16 the module itself; f16
+    the module's weights in float32 on the f16-rounded x (torch's CPU has no f16 matmul in every
+    version this runs on, e.g. 1.13: "addmm_impl_cpu_" not implemented for 'Half')."""
+    m = make_mha(32, 4, batch_first=batch_first, seed=5).to(dtype)
+    x = mha_x(m, 3, 7, 32).to(dtype)
+    text = tucker.from_torch(m, x, causal=causal)
+    name = {torch.bfloat16: "bf16", torch.float16: "f16"}[dtype]
+    assert f"x{name}>" in text and "xf32>" not in text
+    y = tucker.compile(text)(x)
+    assert y.dtype == dtype
+    if dtype == torch.bfloat16:
+        expected = mha_forward(m, x, causal)
+    else:
+        expected = mha_forward(copy.deepcopy(m).float(), x.float(), causal)
+    assert rel_err(y.float(), expected.float()) <= TOL[dtype]
+
+
+def test_explicit_dtype_wins():
+    m = make_mha(16, 2, seed=6).to(torch.bfloat16)
+    x = torch.randn(2, 5, 16)
+    text = tucker.from_torch(m, x, dtype="f32")
+    assert "xf32>" in text and "xbf16>" not in text
+    # The bf16 weights are exact in f32: the f32 module with the same weights is the reference.
+    expected = mha_forward(copy.deepcopy(m).float(), x, False)
+    assert rel_err(tucker.compile(text)(x.numpy()), expected) <= TOL[torch.float32]
+
+
+def test_mixed_and_unsupported_parameter_dtypes():
+    m = make_mha(16, 2, seed=7)
+    m.out_proj.to(torch.bfloat16)
+    x = torch.randn(2, 5, 16)
+    with pytest.raises(ValueError, match=r"different dtypes \(in_proj_weight: float32, "
+                                         r"out_proj.weight: bfloat16\): pass dtype="):
+        tucker.from_torch(m, x)
+    text = tucker.from_torch(m, x, dtype=torch.float32)
+    expected = mha_forward(copy.deepcopy(m).float(), x, False)
+    assert rel_err(tucker.compile(text)(x.numpy()), expected) <= TOL[torch.float32]
+    with pytest.raises(ValueError, match="parameters are float64.*pass dtype="):
+        tucker.from_torch(make_mha(16, 2).double(), x)
+    assert "xf32>" in tucker.from_torch(make_mha(16, 2).double(), x, dtype="f32")
+
+
+def test_integer_weights_refused():
+    m = LlamaAttention(32, 4, 2, 8, 10000.0).eval()
+    m.q_proj.weight = nn.Parameter(torch.ones(32, 32, dtype=torch.int8), requires_grad=False)
+    x = torch.randn(1, 4, 32)
+    with pytest.raises(ValueError, match="different dtypes"):
+        tucker.from_torch(m, x)
+    with pytest.raises(ValueError, match="torch.int8 tensor.*only floating-point weights"):
+        tucker.from_torch(m, x, dtype="f32")
 
 
 LLAMA_CASES = [
@@ -150,12 +247,88 @@ def test_bf16_export():
     assert rel_err(run(m, x, True, dtype="bf16"), expected) <= 2e-2
 
 
+@pytest.mark.parametrize("kind", ["llama", "mla"])
+def test_hf_module_dtype_is_kept(kind):
+    """A bf16 HF-style module gives a bf16 function. Its rotary frequencies stay float64 (a bf16
+    inv_freq is the default form of no theta, which from_torch refuses). Reference: the module in
+    float32 with the same (bf16) weights."""
+    torch.manual_seed(8)
+    if kind == "llama":
+        m = LlamaAttention(32, 4, 2, 8, 10000.0).eval()
+    else:
+        m = DeepseekV3Attention(32, 2, 16, 8, 4, 4, 4, 10000.0, rms_norm_eps=1e-5).eval()
+    inv_freq = m.rotary_emb.inv_freq
+    m.to(torch.bfloat16)
+    m.rotary_emb.inv_freq = inv_freq
+    x = torch.randn(2, 9, 32).to(torch.bfloat16)
+    text = tucker.from_torch(m, x, causal=True)
+    assert "xbf16>" in text and "xf32>" not in text
+    ref = copy.deepcopy(m).float()
+    ref.rotary_emb.inv_freq = inv_freq
+    with torch.no_grad():
+        expected = ref(x.float(), causal=True)
+    assert rel_err(tucker.compile(text)(x).float(), expected) <= TOL[torch.bfloat16]
+
+
+def test_causal_default_follows_is_causal():
+    """HF decoder attentions carry is_causal = True (their model applies a causal mask): without
+    causal=, from_torch compiles the causal layer; causal=False overrides it."""
+    torch.manual_seed(9)
+    m = LlamaAttention(32, 4, 2, 8, 10000.0).eval()
+    m.is_causal = True
+    x = torch.randn(2, 8, 32)
+    for causal, text in ((True, tucker.from_torch(m, x)),
+                         (False, tucker.from_torch(m, x, causal=False))):
+        assert ("causal" in text) == causal
+        with torch.no_grad():
+            expected = m(x, causal=causal)
+        assert rel_err(tucker.compile(text)(x.numpy()), expected) <= 1e-4
+
+
+@pytest.mark.parametrize("config", [
+    None,                                                  # the module's own sliding_window
+    SimpleNamespace(sliding_window=8),                     # Mistral: a configured window applies
+    SimpleNamespace(sliding_window=8, use_sliding_window=True),  # Qwen2, switched on
+])
+def test_sliding_window_shorter_than_sequence_refused(config):
+    torch.manual_seed(10)
+    m = LlamaAttention(32, 4, 2, 8, 10000.0).eval()
+    if config is None:
+        m.sliding_window = 8
+    else:
+        m.config = config
+    with pytest.raises(ValueError, match=r"sliding_window = 8 is shorter than the sequence "
+                                         r"\(N = 9\): sliding-window attention is not supported"):
+        tucker.from_torch(m, torch.randn(1, 9, 32), causal=True)
+    # A window of N keys covers every key a causal query sees: plain causal attention.
+    x = torch.randn(2, 8, 32)
+    with torch.no_grad():
+        expected = m(x, causal=True)
+    assert rel_err(tucker.compile(tucker.from_torch(m, x, causal=True))(x.numpy()), expected) <= 1e-4
+
+
+@pytest.mark.parametrize("setting", ["full-attention layer", "switched off"])
+def test_inactive_sliding_window_accepted(setting):
+    torch.manual_seed(11)
+    m = LlamaAttention(32, 4, 2, 8, 10000.0).eval()
+    if setting == "full-attention layer":  # the module's None wins over the config's window
+        m.sliding_window = None
+        m.config = SimpleNamespace(sliding_window=4)
+    else:
+        m.config = SimpleNamespace(sliding_window=4, use_sliding_window=False)
+    x = torch.randn(1, 9, 32)
+    with torch.no_grad():
+        expected = m(x, causal=True)
+    assert rel_err(tucker.compile(tucker.from_torch(m, x, causal=True))(x.numpy()), expected) <= 1e-4
+
+
 def test_signature_and_hex_constants():
     torch.manual_seed(0)
     m = nn.MultiheadAttention(16, 2, batch_first=True).eval()
     x = torch.randn(3, 5, 16)
     text = tucker.from_torch(m, x)
     assert "func.func @forward(%x: tensor<3x5x16xf32>) -> tensor<3x5x16xf32>" in text
+    assert "linalg.transpose" not in text
     assert 'dense<"0x' in text and "causal" not in text and "scale" not in text
     assert rel_err(tucker.compile(text)(x.numpy()), mha_forward(m, x, False)) <= 1e-4
 
@@ -215,7 +388,6 @@ def test_llama_key_bias_refused():
 def test_llama_rope_parameters():
     """transformers 5 style: the rotary base in config.rope_parameters, no rope_theta anywhere;
     a rope_type other than default is refused, naming rope_parameters."""
-    from types import SimpleNamespace
     torch.manual_seed(4)
     m = LlamaAttention(32, 4, 2, 8, 1000.0).eval()
     x = torch.randn(1, 9, 32)

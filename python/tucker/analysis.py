@@ -9,7 +9,9 @@
   float64 NumPy arrays, from `--tucker-ranks=singular-values`). Ops whose weights are not
   constants get no remark and so no entry: the list may be empty.
 - `compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=False)` ->
-  `CompressResult` (exactly one of `ranks` (3 or 6 ints) and `tol`).
+  `CompressResult` (exactly one of `ranks` (3 or 6 ints) and `tol`). An op whose Tucker form has
+  at least as many parameters as the original (e.g. MHA at full ranks) gets a `UserWarning`
+  with both counts, and the same message in `CompressResult.warnings`.
 
 `module_or_mlir` is MLIR text (str), a path to a .mlir file (pathlib.Path / os.PathLike), or a
 torch module that `tucker.from_torch` converts (nn.MultiheadAttention, HF Llama/Qwen2-style, HF
@@ -24,6 +26,7 @@ Errors: `CompileError` when tucker-opt fails (e.g. compressing non-constant weig
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -60,7 +63,8 @@ class CompressResult:
     resolves), the float is 0.0 and error_pre_bound / error_post_bound hold the bound (1e-07):
     the true error is then in [0, bound); otherwise the bound is None. params_before / after:
     weight parameters of the layer and of its Tucker form (DESIGN.md "Counts per layer", biases
-    included); kv_before / kv_after: KV-cache values per token.
+    included); kv_before / kv_after: KV-cache values per token. warnings: one message per op
+    whose compression does not reduce its parameter count (also issued as a UserWarning).
 
     With several compressed ops, `ops` holds one dict per op (same keys, plus "op", "location",
     "notes"); the top-level ranks are the first op's, errors the largest, params/kv the sums.
@@ -78,6 +82,7 @@ class CompressResult:
     error_post_bound: Optional[float] = None
     notes: List[str] = field(default_factory=list)
     ops: List[dict] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,10 +275,21 @@ def compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=False)
 
     epre, bpre = worst("error_pre")
     epost, bpost = worst("error_post")
+    # A dense Tucker form can be larger than the layer (MHA at full ranks stores n_H d^2 core
+    # entries per tensor): the caller asked for a compression, so say that it is none.
+    messages = []
+    for o in ops:
+        if o["params_after"] >= o["params_before"]:
+            messages.append(
+                f"compressing the {o['op']} at {o['location']} to ranks {o['ranks_pre']}, "
+                f"{o['ranks_post']} does not reduce its parameter count: {o['params_before']} -> "
+                f"{o['params_after']} (+{o['params_after'] - o['params_before']}); smaller ranks "
+                "or a larger tol are needed for a smaller layer")
+            warnings.warn(messages[-1], UserWarning, stacklevel=2)
     return CompressResult(
         mlir=out_text, ranks_pre=first["ranks_pre"], ranks_post=first["ranks_post"],
         error_pre=epre, error_post=epost, error_pre_bound=bpre, error_post_bound=bpost,
         params_before=sum(o["params_before"] for o in ops),
         params_after=sum(o["params_after"] for o in ops),
         kv_before=sum(o["kv_before"] for o in ops), kv_after=sum(o["kv_after"] for o in ops),
-        notes=[n for o in ops for n in o["notes"]], ops=ops)
+        notes=[n for o in ops for n in o["notes"]], ops=ops, warnings=messages)

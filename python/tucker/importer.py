@@ -1,33 +1,47 @@
 """Importing PyTorch attention modules: tucker.from_torch(module, example_x) -> MLIR text.
 
-The result is a `func.func @forward(%x: tensor<BxNxdxT>) -> tensor<BxNxdxT>` whose only argument
-is the activation x, batch-first `[B, N, d]` (shape taken from `example_x`), with the module's
-weights embedded as `arith.constant dense<"0x...">` (little-endian raw bytes of the element type,
-transposed to the dialect's `[in, out]` layout) and one tucker op computing the layer:
+The result is a `func.func @forward(%x: tensor<...xT>) -> tensor<...xT>` whose only argument is
+the activation x, shaped like `example_x` in the module's own layout, with the module's weights
+embedded as `arith.constant dense<"0x...">` (little-endian raw bytes of the element type,
+transposed to the dialect's `[in, out]` layout) and one tucker op computing the layer.
 
-- `torch.nn.MultiheadAttention`, self-attention only (q = k = v = x), with or without biases,
-  `batch_first` True or False (the function's x is always `[B, N, d]`; for a batch_first=False
-  module that is `x_module.transpose(0, 1)`) -> `tucker.mha`. Refused: kdim/vdim differing from
-  embed_dim, add_bias_kv, add_zero_attn, dropout > 0 in training mode.
+Modules:
+- `torch.nn.MultiheadAttention`, self-attention only (q = k = v = x), with or without biases
+  -> `tucker.mha`. x and the result are `[B, N, d]` with batch_first=True and `[N, B, d]` with
+  batch_first=False (linalg.transpose to and from the op's `[B, N, d]`), so the kernel computes
+  `module(x, x, x, need_weights=False)[0]`. Refused: kdim/vdim differing from embed_dim,
+  add_bias_kv, add_zero_attn, dropout > 0 in training mode.
 - HF Llama / Mistral / Qwen2-style attention (duck-typed: q_proj, k_proj, v_proj, o_proj
   nn.Linear and head_dim; rotate-half RoPE over the whole head, theta from `rope_theta`,
   `config.rope_theta`, `config.rope_parameters` (transformers 5), `rotary_emb.base` or the
   default-form `rotary_emb.inv_freq`) ->
   `tucker.gqa` with `#tucker.rope<theta, width = head_dim, style = half>`; with q/v/o biases
-  -> `tucker.mha` with the key/value heads repeated over their query groups (exact). Refused:
-  a nonzero k_proj bias (Qwen2: a key bias under RoPE does not cancel in the softmax and the
-  compiler cannot lower it), rope scaling, attention_scaling != 1, q_norm/k_norm (Qwen3),
-  sliding windows.
+  -> `tucker.mha` with the key/value heads repeated over their query groups (exact). x is
+  `[B, N, d]`. Refused: a nonzero k_proj bias (Qwen2: a key bias under RoPE does not cancel in
+  the softmax and the compiler cannot lower it), rope scaling, attention_scaling != 1,
+  q_norm/k_norm (Qwen3), a sliding window shorter than N (the module's `sliding_window`, else
+  the config's: Qwen2's when `use_sliding_window`, Mistral's always; a window of at least N
+  keys changes nothing).
 - HF DeepseekV3-style MLA (duck-typed: kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj,
   q_proj or q_a_proj + q_a_layernorm + q_b_proj) -> `tucker.mla`, rope at offset
   qk_nope_head_dim, width qk_rope_head_dim, style interleaved (rope_interleave True) or half;
-  norm epsilon from the RMSNorm modules (variance_epsilon or eps; both must agree).
+  norm epsilon from the RMSNorm modules (variance_epsilon or eps; both must agree). x is
+  `[B, N, d]`.
 
-`causal=True` adds `causal` (HF's causal mask / nn.MultiheadAttention with a causal attn_mask).
-The scale is left to the op's default unless the module's `scaling` differs from it. `dtype` is
-the element type of x, the weights and the result: "f32" (default), "f16", "bf16" or the torch
-dtypes. Anything else raises TypeError (module kind) or ValueError (unsupported option).
+Masks: `causal=True` adds `causal` (HF's causal mask / nn.MultiheadAttention with the causal
+attn_mask `triu(ones(N, N), 1)`); the default `causal=None` takes the module's `is_causal`
+(True on HF decoder attentions, whose models apply a causal mask; nn.MultiheadAttention has
+none: False). No other mask exists in a compiled kernel: it takes no padding mask
+(key_padding_mask, an HF attention_mask with padding) and no other attn_mask, so every sequence
+of the batch is attended in full.
+
+Element type: the dtype of the module's parameters (f32, f16 or bf16; a module whose parameters
+disagree, or are float64, is refused unless `dtype` is given); `dtype` = "f32", "f16", "bf16" or
+a torch dtype overrides it, rounding the weights. It is the type of x, the weights and the
+result. The scale is left to the op's default unless the module's `scaling` differs from it.
+Anything unsupported raises TypeError (module kind) or ValueError (option, shape, dtype).
 """
+
 
 import math
 
@@ -41,8 +55,6 @@ _DTYPE_NAMES = {"f32": "f32", "float32": "f32", "float": "f32",
 
 
 def _dtype_name(dtype):
-    if dtype is None:
-        return "f32"
     if isinstance(dtype, str):
         name = _DTYPE_NAMES.get(dtype.lower())
     else:
@@ -74,9 +86,29 @@ def _raw_bytes(array, dtype):
     return np.ascontiguousarray(data).tobytes()
 
 
+def _module_dtype(module):
+    """The element type of the module's parameters (from_torch without dtype=)."""
+    first = {}
+    for name, p in module.named_parameters():
+        first.setdefault(p.dtype, name)
+    if len(first) > 1:
+        listed = ", ".join(f"{name}: {str(t).replace('torch.', '')}" for t, name in first.items())
+        raise ValueError(f"the module's parameters have different dtypes ({listed}): pass dtype= "
+                         "(f32, f16 or bf16) to choose the element type of the function")
+    dtype = str(next(iter(first))).replace("torch.", "")
+    if dtype not in _DTYPE_NAMES:
+        raise ValueError(f"the module's parameters are {dtype}, which tucker does not compute in: "
+                         "pass dtype= (f32, f16 or bf16) to round the weights to one of those")
+    return _DTYPE_NAMES[dtype]
+
+
 def _numpy(t):
     """A torch tensor (parameter or buffer) as float64 NumPy."""
     import torch
+    if not t.is_floating_point():
+        # Quantized or integer weights would be read as their raw integers.
+        raise ValueError(f"a {t.dtype} tensor (shape {list(t.shape)}) among the module's weights: "
+                         "only floating-point weights are supported")
     return t.detach().to(device="cpu", dtype=torch.float64).numpy()
 
 
@@ -126,18 +158,39 @@ def _scale_attr(module, default):
     return None if abs(scaling - default) <= 1e-12 * default else scaling
 
 
-def _function(builder, example_shape, op_text, operands, x_type):
-    types = [x_type] + [builder.types[o[1:]] for o in operands[1:]]
-    body = "\n".join(builder.lines)
+def _transpose01(dst, src, shape, dtype):
+    """Lines computing `dst` = `src` (of `shape`, rank 3) with its first two dims swapped."""
+    out = _tensor_type((shape[1], shape[0], shape[2]), dtype)
+    return [f"  {dst}_init = tensor.empty() : {out}",
+            f"  {dst} = linalg.transpose ins({src} : {_tensor_type(shape, dtype)}) "
+            f"outs({dst}_init : {out}) permutation = [1, 0, 2]"]
+
+
+def _function(builder, op_text, operands, shape, seq_first=False):
+    """`func.func @forward` around one tucker op whose first operand is x. `shape` is x's and
+    the result's; seq_first: they are [N, B, d] and transposed to and from the op's [B, N, d]
+    (the op text then reads x as %xb)."""
+    dtype = builder.dtype
+    x_type = _tensor_type(shape, dtype)
+    op_shape = (shape[1], shape[0], shape[2]) if seq_first else shape
+    op_type = _tensor_type(op_shape, dtype)
+    types = [op_type] + [builder.types[o[1:]] for o in operands[1:]]
+    lines = builder.lines + (_transpose01("%xb", "%x", shape, dtype) if seq_first else [])
+    result = "%yb" if seq_first else "%y"
+    lines.append(f"  {result} = {op_text} : ({', '.join(types)}) -> {op_type}")
+    if seq_first:
+        lines += _transpose01("%y", "%yb", op_shape, dtype)
+    body = "\n".join(lines)
     return (f"func.func @forward(%x: {x_type}) -> {x_type} {{\n{body}\n"
-            f"  %y = {op_text} : ({', '.join(types)}) -> {x_type}\n"
             f"  return %y : {x_type}\n}}\n")
 
 
-def _example_shape(example_x, d):
+def _example_shape(example_x, d, layout="[B, N, d]"):
+    """example_x's shape, which must be `layout` with the module's hidden size d."""
     shape = tuple(int(s) for s in np.shape(example_x))
     if len(shape) != 3:
-        raise ValueError(f"example_x must be [B, N, d] (batch-first), got shape {list(shape)}")
+        raise ValueError(f"example_x must be {layout}, got shape {list(shape)} (unbatched "
+                         "input is not supported: add the batch dimension)")
     if shape[2] != d:
         raise ValueError(f"example_x has d = {shape[2]}, but the module's hidden size is {d}")
     return shape
@@ -162,7 +215,9 @@ def _from_mha(m, example_x, causal, dtype):
     if m.add_zero_attn:
         raise ValueError("add_zero_attn = True is not supported")
     _check_dropout(m, m.dropout, "dropout")
-    shape = _example_shape(example_x, E)
+    layout = "[B, N, d] (batch_first=True)" if m.batch_first else \
+        "[N, B, d], the layout of this batch_first=False module"
+    shape = _example_shape(example_x, E, layout)
     W = _numpy(m.in_proj_weight)  # [3E, E], rows q | k | v
     b = _numpy(m.in_proj_bias) if m.in_proj_bias is not None else None
     bo = _numpy(m.out_proj.bias) if m.out_proj.bias is not None else None
@@ -177,8 +232,10 @@ def _from_mha(m, example_x, causal, dtype):
     if bo is not None:
         ops.append(g.constant("bo", bo))
         clauses += f" bo({ops[-1]})"
+    if not m.batch_first:
+        ops[0] = "%xb"  # the op reads x transposed to [B, N, d]
     op = f"tucker.mha {', '.join(ops[:5])}{clauses} " + _attrs_text({"num_heads": H, "causal": causal})
-    return _function(g, shape, op, ops, _tensor_type(shape, dtype))
+    return _function(g, op, ops, shape, seq_first=not m.batch_first)
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,6 +303,17 @@ def _linear(m, name):
 # HF Llama / Qwen2
 
 
+def _sliding_window(m, config):
+    """The attention window of an HF module, None for full attention."""
+    if hasattr(m, "sliding_window"):  # set per layer (None: a full-attention layer)
+        return m.sliding_window
+    if config is None:
+        return None
+    if hasattr(config, "use_sliding_window"):  # Qwen2: the window only applies when switched on
+        return getattr(config, "sliding_window", None) if config.use_sliding_window else None
+    return getattr(config, "sliding_window", None)  # Mistral: a configured window always applies
+
+
 def _from_llama(m, example_x, causal, dtype):
     q, k, v, o = (_linear(m, n) for n in ("q_proj", "k_proj", "v_proj", "o_proj"))
     config = getattr(m, "config", None)
@@ -258,11 +326,6 @@ def _from_llama(m, example_x, causal, dtype):
     for name in ("q_norm", "k_norm"):
         if getattr(m, name, None) is not None:
             raise ValueError(f"{name} (per-head query/key RMS norm, Qwen3-style) is not supported")
-    window = getattr(m, "sliding_window", None)
-    if window is None and config is not None and getattr(config, "use_sliding_window", False):
-        window = getattr(config, "sliding_window", None)
-    if window is not None:
-        raise ValueError(f"sliding_window = {window} is not supported")
     _check_dropout(m, getattr(m, "attention_dropout", None), "attention_dropout")
     d = q.in_features
     if q.out_features % dh or k.out_features % dh or k.out_features != v.out_features:
@@ -283,6 +346,11 @@ def _from_llama(m, example_x, causal, dtype):
     if o.in_features != H * dh or o.out_features != d:
         raise ValueError(f"o_proj is [{o.out_features}, {o.in_features}], expected [{d}, {H * dh}]")
     shape = _example_shape(example_x, d)
+    window = _sliding_window(m, config)
+    if window is not None and int(window) < shape[1]:
+        raise ValueError(f"sliding_window = {window} is shorter than the sequence (N = {shape[1]}): "
+                         "sliding-window attention is not supported (a window of at least N "
+                         "keys is plain causal attention, which is)")
     theta = _rope_theta(m, dh, "head_dim")
     attrs = {"num_heads": H}
     if k.bias is not None and np.any(_numpy(k.bias) != 0):
@@ -318,7 +386,7 @@ def _from_llama(m, example_x, causal, dtype):
     attrs.update(causal=causal, scale=_scale_attr(m, dh ** -0.5),
                  rope=_rope_attr(theta, dh, 0, "half"))
     op = f"{opname} {', '.join(ops[:5])}{clauses} " + _attrs_text(attrs)
-    return _function(g, shape, op, ops, _tensor_type(shape, dtype))
+    return _function(g, op, ops, shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,30 +470,40 @@ def _from_mla(m, example_x, causal, dtype):
              "norm_epsilon": eps, "causal": causal, "scale": _scale_attr(m, (p + r) ** -0.5),
              "rope": _rope_attr(theta, r, p, style)}
     op = f"tucker.mla {head}{', '.join(rest)} " + _attrs_text(attrs)
-    return _function(g, shape, op, ops, _tensor_type(shape, dtype))
+    return _function(g, op, ops, shape)
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def from_torch(module, example_x, *, causal=False, dtype=None):
-    """MLIR text of `func.func @forward(%x: tensor<BxNxdxT>) -> tensor<BxNxdxT>` computing
-    `module` on a batch-first x shaped like `example_x` ([B, N, d]), weights embedded.
+def from_torch(module, example_x, *, causal=None, dtype=None):
+    """MLIR text of `func.func @forward(%x) -> tensor` computing `module` on an x shaped like
+    `example_x`, weights embedded: [B, N, d], or [N, B, d] for an nn.MultiheadAttention with
+    batch_first=False (the module's own layout, in and out).
+
+    causal: None (default) takes the module's `is_causal` (HF decoder attentions set it; the
+    model applies a causal mask), else False; True / False force it. dtype: None (default) takes
+    the dtype of the module's parameters (f32, f16 or bf16); "f32", "f16", "bf16" or a torch
+    dtype overrides it. The compiled kernel takes x only: no padding mask (key_padding_mask, an
+    HF attention_mask with padding) and no attn_mask other than the causal one, so every
+    sequence of the batch is attended in full.
 
     Supported: torch.nn.MultiheadAttention (self-attention), HF Llama/Qwen2-style attention
     (q_proj/k_proj/v_proj/o_proj + head_dim), HF DeepseekV3Attention (MLA). See the module
     docstring for the details and what is refused."""
     from torch import nn
-    name = _dtype_name(dtype)
-    causal = bool(causal)
     if isinstance(module, nn.MultiheadAttention):
-        return _from_mha(module, example_x, causal, name)
-    if isinstance(module, nn.Module) and hasattr(module, "kv_a_proj_with_mqa"):
-        return _from_mla(module, example_x, causal, name)
-    if isinstance(module, nn.Module) and all(hasattr(module, n) for n in
-                                             ("q_proj", "k_proj", "v_proj", "o_proj")):
-        return _from_llama(module, example_x, causal, name)
-    raise TypeError(f"from_torch does not support {type(module).__module__}."
-                    f"{type(module).__qualname__}: expected torch.nn.MultiheadAttention, an HF "
-                    "Llama/Qwen2-style attention (q_proj, k_proj, v_proj, o_proj, head_dim) or an "
-                    "HF DeepseekV3Attention (MLA: kv_a_proj_with_mqa, kv_b_proj, o_proj)")
+        build = _from_mha
+    elif isinstance(module, nn.Module) and hasattr(module, "kv_a_proj_with_mqa"):
+        build = _from_mla
+    elif isinstance(module, nn.Module) and all(hasattr(module, n) for n in
+                                               ("q_proj", "k_proj", "v_proj", "o_proj")):
+        build = _from_llama
+    else:
+        raise TypeError(f"from_torch does not support {type(module).__module__}."
+                        f"{type(module).__qualname__}: expected torch.nn.MultiheadAttention, an HF "
+                        "Llama/Qwen2-style attention (q_proj, k_proj, v_proj, o_proj, head_dim) or "
+                        "an HF DeepseekV3Attention (MLA: kv_a_proj_with_mqa, kv_b_proj, o_proj)")
+    name = _module_dtype(module) if dtype is None else _dtype_name(dtype)
+    causal = bool(getattr(module, "is_causal", False)) if causal is None else bool(causal)
+    return build(module, example_x, causal, name)
