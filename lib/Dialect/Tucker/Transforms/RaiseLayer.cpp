@@ -6,7 +6,10 @@
 // column indices: the query column is h·dh + k (k the q·kᵀ contraction),
 // the output row h·dv + j, the value column g·dv + j and the key column
 // g·dh + k, with g = h / (H/Hkv) for GQA (k and v heads repeated or
-// broadcast consecutively, as HF's repeat_kv does).
+// broadcast consecutively, as HF's repeat_kv does). A weight of higher rank
+// is the matrix of its model-dim index by its other indices (a Keras kernel
+// [d, H, dh] has the column h·dh + k), so kernels are read whole or through
+// any reshape.
 //
 //===----------------------------------------------------------------------===//
 
@@ -82,17 +85,28 @@ LogicalResult matchProjection(Evaluator &ev, Expr *e, StringRef name,
   return success();
 }
 
-/// The other index of a 2-D read whose one index is exactly `known`.
+/// The indices of a weight read other than the one that is exactly `known`,
+/// as one row-major number over the weight's other dims: a weight of any
+/// rank is the matrix [known, rest] (a Keras kernel [d, H, dh] read whole or
+/// through its collapse, an output kernel [H, dh, d]).
 std::optional<Lin> otherIndex(Evaluator &ev, Expr *read, const Lin &known) {
-  if (read->access.size() != 2)
+  auto type = cast<ShapedType>(read->value.getType());
+  if (!type.hasStaticShape())
     return std::nullopt;
-  Lin a = ev.normalize(read->access[0]), b = ev.normalize(read->access[1]);
   Lin k = ev.normalize(known);
-  if (a == k)
-    return b;
-  if (b == k)
-    return a;
-  return std::nullopt;
+  auto at = llvm::find_if(read->access,
+                          [&](const Lin &l) { return ev.normalize(l) == k; });
+  if (at == read->access.end())
+    return std::nullopt;
+  Lin rest;
+  int64_t stride = 1;
+  for (int64_t i = type.getRank() - 1; i >= 0; --i) {
+    if (i == at - read->access.begin())
+      continue;
+    rest = rest + ev.normalize(read->access[i]).scaled(stride);
+    stride *= type.getDimSize(i);
+  }
+  return rest;
 }
 
 SmallVector<Dim> termLeaves(const Lin &l) {
@@ -205,8 +219,8 @@ mlir::tucker::raise::raiseToLayer(RewriterBase &rewriter, Operation *root,
   std::optional<Lin> vCol = otherIndex(ev, vp.w, Lin::ofDim(vp.reduced));
   std::optional<Lin> oRow = otherIndex(ev, wo, Lin::ofDim(r2));
   if (!qCol || !kCol || !vCol || !oRow)
-    return fail("a projection weight is not a matrix read as [in, out] or "
-                "[out, in]");
+    return fail("a projection weight is not a static tensor with one index "
+                "on the model dim");
   // Every weight index must enumerate its dims exactly once (a bijection);
   // the order of heads and of dims within a head is free, since the heads
   // are summed and the dims within one are contracted: the operands are laid
