@@ -41,6 +41,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/Transforms/Passes.h"
+#include "tucker/Transforms/Passes.h"
 
 using namespace mlir;
 
@@ -75,6 +76,7 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   // The rest as fused linalg on tensors (a tucker.rope left outside every
   // flash lowered to it).
   pm.addPass(createTuckerFlashToLinalgPass());
+  pm.addPass(createTuckerDecomposeAggregatesPass());
   pm.addPass(createConvertElementwiseToLinalgPass());
   LinalgMorphOpsPassOptions generalize;
   generalize.namedToGeneric = true;
@@ -116,6 +118,9 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   nvvm.cubinFormat = options.format.getValue();
   nvvm.optLevel = options.optLevel.getValue();
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  TuckerVerifyLoweredPassOptions verify;
+  verify.allowGpu = true;
+  pm.addPass(createTuckerVerifyLoweredPass(verify));
 }
 
 void tucker::registerTuckerGpuPipeline() {

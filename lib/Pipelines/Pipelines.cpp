@@ -22,6 +22,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/Transforms/Passes.h"
+#include "tucker/Transforms/Passes.h"
 
 using namespace mlir;
 
@@ -68,6 +69,8 @@ void tucker::buildTuckerToLinalgPipeline(
   // Elementwise arith/math on whole tensors (as frontends write it) is not
   // bufferizable: make it linalg.generic.
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  // linalg.softmax (as frontends emit attention) to structured ops.
+  funcPm.addPass(createTuckerDecomposeAggregatesPass());
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   // Linalg on tensors: merge elementwise chains (fusion works on generic
   // ops; on the CPU path named ops become the same loops anyway), then fold
@@ -135,6 +138,7 @@ void tucker::buildTuckerCpuLoweringPipeline(
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   addCleanups(pm);
+  pm.addPass(createTuckerVerifyLoweredPass());
 }
 
 void tucker::buildTuckerCpuPipeline(OpPassManager &pm,

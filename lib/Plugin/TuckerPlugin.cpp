@@ -15,6 +15,7 @@
 #include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
 #include "tucker/Dialect/Tucker/Transforms/Passes.h"
 #include "tucker/Pipelines/Pipelines.h"
+#include "tucker/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/Plugins/DialectPlugin.h"
@@ -30,6 +31,7 @@ static void registerTuckerPasses() {
   static bool registered = [] {
     tucker::registerTuckerTransformsPasses();
     tucker::registerTuckerConversionPasses();
+    tucker::registerTuckerProjectPasses();
     tucker::registerTuckerPipelines();
     return true;
   }();

@@ -198,6 +198,7 @@ MHA_CASES = [
     (1, 50, 48, 3, 16, 8, "qo", False, (10000.0, 0, 16, 1, "half")),
     (3, 1, 16, 2, 8, 8, "", True, None),
     (2, 23, 32, 2, 16, 16, "v", True, (500.0, 4, 8, 1, "interleaved")),
+    (2, 9, 16, 1, 16, 16, "qkvo", True, None),  # one head: identity head factors of size 1
 ]
 
 
@@ -233,6 +234,7 @@ GQA_CASES = [
     (1, 65, 32, 4, 1, 8, 4, False, (10000.0, 2, 4, 1, "interleaved")),
     (2, 19, 32, 4, 2, 8, 8, True, (10000.0, 2, 4, 1, "half")),
     (1, 17, 48, 6, 3, 8, 8, False, (500.0, 0, 2, 2, "interleaved", 4)),
+    (2, 12, 16, 1, 1, 16, 16, True, (10000.0, 0, 16, 1, "half")),  # one head
 ]
 
 
@@ -329,6 +331,78 @@ def test_dense_tucker(B, N, d, H, pre, post, causal, biases, merges, dtype):
     assert len(concat) == (1 if merges else 0), concat
     assert not merges or concat[0].count("%arg") == merges, concat[0]
     assert rel_err(run(m_text, inputs, dtype), expected) <= TOLERANCE[dtype]
+
+
+# ---- forms the spec defines that do not run as plain MHA/GQA heads -------------------------
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_mha_key_bias_under_rope(causal, dtype):
+    """A nonzero key bias under rope (Qwen2) does not cancel in the softmax: --tucker-lift keeps
+    it as the weight row of a constant input feature 1; the op and its folded form against
+    reference.mha."""
+    B, N, d, H, dh = 2, 19, 32, 4, 8
+    rng = np.random.default_rng(91 + causal)
+    x = rng.standard_normal((B, N, d))
+    ws = weights(rng, (d, H * dh), (d, H * dh), (d, H * dh), (H * dh, d))
+    bq, bk, bv, bo = (s * rng.standard_normal(w)
+                      for s, w in ((0.5, H * dh), (1.5, H * dh), (0.5, H * dh), (0.5, d)))
+    rope = (10000.0, 0, dh, 1, "half")
+    op = ("tucker.mha %x, %wq, %wk, %wv, %wo bq(%bq) bk(%bk) bv(%bv) bo(%bo) "
+          + attrs_text({"num_heads": H, "causal": causal, "rope": rope_attr(rope)}))
+    inputs, values = cast([x, *ws, bq, bk, bv, bo], dtype)
+    expected = ref.mha(*values[:5], *values[5:], num_heads=H, causal=causal, rope=rope)
+    # The key bias matters: without it the reference differs by far more than the tolerance.
+    assert rel_err(ref.mha(*values[:5], values[5], None, *values[7:], num_heads=H, causal=causal,
+                           rope=rope), expected) > 3 * TOLERANCE[dtype]
+    text = function(op, list(zip(["x", "wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo"], inputs)),
+                    (B, N, d), dtype)
+    assert rel_err(run(text, inputs, dtype), expected) <= TOLERANCE[dtype]
+    assert rel_err(run(folded(text), inputs, dtype), expected) <= TOLERANCE[dtype]
+
+
+SELECTOR_CASES = [
+    # name, H, r1, head_dim, groups, u1 ("eye" constant, "arg" identity argument, "mix"), rope
+    ("head_mixing", 4, 2, 8, [0, 1], "mix", None),
+    ("head_mixing_rope", 4, 3, 8, [0, 0, 1], "mix", (10000.0, 0, 8, 2, "half")),
+    ("regrouped", 4, 4, 8, [1, 0, 1, 2], "eye", (10000.0, 2, 4, 3, "interleaved", 8)),
+    ("identity_argument", 4, 4, 8, [0, 0, 1, 1], "arg", None),
+    ("rope_not_per_head", 2, 2, 8, [0, 1], "eye", (10000.0, 0, 4, 1, "half")),
+]
+
+
+@pytest.mark.parametrize("name,H,r1,hd,groups,u1,rope", SELECTOR_CASES,
+                         ids=[c[0] for c in SELECTOR_CASES])
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_selector_forms(name, H, r1, hd, groups, u1, rope, dtype):
+    """Selector cores that do not run as MHA/GQA heads as they are (head-mixing factors,
+    identities passed as arguments, key blocks read in any order, a rope that rotates key
+    blocks differently) against reference.attention: regrouped heads or a dense core."""
+    B, N, d, causal = 2, 11, 24, True
+    K = max(groups) + 1
+    rng = np.random.default_rng(H * 31 + r1 + len(name))
+    mix = np.eye(H) if u1 != "mix" else rng.standard_normal((H, r1))
+    x = rng.standard_normal((B, N, d))
+    u2, u3, v2, v3 = weights(rng, (d, r1 * hd), (d, K * hd), (d, r1 * hd), (d, K * hd))
+    names = ["x", "u1", "u2", "u3", "v2", "v3"]
+    arrays = [x, mix, u2, u3, v2, v3]
+    constants = []
+    if u1 == "eye":  # a constant identity: the only head factor known to be one at compile time
+        names, arrays = names[:1] + names[2:], arrays[:1] + arrays[2:]
+        constants = [("u1", mix)]
+    selector = f"#tucker.selector<head_dim = {hd}, groups = {groups}>"
+    op = ("tucker.attention %x, pre(%u1, %u2, %u3), post(%u1, %v2, %v3) "
+          + attrs_text({"ranks": f"#tucker.ranks<{[r1, r1 * hd, K * hd]}, {[r1, r1 * hd, K * hd]}>",
+                        "causal": causal, "rope": rope_attr(rope), "selector": selector}))
+    inputs, values = cast(arrays, dtype)
+    v = dict(zip(names, values))
+    u1v = v.get("u1", mix)
+    expected = ref.attention(v["x"], u1v, v["u2"], v["u3"], None, u1v, v["v2"], v["v3"], None,
+                             selector=(hd, hd, groups), causal=causal, rope=rope)
+    text = function(op, list(zip(names, inputs)), (B, N, d), dtype,
+                    [(n, a) for n, a in constants])
+    assert rel_err(run(text, inputs, dtype), expected) <= TOLERANCE[dtype]
+    assert rel_err(run(folded(text), inputs, dtype), expected) <= TOLERANCE[dtype]
 
 
 # ---- the compiled ops against HF's attention semantics directly ----------------------------

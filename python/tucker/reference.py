@@ -341,8 +341,10 @@ def mha_to_tucker(wq, wk, wv, wo, bq=None, bk=None, bv=None, bo=None, *, num_hea
     """Exact Tucker form of mha: gqa_to_tucker with one kv head per query head, plus biases.
 
     The query bias stays a bias on the latent query. The key bias adds q_i.bk to every score of a
-    row, which the softmax cancels; with rope it would be rotated by the key position and would
-    not cancel, so that case is refused. Softmax weights sum to 1 (self-attention always sees
+    row, which the softmax cancels; with rope it is rotated by the key position and does not
+    cancel: --tucker-lift then keeps it as the weight row of a constant input feature 1, a form
+    on [x, 1] that this function (factors for attention(x, ...)) does not express, so it refuses
+    that case. Softmax weights sum to 1 (self-attention always sees
     key 0), so the value bias passes through unchanged and folds with the output bias into
     out_bias = bv wo + bo.
     """

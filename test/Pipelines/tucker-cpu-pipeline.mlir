@@ -8,8 +8,9 @@
 // RUN: tucker-opt %s --tucker-cpu-pipeline | FileCheck %s --check-prefix=LLVM
 // RUN: not tucker-opt %s --tucker-cpu-pipeline='query-form=fastest' 2>&1 | FileCheck %s --check-prefix=BAD
 
-// The pipeline: tucker stage, linalg cleanups, bufferization with
-// out-params, deallocation, loops, LLVM.
+// The pipeline: tucker stage, aggregated linalg ops decomposed, linalg
+// cleanups, bufferization with out-params, deallocation, loops, LLVM, and
+// the check that nothing else is left.
 // PIPE:      builtin.module(
 // PIPE-NEXT:   tucker-lift,
 // PIPE-NEXT:   tucker-fold{output-form=auto query-form=auto},
@@ -19,6 +20,7 @@
 // PIPE-NEXT:   tucker-flash-to-linalg{key-tile=64 query-tile=64},
 // PIPE-NEXT:   inline
 // PIPE-NEXT:   func.func(
+// PIPE-NEXT:     tucker-decompose-aggregates,
 // PIPE-NEXT:     convert-elementwise-to-linalg,
 // PIPE-NEXT:     linalg-generalize-named-ops,
 // PIPE-NEXT:     linalg-fuse-elementwise-ops
@@ -71,7 +73,8 @@
 // PIPE-NEXT:   convert-ub-to-llvm
 // PIPE-NEXT:   reconcile-unrealized-casts,
 // PIPE-NEXT:   canonicalize
-// PIPE-NEXT:   cse
+// PIPE-NEXT:   cse,
+// PIPE-NEXT:   tucker-verify-lowered{allow-gpu=false}
 // PIPE-NEXT: )
 
 // Options reach the passes they belong to.
@@ -81,9 +84,10 @@
 // Without the tucker stage (input already linalg on tensors) and the
 // optional steps.
 // LEAN:      builtin.module(
-// LEAN-NOT:    tucker-
+// LEAN-NOT:    tucker-{{lift|fold|fuse-rope|flash}}
 // LEAN-NOT:    inline
-// LEAN:        convert-elementwise-to-linalg
+// LEAN:        tucker-decompose-aggregates
+// LEAN-NEXT:   convert-elementwise-to-linalg
 // LEAN-NOT:    linalg-generalize-named-ops
 // LEAN-NOT:    linalg-fuse-elementwise-ops
 // LEAN:        one-shot-bufferize

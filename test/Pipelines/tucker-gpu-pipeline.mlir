@@ -33,6 +33,7 @@
 // PIPE-NEXT:   tucker-gemm-to-runtime{workspace-bytes=33554432},
 // PIPE-NEXT:   tucker-flash-to-gpu{chip=sm_90a
 // PIPE-NEXT:   tucker-flash-to-linalg{
+// PIPE-NEXT:   tucker-decompose-aggregates,
 // PIPE-NEXT:   convert-elementwise-to-linalg,
 // PIPE-NEXT:   linalg-morph-ops{{.*}}named-to-generic=true
 // PIPE-NEXT:   linalg-fuse-elementwise-ops,
@@ -53,6 +54,7 @@
 // PIPE:        gpu-to-llvm{
 // PIPE-NEXT:   gpu-module-to-binary{format=isa
 // PIPE:        reconcile-unrealized-casts
+// PIPE-NEXT:   tucker-verify-lowered{allow-gpu=true}
 // PIPE-NEXT: )
 
 // OPTS: tucker-flash-to-gpu{chip=sm_90

@@ -15,6 +15,7 @@
 #include "tucker/Dialect/Tucker/Transforms/Passes.h"
 #include "tucker/Pipelines/Pipelines.h"
 #include "tucker/Support/SanitizerOptions.h"
+#include "tucker/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
   registry.insert<mlir::tucker::TuckerDialect>();
   mlir::tucker::registerTuckerTransformsPasses();
   mlir::tucker::registerTuckerConversionPasses();
+  mlir::tucker::registerTuckerProjectPasses();
   mlir::tucker::registerTuckerPipelines();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "tucker optimizer driver\n", registry));

@@ -267,7 +267,7 @@ LogicalResult TuckerCompressPass::compress(Operation *op) {
   Value v3 = makeMatrix(b, loc, et, post.u3);
   Value coreOut = makeCore(b, loc, et, post.core);
   Value qb = queryBias ? makeVector(b, loc, et, *queryBias) : Value();
-  Value ob = w.outBias ? makeVector(b, loc, et, *w.outBias) : Value();
+  Value ob = w.outBias ? makeVector(b, loc, et, *w.outBias) : w.outBiasValue;
   auto ranksAttr = RanksAttr::get(ctx, pre.ranks, post.ranks);
   auto attention = AttentionOp::create(
       b, loc, op->getResult(0).getType(), op->getOperand(0), u1, u2v, u3, core,
@@ -278,12 +278,16 @@ LogicalResult TuckerCompressPass::compress(Operation *op) {
       w.causal ? b.getUnitAttr() : UnitAttr(), b.getF64FloatAttr(w.scale),
       RopeAttr());
 
-  int64_t paramsAfter = count(pre.u1) + count(u2) + count(pre.u3) +
-                        pre.ranks[0] * pre.ranks[1] * pre.ranks[2] +
-                        count(post.u1) + count(post.u2) + count(post.u3) +
-                        post.ranks[0] * post.ranks[1] * post.ranks[2] +
-                        (queryBias ? queryBias->size() : 0) +
-                        (w.outBias ? w.outBias->size() : 0);
+  int64_t paramsAfter =
+      count(pre.u1) + count(u2) + count(pre.u3) +
+      pre.ranks[0] * pre.ranks[1] * pre.ranks[2] + count(post.u1) +
+      count(post.u2) + count(post.u3) +
+      post.ranks[0] * post.ranks[1] * post.ranks[2] +
+      (queryBias ? queryBias->size() : 0) +
+      (w.outBias ? w.outBias->size() : 0) +
+      (w.outBiasValue
+           ? cast<RankedTensorType>(w.outBiasValue.getType()).getNumElements()
+           : 0);
   bool sharedKv = w.sharedKvLatent && w.keepPre[2] && w.keepPost[2];
   int64_t kvAfter = sharedKv ? pre.ranks[2] : pre.ranks[2] + post.ranks[2];
 

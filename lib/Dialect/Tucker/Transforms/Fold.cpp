@@ -66,31 +66,121 @@ FailureOr<RopeAttr> ropePerHead(RopeAttr rope, int64_t headDim,
                        first.front(), first.size(), stride, rope.getStyle());
 }
 
+/// How a selector core runs.
+enum class SelectorForm {
+  /// MHA/GQA heads of head_dim over the stacked projections.
+  Heads,
+  /// Heads as well, each reading its own copy of its key/value block: the
+  /// groups are not consecutive equal groups of query heads.
+  RegroupedHeads,
+  /// As a dense core (latent MQA): the head factors mix heads or are not
+  /// known to be identities, the rope differs between key blocks, or the
+  /// heads would need regrouping under a key or value norm.
+  Dense,
+};
+
+/// Whether selector groups are consecutive equal groups of query heads
+/// (head i reads key block i / (heads / key blocks)), as GQA's.
+bool isGrouped(SelectorAttr selector) {
+  ArrayRef<int64_t> groups = selector.getGroups();
+  int64_t heads = groups.size(), kvHeads = selector.getNumKvBlocks();
+  if (heads % kvHeads != 0)
+    return false;
+  for (int64_t h = 0; h < heads; ++h)
+    if (groups[h] != h / (heads / kvHeads))
+      return false;
+  return true;
+}
+
+SelectorForm selectorForm(AttentionOp op) {
+  SelectorAttr selector = op.getSelectorAttr();
+  std::string unused;
+  if (!isIdentityMatrix(op.getU1()) || !isIdentityMatrix(op.getU1Out()) ||
+      failed(ropePerHead(op.getRopeAttr(), selector.getHeadDim(),
+                         selector.getNumKvBlocks(), unused)))
+    return SelectorForm::Dense;
+  if (isGrouped(selector))
+    return SelectorForm::Heads;
+  // An RMS norm over the first latent dims must see the blocks in order.
+  if (op.getKeyNormAttr() || op.getValueNormAttr())
+    return SelectorForm::Dense;
+  return SelectorForm::RegroupedHeads;
+}
+
 /// Why `op` cannot be folded with the given forms, or nothing.
 std::optional<std::string> whyNotFoldable(AttentionOp op, Form queryForm) {
-  if (SelectorAttr selector = op.getSelectorAttr()) {
-    if (!isIdentityMatrix(op.getU1()) || !isIdentityMatrix(op.getU1Out()))
-      return std::string("a selector core runs as MHA/GQA heads only with "
-                         "identity head factors 'u1' and 'u1_out'");
-    ArrayRef<int64_t> groups = selector.getGroups();
-    int64_t heads = groups.size(), kvHeads = selector.getNumKvBlocks();
-    bool grouped = heads % kvHeads == 0;
-    for (int64_t h = 0; grouped && h < heads; ++h)
-      grouped = groups[h] == h / (heads / kvHeads);
-    if (!grouped)
-      return std::string("the selector's groups are not consecutive equal "
-                         "groups of query heads (head i reads key block "
-                         "i / (heads / key blocks))");
-    std::string why;
-    if (failed(ropePerHead(op.getRopeAttr(), selector.getHeadDim(), kvHeads,
-                           why)))
-      return why;
+  if (op.getSelectorAttr() && selectorForm(op) != SelectorForm::Dense)
     return std::nullopt;
-  }
   if (queryForm == Form::Absorbed && (op.getQueryBias() || op.getQueryNorm()))
     return std::string("the absorbed query form x·(U2·G_i) cannot apply a "
                        "query bias or query norm between U2 and the core");
   return std::nullopt;
+}
+
+/// The selector's core (`pre`) or core_out as a dense tensor
+/// `[r1, r1·w, K·w]` (w: head_dim or value_dim): slice j has ones at
+/// (j·w + t, g_j·w + t), t < w.
+Value buildSelectorCore(OpBuilder &b, Location loc, SelectorAttr selector,
+                        bool pre, Type elementType) {
+  ArrayRef<int64_t> groups = selector.getGroups();
+  int64_t heads = groups.size();
+  int64_t width = pre ? selector.getHeadDim() : selector.getValueDimOrHeadDim();
+  auto groupsType = RankedTensorType::get({heads}, b.getI64Type());
+  Value groupsValue = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(groupsType, groups));
+  Value init = tensor::EmptyOp::create(
+      b, loc,
+      ArrayRef<int64_t>{heads, heads * width,
+                        selector.getNumKvBlocks() * width},
+      elementType);
+  MLIRContext *ctx = b.getContext();
+  AffineMap perSlice = AffineMap::get(3, 0, {getAffineDimExpr(0, ctx)}, ctx);
+  SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), groupsValue, init,
+             ArrayRef<AffineMap>{perSlice, b.getMultiDimIdentityMap(3)},
+             iterators,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value j = linalg::IndexOp::create(nb, nl, 0);
+               Value row = linalg::IndexOp::create(nb, nl, 1);
+               Value col = linalg::IndexOp::create(nb, nl, 2);
+               Value w = arith::ConstantIndexOp::create(nb, nl, width);
+               Value g = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
+                                                    args[0]);
+               // Row j·w + t of slice j meets column g_j·w + t.
+               Value inSlice = arith::CmpIOp::create(
+                   nb, nl, arith::CmpIPredicate::eq,
+                   arith::DivUIOp::create(nb, nl, row, w), j);
+               Value shift = arith::MulIOp::create(
+                   nb, nl, arith::SubIOp::create(nb, nl, g, j), w);
+               Value onDiagonal = arith::CmpIOp::create(
+                   nb, nl, arith::CmpIPredicate::eq, col,
+                   arith::AddIOp::create(nb, nl, row, shift));
+               Value one = arith::ConstantOp::create(
+                   nb, nl, nb.getFloatAttr(elementType, 1.0));
+               Value zero = arith::ConstantOp::create(
+                   nb, nl, nb.getFloatAttr(elementType, 0.0));
+               Value hit = arith::AndIOp::create(nb, nl, inSlice, onDiagonal);
+               linalg::YieldOp::create(
+                   nb, nl,
+                   arith::SelectOp::create(nb, nl, hit, one, zero).getResult());
+             })
+      .getResult(0);
+}
+
+/// `factor` [d, K·w] with its column blocks of width w gathered by `groups`:
+/// [d, H·w], block h is block groups[h].
+Value gatherBlocks(OpBuilder &b, Location loc, Value factor,
+                   ArrayRef<int64_t> groups, int64_t width) {
+  llvm::SmallDenseMap<int64_t, Value> slices;
+  SmallVector<Value> blocks;
+  for (int64_t g : groups) {
+    Value &slice = slices[g];
+    if (!slice)
+      slice = buildSliceLastDim(b, loc, factor, g * width, width);
+    blocks.push_back(slice);
+  }
+  return tensor::ConcatOp::create(b, loc, /*dim=*/1, blocks);
 }
 
 /// `x·w` for x [B, N, d] and w [d, r], then the optional bias and norm.
@@ -139,8 +229,22 @@ struct FoldAttention : OpRewritePattern<AttentionOp> {
                                 PatternRewriter &rewriter) const override {
     if (std::optional<std::string> why = whyNotFoldable(op, queryForm))
       return rewriter.notifyMatchFailure(op, *why);
-    Value y = op.getSelectorAttr() ? foldSelector(op, rewriter)
-                                   : foldDense(op, rewriter);
+    Value y;
+    if (SelectorAttr selector = op.getSelectorAttr()) {
+      SelectorForm form = selectorForm(op);
+      if (form == SelectorForm::Dense) {
+        Type elementType = op.getX().getType().getElementType();
+        Value core = buildSelectorCore(rewriter, op.getLoc(), selector,
+                                       /*pre=*/true, elementType);
+        Value coreOut = buildSelectorCore(rewriter, op.getLoc(), selector,
+                                          /*pre=*/false, elementType);
+        y = foldDense(op, rewriter, core, coreOut);
+      } else {
+        y = foldSelector(op, rewriter, form == SelectorForm::RegroupedHeads);
+      }
+    } else {
+      y = foldDense(op, rewriter, op.getCore(), op.getCoreOut());
+    }
     if (Value bias = op.getOutBias())
       y = buildAddBias(rewriter, op.getLoc(), y, bias);
     rewriter.replaceOp(op, y);
@@ -161,19 +265,26 @@ private:
                            rope);
   }
 
-  /// MHA/GQA: heads of width head_dim over the stacked projections.
-  Value foldSelector(AttentionOp op, PatternRewriter &rewriter) const {
+  /// MHA/GQA: heads of width head_dim over the stacked projections; with
+  /// `regroup`, key and value blocks copied for each query head (MHA).
+  Value foldSelector(AttentionOp op, PatternRewriter &rewriter,
+                     bool regroup) const {
     Location loc = op.getLoc();
     SelectorAttr selector = op.getSelectorAttr();
     int64_t headDim = selector.getHeadDim();
     int64_t valueDim = selector.getValueDimOrHeadDim();
     Value x = op.getX();
     Type elementType = op.getX().getType().getElementType();
+    Value u3 = op.getU3(), u3Out = op.getU3Out();
+    if (regroup) {
+      u3 = gatherBlocks(rewriter, loc, u3, selector.getGroups(), headDim);
+      u3Out =
+          gatherBlocks(rewriter, loc, u3Out, selector.getGroups(), valueDim);
+    }
     Value q = project(rewriter, loc, x, op.getU2(), op.getQueryBias(),
                       op.getQueryNormAttr());
-    Value k = project(rewriter, loc, x, op.getU3(), {}, op.getKeyNormAttr());
-    Value v =
-        project(rewriter, loc, x, op.getU3Out(), {}, op.getValueNormAttr());
+    Value k = project(rewriter, loc, x, u3, {}, op.getKeyNormAttr());
+    Value v = project(rewriter, loc, x, u3Out, {}, op.getValueNormAttr());
     std::string unused;
     RopeAttr rope = *ropePerHead(op.getRopeAttr(), headDim,
                                  selector.getNumKvBlocks(), unused);
@@ -189,7 +300,8 @@ private:
   }
 
   /// Dense cores: latent MQA with one key/value head of widths r3 and r̃3.
-  Value foldDense(AttentionOp op, PatternRewriter &rewriter) const {
+  Value foldDense(AttentionOp op, PatternRewriter &rewriter, Value opCore,
+                  Value opCoreOut) const {
     Location loc = op.getLoc();
     TuckerDims dims = op.getDims();
     Value x = op.getX();
@@ -199,14 +311,13 @@ private:
 
     // Head cores G_i = Σ_a U1[i,a]·𝒞_a and G̃_i.
     Value core = isIdentityMatrix(op.getU1())
-                     ? op.getCore()
+                     ? opCore
                      : buildEinsum(rewriter, loc, "ia,ars->irs",
-                                   {op.getU1(), op.getCore()}, elementType);
+                                   {op.getU1(), opCore}, elementType);
     Value coreOut = isIdentityMatrix(op.getU1Out())
-                        ? op.getCoreOut()
+                        ? opCoreOut
                         : buildEinsum(rewriter, loc, "ia,ars->irs",
-                                      {op.getU1Out(), op.getCoreOut()},
-                                      elementType);
+                                      {op.getU1Out(), opCoreOut}, elementType);
 
     // Queries: (x·U2)·G_i or x·(U2·G_i), whichever costs fewer FLOPs per
     // token: (d·r2 + H·r2·r3) against d·H·r3.

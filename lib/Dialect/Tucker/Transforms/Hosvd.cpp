@@ -588,15 +588,21 @@ readTucker(AttentionOp op, bool foldQueryBias, std::string &reason) {
          v3 = r.matrix(op.getU3Out(), "u3_out");
   std::optional<Dense> coreOut = r.get(op.getCoreOut(), "core_out");
   std::optional<Vector> queryBias, outBias;
+  Value outBiasValue;
   if (foldQueryBias) {
     queryBias = r.vector(op.getQueryBias(), "query_bias");
-    outBias = r.vector(op.getOutBias(), "out_bias");
+    std::string unused;
+    if (Value bias = op.getOutBias();
+        bias && failed(readConstant(bias, "out_bias", unused)))
+      outBiasValue = bias;
+    else
+      outBias = r.vector(bias, "out_bias");
   }
   if (r.failed)
     return failure();
 
   AttentionWeights w;
-  w.params = r.params + (foldQueryBias ? 0
+  w.params = r.params + (foldQueryBias ? numElements(outBiasValue)
                                        : numElements(op.getQueryBias()) +
                                              numElements(op.getOutBias()));
   int64_t heads = dims.numHeads;
@@ -654,6 +660,7 @@ readTucker(AttentionOp op, bool foldQueryBias, std::string &reason) {
     w.queryBiasRow = true;
   }
   w.outBias = outBias;
+  w.outBiasValue = outBiasValue;
   w.queryNorm = op.getQueryNormAttr();
   w.keyNorm = op.getKeyNormAttr();
   w.valueNorm = op.getValueNormAttr();

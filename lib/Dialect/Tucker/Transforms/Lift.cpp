@@ -47,18 +47,12 @@ FailureOr<RopeAttr> ropeOverKeyBlocks(RopeAttr rope, int64_t headDim,
 }
 
 /// Why a multi-head op cannot be lifted, or nothing.
-template <typename OpTy>
-std::optional<std::string> whyNotLiftable(OpTy op, Value keyBias) {
+template <typename OpTy> std::optional<std::string> whyNotLiftable(OpTy op) {
   MultiHeadDims dims = op.getDims();
   std::string why;
   if (failed(ropeOverKeyBlocks(op.getRopeAttr(), dims.headDim,
                                dims.numKvHeads, why)))
     return "cannot lift the rope: " + why;
-  // Rotated keys turn the bias into a position-dependent term that no
-  // longer cancels in the softmax.
-  if (keyBias && op.getRopeAttr() && !isZeroConstant(keyBias))
-    return std::string("cannot lift a key bias under rope: it does not "
-                       "cancel in the softmax");
   return std::nullopt;
 }
 
@@ -66,7 +60,7 @@ std::optional<std::string> whyNotLiftable(OpTy op, Value keyBias) {
 template <typename OpTy>
 LogicalResult liftMultiHead(OpTy op, Value bq, Value bv, Value bo,
                             Value bk, PatternRewriter &rewriter) {
-  if (std::optional<std::string> why = whyNotLiftable(op, bk))
+  if (std::optional<std::string> why = whyNotLiftable(op))
     return rewriter.notifyMatchFailure(op, *why);
   MultiHeadDims dims = op.getDims();
   Location loc = op.getLoc();
@@ -74,7 +68,20 @@ LogicalResult liftMultiHead(OpTy op, Value bq, Value bv, Value bo,
   int64_t heads = dims.numHeads, kvHeads = dims.numKvHeads;
 
   Value eye = buildIdentity(rewriter, loc, heads, elementType);
+  Value x = op.getX(), wq = op.getWq(), wk = op.getWk(), wv = op.getWv();
   Value woT = buildTranspose(rewriter, loc, op.getWo(), {1, 0});
+  // A key bias cancels in the softmax (constant per query row) unless the
+  // keys are rotated: then it is kept exactly as the weight row of a
+  // constant input feature 1, x' = [x, 1] and U3 = [wk; bk]; the other
+  // factors get a zero row and the output's extra column is dropped.
+  bool keepKeyBias = bk && op.getRopeAttr() && !isZeroConstant(bk);
+  if (keepKeyBias) {
+    x = buildAppend(rewriter, loc, x, /*dim=*/2, /*fill=*/1.0);
+    wq = buildAppend(rewriter, loc, wq, /*dim=*/0, 0.0);
+    wk = buildAppend(rewriter, loc, wk, /*dim=*/0, 0.0, bk);
+    wv = buildAppend(rewriter, loc, wv, /*dim=*/0, 0.0);
+    woT = buildAppend(rewriter, loc, woT, /*dim=*/0, 0.0);
+  }
   // In self-attention every query sees a key, so the softmax weights sum to
   // one and the value bias passes through to the output: bv·wo + bo.
   Value outBias = bo;
@@ -101,12 +108,19 @@ LogicalResult liftMultiHead(OpTy op, Value bq, Value bv, Value bo,
                                      unused);
 
   auto attention = AttentionOp::create(
-      rewriter, loc, op.getType(), op.getX(), eye, op.getWq(), op.getWk(),
-      /*core=*/Value(), eye, woT, op.getWv(), /*core_out=*/Value(), bq,
-      outBias, ranks, selector, /*query_norm=*/nullptr, /*key_norm=*/nullptr,
+      rewriter, loc, cast<RankedTensorType>(x.getType()), x, eye, wq, wk,
+      /*core=*/Value(), eye, woT, wv, /*core_out=*/Value(), bq,
+      keepKeyBias ? Value() : outBias, ranks, selector,
+      /*query_norm=*/nullptr, /*key_norm=*/nullptr,
       /*value_norm=*/nullptr, op.getCausal(),
       rewriter.getF64FloatAttr(op.getEffectiveScale()), rope);
-  rewriter.replaceOp(op, attention.getResult());
+  Value y = attention.getResult();
+  if (keepKeyBias) {
+    y = buildSliceLastDim(rewriter, loc, y, 0, dims.model);
+    if (outBias)
+      y = buildAddBias(rewriter, loc, y, outBias);
+  }
+  rewriter.replaceOp(op, y);
   return success();
 }
 
@@ -230,9 +244,9 @@ struct TuckerLiftPass : tucker::impl::TuckerLiftPassBase<TuckerLiftPass> {
     WalkResult result = getOperation()->walk([](Operation *op) {
       std::optional<std::string> why;
       if (auto mha = dyn_cast<MhaOp>(op))
-        why = whyNotLiftable(mha, mha.getBk());
+        why = whyNotLiftable(mha);
       else if (auto gqa = dyn_cast<GqaOp>(op))
-        why = whyNotLiftable(gqa, Value());
+        why = whyNotLiftable(gqa);
       else if (isa<MlaOp>(op))
         why = "was not lifted";
       else

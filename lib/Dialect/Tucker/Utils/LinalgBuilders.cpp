@@ -171,6 +171,9 @@ bool mlir::tucker::isIdentityMatrix(Value value) {
       !generic.getIndexingMapsArray()[0].isIdentity())
     return false;
   auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
+  // buildIdentity(1): the folders of linalg.index over a unit dim leave 1.
+  if (type.getDimSize(0) == 1)
+    return matchPattern(yield.getOperand(0), m_OneFloat());
   auto select = yield.getOperand(0).getDefiningOp<arith::SelectOp>();
   if (!select)
     return false;
@@ -262,6 +265,30 @@ Value mlir::tucker::buildAddBias(OpBuilder &b, Location loc, Value input,
                    nb, nl, castTo(nb, nl, sum, type.getElementType()));
              })
       .getResult(0);
+}
+
+Value mlir::tucker::buildAppend(OpBuilder &b, Location loc, Value input,
+                                int64_t dim, double fill, Value slice) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, input);
+  sizes[dim] = b.getIndexAttr(type.getDimSize(dim) + 1);
+  Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  Value value = arith::ConstantOp::create(
+      b, loc, b.getFloatAttr(type.getElementType(), fill));
+  init = linalg::FillOp::create(b, loc, value, init).getResult(0);
+  SmallVector<OpFoldResult> zeros(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> ones(type.getRank(), b.getIndexAttr(1));
+  Value out = tensor::InsertSliceOp::create(b, loc, input, init, zeros,
+                                            mixedSizes(b, loc, input), ones);
+  if (!slice)
+    return out;
+  // The new entries: `slice` with a unit dim at `dim`.
+  SmallVector<OpFoldResult> offsets = zeros;
+  offsets[dim] = b.getIndexAttr(type.getDimSize(dim));
+  SmallVector<OpFoldResult> sliceSizes = mixedSizes(b, loc, input);
+  sliceSizes[dim] = b.getIndexAttr(1);
+  return tensor::InsertSliceOp::create(b, loc, slice, out, offsets, sliceSizes,
+                                       ones);
 }
 
 Value mlir::tucker::buildSliceLastDim(OpBuilder &b, Location loc, Value input,

@@ -15,19 +15,6 @@ func.func @uneven_rope(%x: tensor<1x8x64xf32>, %wq: tensor<64x64xf32>, %wk: tens
 
 // -----
 
-// Tests that: a key bias does not cancel once keys are rotated.
-func.func @key_bias_rope(%x: tensor<1x8x64xf32>, %w: tensor<64x64xf32>, %bk: tensor<64xf32>)
-    -> tensor<1x8x64xf32> {
-  // expected-error @+1 {{cannot lift a key bias under rope: it does not cancel in the softmax}}
-  %y = tucker.mha %x, %w, %w, %w, %w bk(%bk)
-      {num_heads = 4 : i64, rope = #tucker.rope<theta = 10000.0, width = 16, style = half>}
-      : (tensor<1x8x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>,
-         tensor<64x64xf32>, tensor<64xf32>) -> tensor<1x8x64xf32>
-  return %y : tensor<1x8x64xf32>
-}
-
-// -----
-
 // Tests that: a constant zero key bias under rope is harmless and lifts.
 func.func @zero_key_bias_rope(%x: tensor<1x8x64xf32>, %w: tensor<64x64xf32>) -> tensor<1x8x64xf32> {
   %bk = arith.constant dense<0.0> : tensor<64xf32>

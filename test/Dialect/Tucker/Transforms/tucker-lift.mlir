@@ -154,3 +154,32 @@ func.func @mla_direct(%x: tensor<1x8x64xbf16>, %wq_b: tensor<64x48xbf16>, %wkv_a
          tensor<16x64xbf16>, tensor<32x64xbf16>) -> tensor<1x8x64xbf16>
   return %y : tensor<1x8x64xbf16>
 }
+
+// -----
+
+// Tests that: a nonzero key bias under rope (Qwen2) is kept exactly as the
+// weight row of a constant input feature 1: x' = [x, 1] (dynamic B, N),
+// U3 = [wk; bk], zero rows under U2, Ũ3 and Ũ2, the output's extra column
+// dropped and the output bias added after.
+// CHECK-LABEL: func @key_bias_rope
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<?x?x64xf32>, %[[W:[a-z0-9]+]]: tensor<64x64xf32>, %[[BK:[a-z0-9]+]]: tensor<64xf32>, %[[BO:[a-z0-9]+]]: tensor<64xf32>)
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: %[[ONES:.*]] = linalg.fill ins(%[[ONE]] : f32) outs(%{{.*}} : tensor<?x?x65xf32>)
+// CHECK: %[[XA:.*]] = tensor.insert_slice %[[X]] into %[[ONES]][0, 0, 0] [%{{.*}}, %{{.*}}, 64] [1, 1, 1]
+// CHECK: %[[WQA:.*]] = tensor.insert_slice %[[W]] into %{{.*}}[0, 0] [64, 64] [1, 1] : tensor<64x64xf32> into tensor<65x64xf32>
+// CHECK: %[[WKZ:.*]] = tensor.insert_slice %[[W]] into %{{.*}}[0, 0] [64, 64] [1, 1] : tensor<64x64xf32> into tensor<65x64xf32>
+// CHECK: %[[WKA:.*]] = tensor.insert_slice %[[BK]] into %[[WKZ]][64, 0] [1, 64] [1, 1] : tensor<64xf32> into tensor<65x64xf32>
+// CHECK: %[[Y:.*]] = tucker.attention %[[XA]], pre(%{{.*}}, %[[WQA]], %[[WKA]]), post(
+// CHECK-SAME: rope = #tucker.rope<theta = 1.000000e+04, width = 16, repeat = 4, style = half>
+// CHECK-SAME: -> tensor<?x?x65xf32>
+// CHECK: %[[YS:.*]] = tensor.extract_slice %[[Y]][0, 0, 0] [%{{.*}}, %{{.*}}, 64] [1, 1, 1] : tensor<?x?x65xf32> to tensor<?x?x64xf32>
+// CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[YS]], %[[BO]] :
+// CHECK: return %[[OUT]]
+func.func @key_bias_rope(%x: tensor<?x?x64xf32>, %w: tensor<64x64xf32>, %bk: tensor<64xf32>,
+                         %bo: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  %y = tucker.mha %x, %w, %w, %w, %w bk(%bk) bo(%bo)
+      {num_heads = 4 : i64, rope = #tucker.rope<theta = 10000.0, width = 16, style = half>}
+      : (tensor<?x?x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>,
+         tensor<64x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+  return %y : tensor<?x?x64xf32>
+}

@@ -18,3 +18,26 @@ func.func @mha_rank2_query(%x: tensor<1x4x16xf32>) -> tensor<1x4x16xf32> {
       : (tensor<1x4x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>) -> tensor<1x4x16xf32>
   return %y : tensor<1x4x16xf32>
 }
+
+// -----
+
+// Tests that: compression sees through the output bias --tucker-lift folds
+// (bv·wo + bo, computed by linalg ops): the bias is no part of the weight
+// tensors and passes through to the compressed op as it is.
+// CHECK-LABEL: func @mha_value_bias
+// CHECK: %[[BIAS:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32>) outs(%{{.*}} : tensor<4xf32>)
+// CHECK: %[[Y:.*]] = tucker.attention %{{.*}}, pre({{.*}}, core %{{.*}}), post({{.*}}, core %{{.*}}) out_bias(%[[BIAS]])
+// CHECK-SAME: ranks = #tucker.ranks<[2, 4, 4], [2, 4, 4]>
+// CHECK: return %[[Y]]
+func.func @mha_value_bias(%x: tensor<1x3x4xf32>) -> tensor<1x3x4xf32> {
+  %wq = arith.constant dense<[[1.0, 0.0, 2.0, -1.0], [0.0, 1.0, 1.0, 0.0], [2.0, -1.0, 0.0, 1.0], [1.0, 1.0, -2.0, 0.0]]> : tensor<4x4xf32>
+  %wk = arith.constant dense<[[0.0, 1.0, -1.0, 2.0], [1.0, 0.0, 0.0, 1.0], [-1.0, 2.0, 1.0, 0.0], [0.0, -1.0, 2.0, 1.0]]> : tensor<4x4xf32>
+  %wv = arith.constant dense<[[2.0, 0.0, 1.0, 1.0], [0.0, -1.0, 0.0, 2.0], [1.0, 1.0, -1.0, 0.0], [-2.0, 0.0, 1.0, 1.0]]> : tensor<4x4xf32>
+  %wo = arith.constant dense<[[1.0, -1.0, 0.0, 2.0], [0.0, 2.0, 1.0, 0.0], [1.0, 0.0, -1.0, 1.0], [2.0, 1.0, 0.0, -1.0]]> : tensor<4x4xf32>
+  %bv = arith.constant dense<[1.0, -2.0, 0.5, 1.0]> : tensor<4xf32>
+  %bo = arith.constant dense<[0.5, 0.0, -1.0, 2.0]> : tensor<4xf32>
+  // expected-remark @+1 {{pre-softmax ranks [2, 4, 4], post-softmax ranks [2, 4, 4] (tolerance 1e-06)}}
+  %y = tucker.mha %x, %wq, %wk, %wv, %wo bv(%bv) bo(%bo) {num_heads = 2 : i64}
+      : (tensor<1x3x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x3x4xf32>
+  return %y : tensor<1x3x4xf32>
+}

@@ -34,7 +34,7 @@
 // SCALAR: scalar.mlir:1:1: error: entry @scale: argument #1 has type 'f32'; entry points take and return ranked tensors
 
 // RUN: not tucker-compile %t/lift.mlir -o %t/x.so 2>&1 | FileCheck %s --check-prefix=PIPELINE
-// PIPELINE: lift.mlir:4:8: error: 'tucker.mha' op cannot lift a key bias under rope: it does not cancel in the softmax
+// PIPELINE: lift.mlir:4:8: error: 'tucker.gqa' op cannot lift the rope: its rotated blocks are not evenly spaced across heads of 16 dims
 // PIPELINE-NOT: see current operation
 // PIPELINE: tucker-compile: error: the CPU pipeline (--tucker-cpu-pipeline) failed
 
@@ -104,12 +104,13 @@ func.func @scale(%a: tensor<2xf32>, %s: f32) -> tensor<2xf32> {
 }
 
 //--- lift.mlir
-// A key bias under rope cannot be lifted (tucker-lift refuses it).
-func.func @key_bias_rope(%x: tensor<1x8x64xf32>, %w: tensor<64x64xf32>, %bk: tensor<64xf32>)
-    -> tensor<1x8x64xf32> {
-  %y = tucker.mha %x, %w, %w, %w, %w bk(%bk)
-      {num_heads = 4 : i64, rope = #tucker.rope<theta = 10000.0, width = 16, style = half>}
-      : (tensor<1x8x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>,
-         tensor<64x64xf32>, tensor<64xf32>) -> tensor<1x8x64xf32>
+// A rope whose blocks are uneven over the key heads cannot be lifted.
+func.func @uneven_rope(%x: tensor<1x8x64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<64x32xf32>,
+                       %wv: tensor<64x32xf32>, %wo: tensor<64x64xf32>) -> tensor<1x8x64xf32> {
+  %y = tucker.gqa %x, %wq, %wk, %wv, %wo
+      {num_heads = 4 : i64, num_kv_heads = 2 : i64,
+       rope = #tucker.rope<theta = 10000.0, width = 4, repeat = 2, style = half>}
+      : (tensor<1x8x64xf32>, tensor<64x64xf32>, tensor<64x32xf32>, tensor<64x32xf32>,
+         tensor<64x64xf32>) -> tensor<1x8x64xf32>
   return %y : tensor<1x8x64xf32>
 }

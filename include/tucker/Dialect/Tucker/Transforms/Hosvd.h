@@ -158,6 +158,9 @@ struct AttentionWeights {
   bool queryBiasRow = false;
   /// The folded output bias b_v·W^O + b_o, or the op's out_bias.
   std::optional<hosvd::Vector> outBias;
+  /// A tucker.attention out_bias that is not a constant (as --tucker-lift
+  /// folds b_v·W^O + b_o): no part of 𝒲̃, so it is kept as it is.
+  Value outBiasValue;
   /// RMS norms of the latents (width and epsilon), for kept modes.
   RmsNormAttr queryNorm, keyNorm, valueNorm;
   /// The value latent is the first columns of the key latent (MLA): the KV
@@ -182,8 +185,9 @@ bool isAttentionLayer(Operation *op);
 /// "operand 'wq' is not a constant"), when a weight it needs is not an
 /// arith.constant with dense f32/f16/bf16 elements. With `foldQueryBias`, an
 /// MHA bq or tucker.attention query_bias becomes the extra last row of the
-/// pre-softmax query mode, and the output-side biases fold into `outBias`;
-/// without it biases are ignored (they are not part of 𝒲, 𝒲̃).
+/// pre-softmax query mode, and the output-side biases fold into `outBias`
+/// (or `outBiasValue`); without it biases are ignored (they are not part of
+/// 𝒲, 𝒲̃).
 FailureOr<AttentionWeights>
 readAttentionWeights(Operation *op, bool foldQueryBias, std::string &reason);
 

@@ -16,6 +16,10 @@ def TuckerLiftPass : Pass<"tucker-lift"> {
       RoPE becomes one block-diagonal rotation repeated over the key blocks;
       the key bias is dropped (it cancels in the softmax), the value and
       output biases fold into `out_bias = bv·wo + bo`, the query bias stays.
+      Under RoPE a nonzero key bias does not cancel: it is kept exactly as
+      the weight row of a constant input feature 1 (`x' = [x, 1]`,
+      `U3 = [wk; bk]`, zero rows under the other factors, the result's
+      extra column dropped, the output bias added after).
     * MLA: dense cores `𝒞_i = [W^UQ_i·diag(kv_norm)·W^UK_iᵀ | W^QR_i]`
       (query norm weight folded in), `U3 = wkv_a`, `Ũ3` its latent columns,
       key and value RMS norms over the latent, the decoupled RoPE as a
@@ -44,8 +48,11 @@ def TuckerFoldPass : Pass<"tucker-fold"> {
     (with biases and RMS norms) as linalg contractions, one `tucker.flash`
     (RoPE and causality carried over), and the output fold
     `y = Σ_i Ũ2·G̃_i·o_i`. Selector cores become ordinary MHA/GQA heads of
-    width `head_dim`; dense cores become latent MQA (one key/value head of
-    widths `r3` and `r̃3`). The query and output folds pick the absorbed or
+    width `head_dim` (heads that read key blocks in another order than
+    GQA's over copies of their blocks); dense cores become latent MQA (one
+    key/value head of widths `r3` and `r̃3`). A selector whose head factors
+    are not constant identities, or whose rope rotates key blocks
+    differently, runs as the dense core it stands for. The query and output folds pick the absorbed or
     the two-step form by FLOPs unless told otherwise.
   }];
   let options = [
@@ -147,7 +154,9 @@ def TuckerCompressPass : Pass<"tucker-compress"> {
     `‖𝒲 − 𝒲̂‖ ≤ ε‖𝒲‖`.
 
     * Biases (MHA): the key bias cancels in the softmax and is dropped; the
-      value and output biases fold exactly into `out_bias = bv·wo + bo`; the
+      value and output biases fold exactly into `out_bias = bv·wo + bo` (a
+      `tucker.attention` out_bias that is not a constant, as `--tucker-lift`
+      computes it, is kept as it is: it is no part of `𝒲̃`); the
       query bias is compressed with `𝒲` as an extra query row (the augmented
       query `[x, 1]·[W^Q; b_q]`): `U2` is the first `d` rows of the factor and
       `query_bias` its last row, so the remark's error includes it.

@@ -40,6 +40,12 @@ Value buildRmsNormPrefix(OpBuilder &b, Location loc, Value input,
 /// `input + bias`, the 1-D bias broadcast over all but the last dim.
 Value buildAddBias(OpBuilder &b, Location loc, Value input, Value bias);
 
+/// `input` with one more entry along the static dim `dim`: the new
+/// entries are `fill`, or `slice` when given (input's shape without `dim`;
+/// a rank-reduced insert).
+Value buildAppend(OpBuilder &b, Location loc, Value input, int64_t dim,
+                  double fill, Value slice = Value());
+
 /// Entries `[offset, offset + size)` of the last dim.
 Value buildSliceLastDim(OpBuilder &b, Location loc, Value input,
                         int64_t offset, int64_t size);

@@ -1,0 +1,36 @@
+// RUN: tucker-opt %s --tucker-decompose-aggregates -split-input-file | FileCheck %s
+
+// Tests that: linalg.softmax becomes its structured ops (max reduction,
+// exp of the difference, sum reduction, division) over the same dimension,
+// with dynamic sizes carried by the inits.
+// CHECK-LABEL: func @softmax
+// CHECK-SAME: (%[[S:[a-z0-9]+]]: tensor<?x4x8xf32>)
+// CHECK-NOT: linalg.softmax
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[S]] : tensor<?x4x8xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+// CHECK: arith.maxnumf
+// CHECK: %[[EXP:.*]] = linalg.generic {{.*}} ins(%[[S]], %[[MAX]] : tensor<?x4x8xf32>, tensor<?x4xf32>)
+// CHECK: math.exp
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[EXP]] : tensor<?x4x8xf32>)
+// CHECK: arith.addf
+// CHECK: %[[Y:.*]] = linalg.generic {{.*}} ins(%[[EXP]], %[[SUM]] : tensor<?x4x8xf32>, tensor<?x4xf32>)
+// CHECK: arith.divf
+// CHECK: return %[[Y]]
+func.func @softmax(%s: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
+  %c0 = arith.constant 0 : index
+  %b = tensor.dim %s, %c0 : tensor<?x4x8xf32>
+  %e = tensor.empty(%b) : tensor<?x4x8xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<?x4x8xf32>) outs(%e : tensor<?x4x8xf32>)
+      -> tensor<?x4x8xf32>
+  return %p : tensor<?x4x8xf32>
+}
+
+// -----
+
+// Tests that: structured ops are left as they are.
+// CHECK-LABEL: func @structured
+// CHECK-NEXT: linalg.exp
+// CHECK-NEXT: return
+func.func @structured(%a: tensor<4xf32>, %e: tensor<4xf32>) -> tensor<4xf32> {
+  %r = linalg.exp ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
