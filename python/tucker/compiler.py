@@ -11,9 +11,10 @@ uint16 array holding the bf16 bits; see to_bf16_bits / from_bf16_bits), and i8/i
 
 Dynamic dimensions (`?`) are allowed: their sizes come from the arrays passed in, and every
 dynamic output dimension must equal an input dimension (tucker-compile works this out from the IR
-and refuses to compile otherwise). Static dimensions must match exactly. Dynamic dimensions
-that the kernel assumes equal (two inputs with `?` rows that it combines) are not checked against
-each other: pass consistent arrays.
+and refuses to compile otherwise). Static dimensions must match exactly. Dynamic dimensions that
+the kernel's ops relate (the batch of a flash's q and k, its k and v key counts, ...) must agree:
+the compiled entry checks them before it runs anything and the call raises ValueError naming the
+arguments, their sizes and the op that relates them.
 
 An argument that is the `lengths` operand of a tucker.flash (the signature marks it) must be
 int32 of shape [B] (B: the flash's batch) with values in [0, Nk] (Nk: its key count); anything
@@ -146,6 +147,7 @@ class Signature(NamedTuple):
     args: tuple
     results: tuple
     workspace_bytes: int = 0  # cuda: the trailing device workspace argument (0: none)
+    checked: bool = True  # the entry checks the shapes of a call and returns why it refused one
 
     @classmethod
     def from_json(cls, j):
@@ -157,7 +159,8 @@ class Signature(NamedTuple):
             lengths = tuple((source(b["batch"]), source(b["keys"])) for b in t.get("lengths", ()))
             return ArraySpec(t["dtype"], tuple(t["shape"]), dims, lengths)
         return cls(j["entry"], j["symbol"], j["target"], tuple(spec(t, False) for t in j["inputs"]),
-                   tuple(spec(t, True) for t in j["outputs"]), int(j.get("workspace_bytes", 0)))
+                   tuple(spec(t, True) for t in j["outputs"]), int(j.get("workspace_bytes", 0)),
+                   int(j.get("version", 1)) >= 2)
 
 
 def _require_hopper():
@@ -189,7 +192,9 @@ class Kernel:
             self._fn = getattr(self._lib, self.signature.symbol)
         except AttributeError:
             raise CompileError(f"{library} does not export {self.signature.symbol}") from None
-        self._fn.restype = None
+        # The entry returns NULL, or a message when the shapes of the call disagree with what its
+        # ops relate (libraries of signature version 1 return nothing and check nothing).
+        self._fn.restype = ctypes.c_char_p if self.signature.checked else None
         # --target=cuda: a leading CUstream; the call enqueues on it and returns at once.
         self._cuda = self.signature.target == "cuda"
         self._fn.argtypes = [ctypes.c_void_p] * (len(self.signature.args) + len(self.signature.results)
@@ -260,6 +265,16 @@ class Kernel:
                 bound = "[0, Nk]" if nk is None else f"[0, {nk}] (Nk = {nk} keys)"
                 raise ValueError(f"{name} must hold values in {bound}, got lengths[{bad[0]}] = "
                                  f"{values[bad[0]]}")
+
+    def _raise_refusal(self, message, shapes):
+        """ValueError with the entry's reason for refusing a call (its message names the
+        descriptors by position), and the shapes of this call's arrays."""
+        if not message:
+            return
+        n = len(self.signature.args)
+        ins = ", ".join(_fmt_shape(s) for s in shapes[:n])
+        outs = ", ".join(_fmt_shape(s) for s in shapes[n:])
+        raise ValueError(f"{message.decode(errors='replace')} (arguments {ins}; outputs {outs})")
 
     def _workspace(self, stream):
         """The descriptor of this stream's workspace: the device memory of the layer's
@@ -335,7 +350,7 @@ class Kernel:
         pointers = [base + 8 * o for o in offsets]
         if cuda:
             pointers.insert(0, stream)
-        self._fn(*pointers)
+        self._raise_refusal(self._fn(*pointers), shapes)
         del tensors
         return outs
 
@@ -386,7 +401,7 @@ class Kernel:
         pointers = [ctypes.addressof(d) for d in descs]
         if self._cuda:
             pointers.insert(0, stream)
-        self._fn(*pointers)
+        self._raise_refusal(self._fn(*pointers), shapes + [tuple(r.shape) for r in results])
         del keep
         if not results:
             return None

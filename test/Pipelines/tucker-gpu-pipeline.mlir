@@ -16,7 +16,7 @@
 // SO-DAG: U tuckerStreamBegin
 // SO-DAG: U tuckerStreamEnd
 // SO-NOT: mgpuMemAlloc
-// SIG: "target":"cuda","entry":"chain","symbol":"_mlir_ciface_chain","stream":"first argument: the CUstream the call enqueues on; it returns without synchronizing","workspace_bytes":65536,
+// SIG: "target":"cuda","entry":"chain","symbol":"_mlir_ciface_chain","returns":"const char *: NULL, or why the shapes of the call were refused (nothing ran)","stream":"first argument: the CUstream the call enqueues on; it returns without synchronizing","workspace_bytes":65536,
 // HOST: error: tucker-gpu-pipeline: 'tensor.extract' would run on the host
 // HOST: the GPU pipeline (--tucker-gpu-pipeline) failed
 

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EntryChecks.h"
 #include "tucker/Dialect/Tucker/IR/TuckerDialect.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 #include "tucker/Pipelines/Pipelines.h"
@@ -439,10 +440,12 @@ static void writeSignatureJson(llvm::raw_ostream &os, const Signature &sig,
       });
   };
   j.object([&] {
-    j.attribute("version", 1);
+    j.attribute("version", 2);
     j.attribute("target", target);
     j.attribute("entry", sig.entry);
     j.attribute("symbol", "_mlir_ciface_" + sig.entry);
+    j.attribute("returns", "const char *: NULL, or why the shapes of the "
+                           "call were refused (nothing ran)");
     if (sig.stream)
       j.attribute("stream", "first argument: the CUstream the call enqueues "
                             "on; it returns without synchronizing");
@@ -681,6 +684,22 @@ static LogicalResult emitLibrary(ModuleOp module, const Signature &sig,
   return linkSharedLibrary(objectPath, outputFilename, libraryArgs);
 }
 
+/// Puts the shape checks in front of the lowered C interface (EntryChecks.h):
+/// it returns NULL, or why it refused the call.
+static LogicalResult checkInterface(ModuleOp module, const Signature &sig,
+                                    ArrayRef<tucker::DimCheck> checks,
+                                    unsigned leadingArgs) {
+  SmallVector<unsigned> inputRanks, outputRanks;
+  for (const TensorSpec &t : sig.inputs)
+    inputRanks.push_back(t.shape.size());
+  for (const TensorSpec &t : sig.outputs)
+    outputRanks.push_back(t.shape.size());
+  if (failed(tucker::emitCheckedInterface(module, sig.entry, checks, inputRanks,
+                                          outputRanks, leadingArgs)))
+    return fail("the lowered module lacks the C interface @_mlir_ciface_" +
+                sig.entry);
+  return success();
+}
 
 /// Exports `entry` with a C interface and read-only tensor arguments
 /// (callers keep their inputs: the kernel never writes into an argument);
@@ -715,6 +734,7 @@ static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
   // The C interface of the entry (_mlir_ciface_<name>, memref descriptors
   // by pointer); it must stay visible.
   OwningOpRef<ModuleOp> original = prepareEntry(module, entry);
+  SmallVector<tucker::DimCheck> checks = tucker::collectDimChecks(entry);
 
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
@@ -723,6 +743,8 @@ static LogicalResult compileForCpu(ModuleOp module, func::FuncOp entry,
   if (failed(pm.run(module)))
     return fail("the CPU pipeline (--tucker-cpu-pipeline) failed on '" +
                 inputFilename + "'");
+  if (failed(checkInterface(module, sig, checks, /*leadingArgs=*/0)))
+    return failure();
 
   if (original &&
       failed(resolveDynamicResultDims(*original, sig.entry, sig, *options)))
@@ -811,6 +833,7 @@ static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
     return fail("invalid --pipeline-options='" + pipelineOptions +
                 "' for --tucker-gpu-pipeline");
   OwningOpRef<ModuleOp> original = prepareEntry(module, entry);
+  SmallVector<tucker::DimCheck> checks = tucker::collectDimChecks(entry);
   addStreamArgument(module, entry);
   sig.stream = true;
 
@@ -821,6 +844,8 @@ static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
   if (failed(pm.run(module)))
     return fail("the GPU pipeline (--tucker-gpu-pipeline) failed on '" +
                 inputFilename + "'");
+  if (failed(checkInterface(module, sig, checks, /*leadingArgs=*/1)))
+    return failure();
   // The device buffers' workspace, a trailing argument when there is one
   // (--tucker-gpu-device-buffers records its size on the entry).
   sig.workspaceBytes = 0;

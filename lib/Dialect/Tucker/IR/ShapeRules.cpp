@@ -2,6 +2,7 @@
 
 #include "tucker/Dialect/Tucker/IR/ShapeRules.h"
 #include "tucker/Dialect/Tucker/IR/TuckerAttrs.h"
+#include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
@@ -460,4 +461,53 @@ LogicalResult mlir::tucker::verifyFlashLengths(EmitErrorFn emitError,
                        << element;
   return expectShape(emitError, "lengths", lengths, {batch},
                      "[B] of 'q', one key count per sequence");
+}
+
+SmallVector<DimTie> mlir::tucker::getDimTies(Operation *op) {
+  SmallVector<DimTie> ties;
+  auto tie = [&](Value a, unsigned aDim, StringRef aName, Value b,
+                 unsigned bDim, StringRef bName, StringRef meaning) {
+    ties.push_back({a, aDim, aName, b, bDim, bName, meaning});
+  };
+  // A layer's result is [B, N, d] of 'x'; its weights are static.
+  auto layer = [&](Value x, Value result) {
+    tie(result, 0, "result", x, 0, "x", "the batch B");
+    tie(result, 1, "result", x, 1, "x", "the sequence length N");
+  };
+  if (auto flash = dyn_cast<FlashOp>(op)) {
+    Value q = flash.getQ(), k = flash.getK(), v = flash.getV();
+    Value result = flash.getResult();
+    tie(k, 0, "k", q, 0, "q", "the batch B");
+    tie(v, 0, "v", q, 0, "q", "the batch B");
+    tie(v, 1, "v", k, 1, "k", "the key/value heads Hkv");
+    tie(v, 2, "v", k, 2, "k", "the key count Nk");
+    tie(k, 3, "k", q, 3, "q", "the query/key width Dqk");
+    if (Value lengths = flash.getLengths())
+      tie(lengths, 0, "lengths", q, 0, "q", "the batch B");
+    tie(result, 0, "result", q, 0, "q", "the batch B");
+    tie(result, 1, "result", q, 1, "q", "the query heads Hq");
+    tie(result, 2, "result", q, 2, "q", "the query count Nq");
+    tie(result, 3, "result", v, 3, "v", "the value width Dv");
+  } else if (auto rope = dyn_cast<RopeOp>(op)) {
+    Value x = rope.getX();
+    for (unsigned d = 0; d < 4; ++d)
+      tie(rope.getResult(), d, "result", x, d, "x", "a dim of 'x'");
+    if (Value positions = rope.getPositions()) {
+      bool perBatch =
+          cast<RankedTensorType>(positions.getType()).getRank() == 2;
+      if (perBatch)
+        tie(positions, 0, "positions", x, 0, "x", "the batch B");
+      tie(positions, perBatch ? 1 : 0, "positions", x, 2, "x",
+          "the sequence length N");
+    }
+  } else if (auto mha = dyn_cast<MhaOp>(op)) {
+    layer(mha.getX(), mha.getResult());
+  } else if (auto gqa = dyn_cast<GqaOp>(op)) {
+    layer(gqa.getX(), gqa.getResult());
+  } else if (auto mla = dyn_cast<MlaOp>(op)) {
+    layer(mla.getX(), mla.getResult());
+  } else if (auto attention = dyn_cast<AttentionOp>(op)) {
+    layer(attention.getX(), attention.getResult());
+  }
+  return ties;
 }

@@ -14,7 +14,8 @@
 // Only the C interface is exported.
 // SYMS: T _mlir_ciface_scale_rows
 
-// SIG: {"version":1,"target":"cpu","entry":"scale_rows","symbol":"_mlir_ciface_scale_rows",
+// SIG: {"version":2,"target":"cpu","entry":"scale_rows","symbol":"_mlir_ciface_scale_rows",
+// SIG-SAME: "returns":"const char *: NULL, or why the shapes of the call were refused (nothing ran)",
 // SIG-SAME: "inputs":[{"dtype":"f32","shape":[null,4]},{"dtype":"f32","shape":[4]}],
 // SIG-SAME: "outputs":[{"dtype":"f32","shape":[null,4],"dims":[{"input":0,"dim":0},4]},
 // SIG-SAME:            {"dtype":"f32","shape":[null],"dims":[{"input":0,"dim":0}]}]}
@@ -23,6 +24,9 @@
 // CHECK-NEXT: y[1] = 1 5 10 -15 | rowsum 1
 // CHECK-NEXT: y[2] = 1 7 13 -19 | rowsum 2
 // CHECK-NEXT: x[0] unchanged: 0 1 2 3
+// A row-sum output allocated one row short is refused before anything runs.
+// CHECK-NEXT: refused: @scale_rows: output 1 (tensor<?xf32>) dim 0 is 2 but argument 0 (tensor<?x4xf32>) dim 0 is 3; they must be equal: {{.*}}
+// CHECK-NEXT: y[0] unchanged: -99 3 7 -11
 
 //--- kernel.mlir
 #id = affine_map<(i, j) -> (i, j)>
@@ -62,7 +66,7 @@ func.func @scale_rows(%x: tensor<?x4xf32>, %w: tensor<4xf32>)
 /* The descriptors of README.md, for ranks 1 and 2. */
 typedef struct { float *allocated, *aligned; int64_t offset, sizes[1], strides[1]; } Memref1;
 typedef struct { float *allocated, *aligned; int64_t offset, sizes[2], strides[2]; } Memref2;
-typedef void (*Entry)(Memref2 *x, Memref1 *w, Memref2 *y, Memref1 *rowsum);
+typedef const char *(*Entry)(Memref2 *x, Memref1 *w, Memref2 *y, Memref1 *rowsum);
 
 int main(int argc, char **argv) {
   void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -78,9 +82,15 @@ int main(int argc, char **argv) {
   Memref1 W = {w, w, 0, {4}, {1}};
   Memref2 Y = {&y[0][0], &y[0][0], 0, {N, 4}, {4, 1}};
   Memref1 S = {rowsum, rowsum, 0, {N}, {1}};
-  entry(&X, &W, &Y, &S);
+  const char *refused = entry(&X, &W, &Y, &S);
+  if (refused) { fprintf(stderr, "unexpected refusal: %s\n", refused); return 1; }
   for (int i = 0; i < N; ++i)
     printf("y[%d] = %g %g %g %g | rowsum %g\n", i, y[i][0], y[i][1], y[i][2], y[i][3], rowsum[i]);
   printf("x[0] unchanged: %g %g %g %g\n", x[0][0], x[0][1], x[0][2], x[0][3]);
+  Memref1 Short = {rowsum, rowsum, 0, {N - 1}, {1}};
+  y[0][0] = -99;
+  refused = entry(&X, &W, &Y, &Short);
+  printf("refused: %s\n", refused ? refused : "(not refused)");
+  printf("y[0] unchanged: %g %g %g %g\n", y[0][0], y[0][1], y[0][2], y[0][3]);
   return 0;
 }

@@ -49,6 +49,24 @@ struct FlashDims {
   int64_t batch, numHeads, numKvHeads, querySeq, keySeq, qkDim, valueDim;
 };
 
+/// Two dimensions that a tucker op requires to be equal (operand with
+/// operand) or makes equal (result with operand): what its verifier checks
+/// where both are static, and a caller must meet where they are dynamic.
+/// `aName`, `bName` name the operands as the op does ("q", "result");
+/// `meaning` names the size ("the batch B").
+struct DimTie {
+  Value a;
+  unsigned aDim;
+  StringRef aName;
+  Value b;
+  unsigned bDim;
+  StringRef bName;
+  StringRef meaning;
+};
+
+/// The dimension ties of a tucker op (none for any other op).
+SmallVector<DimTie> getDimTies(Operation *op);
+
 /// Operands of `tucker.mha`/`tucker.gqa`; optional ones may be null.
 struct MultiHeadOperands {
   Value x, wq, wk, wv, wo, bq, bk, bv, bo;
