@@ -100,19 +100,19 @@ def eager_attention_forward(module, query, key, value, attention_mask, scaling):
 
 
 class LlamaAttention(nn.Module):
-    """HF LlamaAttention (attention_bias False): q/k/v/o_proj, rotate-half RoPE on whole heads,
-    repeat_kv for GQA, scaling head_dim**-0.5. The rotary embedding, which HF keeps in
-    LlamaModel, lives here."""
+    """HF LlamaAttention: q/k/v/o_proj (biased with attention_bias, as config.attention_bias),
+    rotate-half RoPE on whole heads, repeat_kv for GQA, scaling head_dim**-0.5. The rotary
+    embedding, which HF keeps in LlamaModel, lives here."""
 
-    def __init__(self, hidden_size, num_heads, num_kv_heads, head_dim, rope_theta):
+    def __init__(self, hidden_size, num_heads, num_kv_heads, head_dim, rope_theta, attention_bias=False):
         super().__init__()
         self.head_dim = head_dim
         self.num_key_value_groups = num_heads // num_kv_heads
         self.scaling = head_dim ** -0.5
-        self.q_proj = nn.Linear(hidden_size, num_heads * head_dim, bias=False)
-        self.k_proj = nn.Linear(hidden_size, num_kv_heads * head_dim, bias=False)
-        self.v_proj = nn.Linear(hidden_size, num_kv_heads * head_dim, bias=False)
-        self.o_proj = nn.Linear(num_heads * head_dim, hidden_size, bias=False)
+        self.q_proj = nn.Linear(hidden_size, num_heads * head_dim, bias=attention_bias)
+        self.k_proj = nn.Linear(hidden_size, num_kv_heads * head_dim, bias=attention_bias)
+        self.v_proj = nn.Linear(hidden_size, num_kv_heads * head_dim, bias=attention_bias)
+        self.o_proj = nn.Linear(num_heads * head_dim, hidden_size, bias=attention_bias)
         self.rotary_emb = RotaryEmbedding(head_dim, rope_theta)
 
     def forward(self, hidden_states, causal=True):

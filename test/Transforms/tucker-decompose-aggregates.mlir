@@ -34,3 +34,23 @@ func.func @structured(%a: tensor<4xf32>, %e: tensor<4xf32>) -> tensor<4xf32> {
   %r = linalg.exp ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// Tests that: a softmax on bf16 is computed in f32 and rounded once.
+// CHECK-LABEL: func @softmax_bf16
+// CHECK-SAME: (%[[S:[a-z0-9]+]]: tensor<4x8xbf16>)
+// CHECK: %[[X:.*]] = arith.extf %[[S]] : tensor<4x8xbf16> to tensor<4x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : tensor<4x8xf32>) outs(%{{.*}} : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x8xf32>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4xf32>)
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x8xf32>)
+// CHECK: arith.divf
+// CHECK: %[[Y:.*]] = arith.truncf %[[P]] : tensor<4x8xf32> to tensor<4x8xbf16>
+// CHECK: return %[[Y]]
+func.func @softmax_bf16(%s: tensor<4x8xbf16>) -> tensor<4x8xbf16> {
+  %e = tensor.empty() : tensor<4x8xbf16>
+  %p = linalg.softmax dimension(1) ins(%s : tensor<4x8xbf16>) outs(%e : tensor<4x8xbf16>)
+      -> tensor<4x8xbf16>
+  return %p : tensor<4x8xbf16>
+}

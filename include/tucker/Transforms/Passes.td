@@ -18,7 +18,10 @@ def TuckerDecomposeAggregatesPass : Pass<"tucker-decompose-aggregates"> {
     ops its `decomposeOperation` returns: `linalg.softmax` becomes a max
     reduction, the subtracted exponential, a sum reduction and the division,
     all linalg ops on tensors that the rest of a pipeline lowers like any
-    other. Runs in both pipelines before their linalg stages (frontends emit
+    other. A softmax on f16 or bf16 is computed in f32 (`arith.extf`, the
+    softmax, `arith.truncf`): the decomposition reduces in the op's element
+    type, and a sum of exponentials rounded at every step loses accuracy.
+    Runs in both pipelines before their linalg stages (frontends emit
     `linalg.softmax` for attention that `--tucker-raise` leaves alone). An
     op whose decomposition fails is an error at its location.
 

@@ -9,9 +9,10 @@ beyond the signature's shapes; the entry's arguments are the op's operands, in o
         x, wq, wk, wv, wo[, bq, bk, bv, bo]: torch.nn.MultiheadAttention (batch_first) with
         in_proj_weight = [wqᵀ; wkᵀ; wvᵀ], out_proj.weight = woᵀ and the biases; causal as an
         upper-triangular attn_mask.
-    {"layer": "gqa", "heads": H, "kv_heads": Hkv, "theta": θ, "causal": c}
-        x, wq, wk, wv, wo: HF LlamaAttention (python/tests/hf_semantics.py: rotate-half RoPE on
-        whole heads at positions 0..N-1, repeat_kv), q_proj.weight = wqᵀ, ...
+    {"layer": "gqa", "heads": H, "kv_heads": Hkv, "theta": θ, "causal": c[, "bias": true]}
+        x, wq, wk, wv, wo[, bq, bk, bv, bo]: HF LlamaAttention (python/tests/hf_semantics.py:
+        rotate-half RoPE on whole heads at positions 0..N-1, repeat_kv; attention_bias),
+        q_proj.weight = wqᵀ, q_proj.bias = bq, ... (tucker.mha with rope when biased).
     {"layer": "mla", "heads": H, "q_lora_rank": r or null, "kv_lora_rank": c, "nope": n,
      "rope": p, "v": v, "theta": θ, "interleave": i, "causal": c}
         x[, wq_a, q_norm], wq_b, wkv_a, kv_norm, wkv_b, wo: HF DeepseekV3Attention
@@ -20,6 +21,11 @@ beyond the signature's shapes; the entry's arguments are the op's operands, in o
         x, U1, U2, U3, core, Ũ1, Ũ2, Ũ3, core_out[, query bias][, output bias]: DESIGN.md §1,
         G_i = Σ_a U1[i,a] 𝒞_a, q_i = (x U2 + b_q) G_i, k = x U3, v = x Ũ3,
         o_i = softmax(s q_i kᵀ) v, y = Σ_i Ũ2 G̃_i o_i + b_o (written out here).
+        With "selector": {"head_dim": a, "groups": [...]} the cores are that selector's
+        (docs/spec.md) and not arguments; with "u1": "identity" the head factors are a constant
+        identity in the function and not arguments either.
+    {"layer": "softmax", "dim": i}
+        x: torch.softmax(x, dim=i) (linalg.softmax as frontends emit it).
 Inputs are random (seeded; weights scaled by 1/sqrt(fan-in), norm weights near 1), the
 reference runs in float64 on the CPU from the same (bf16-rounded) values. Before every call the
 output's block is poisoned with NaN (torch's caching allocator hands it back to the kernel's
@@ -73,12 +79,16 @@ def argument_names(case, count):
     if layer == "mha":
         return ["x", "wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo"][:count]
     if layer == "gqa":
-        return ["x", "wq", "wk", "wv", "wo"]
+        return ["x", "wq", "wk", "wv", "wo"] + (["bq", "bk", "bv", "bo"] if case.get("bias") else [])
     if layer == "mla":
         tail = ["wq_b", "wkv_a", "kv_norm", "wkv_b", "wo"]
         return ["x", "wq_a", "q_norm"] + tail if case.get("q_lora_rank") else ["x"] + tail
+    if layer == "softmax":
+        return ["x"]
     if layer == "tucker":
         names = ["x", "u1", "u2", "u3", "core", "v1", "v2", "v3", "core_out"]
+        if "selector" in case:  # one head factor for both sides, or a constant identity
+            names = ["x"] + ([] if case.get("u1") == "identity" else ["u1"]) + ["u2", "u3", "v2", "v3"]
         if case.get("query_bias"):
             names.append("bq")
         if case.get("out_bias"):
@@ -111,11 +121,14 @@ def reference(case, w):
         return y
     if layer == "gqa":
         heads, kv = case["heads"], case["kv_heads"]
-        llama = LlamaAttention(d, heads, kv, w["wq"].shape[1] // heads, case["theta"]).double()
+        llama = LlamaAttention(d, heads, kv, w["wq"].shape[1] // heads, case["theta"],
+                               attention_bias=case.get("bias", False)).double()
         with torch.no_grad():
-            for proj, name in ((llama.q_proj, "wq"), (llama.k_proj, "wk"), (llama.v_proj, "wv"),
-                               (llama.o_proj, "wo")):
-                proj.weight.copy_(w[name].T)
+            for proj, name in ((llama.q_proj, "q"), (llama.k_proj, "k"), (llama.v_proj, "v"),
+                               (llama.o_proj, "o")):
+                proj.weight.copy_(w["w" + name].T)
+                if case.get("bias"):
+                    proj.bias.copy_(w["b" + name])
         return llama(x, causal=causal)
     if layer == "mla":
         mla = DeepseekV3Attention(d, case["heads"], case.get("q_lora_rank"), case["kv_lora_rank"],
@@ -133,7 +146,19 @@ def reference(case, w):
             mla.kv_b_proj.weight.copy_(w["wkv_b"].T)
             mla.o_proj.weight.copy_(w["wo"].T)
         return mla(x, causal=causal)
+    if layer == "softmax":
+        return torch.softmax(x, dim=case["dim"])
     # Tucker attention, DESIGN.md §1 "Execution form".
+    if "selector" in case:
+        w = dict(w)
+        a, groups = case["selector"]["head_dim"], case["selector"]["groups"]
+        if case.get("u1") == "identity":
+            w["u1"] = torch.eye(len(groups), dtype=x.dtype)
+        w["v1"] = w["u1"]
+        core = torch.zeros(len(groups), len(groups) * a, (max(groups) + 1) * a, dtype=x.dtype)
+        for j, g in enumerate(groups):
+            core[j, j * a + torch.arange(a), g * a + torch.arange(a)] = 1.0
+        w["core"] = w["core_out"] = core
     g = torch.einsum("ia,ars->irs", w["u1"], w["core"])
     g_out = torch.einsum("ia,ars->irs", w["v1"], w["core_out"])
     qt = x @ w["u2"] + (w["bq"] if "bq" in w else 0)
