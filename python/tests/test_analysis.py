@@ -14,6 +14,7 @@ about 1e-7 * sigma_1; the remark prints 9 significant digits).
 """
 
 import pathlib
+import re
 import warnings
 
 import numpy as np
@@ -159,6 +160,29 @@ def test_compress_smaller_ranks_and_tolerance():
     rt = tucker.compress(low, tol=1e-5)
     assert (rt.ranks_pre, rt.ranks_post) == ([4, 8, 8], [4, 4, 4])
     assert rt.error_pre < 1e-5 and rt.error_post < 1e-5
+
+
+def test_compress_module_follows_is_causal():
+    """A module is imported with from_torch's defaults: an HF decoder attention (is_causal) gives
+    a causal layer, causal=False a non-causal one. At full ranks the compressed kernel computes
+    the module's forward with that mask (f32, 1e-4 as above); without example_x it takes x of
+    [1, 1, d]."""
+    from test_from_torch_norope import BartAttention
+    torch.manual_seed(8)
+    m = BartAttention(D, H, is_causal=True).eval()
+    x = torch.randn(2, SEQ, D)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # full ranks do not reduce the count
+        default = tucker.compress(m, ranks=[H, D, D], example_x=x)
+        override = tucker.compress(m, ranks=[H, D, D], example_x=x, causal=False)
+        dummy = tucker.compress(m, ranks=[2, 4, 4])
+    for res, causal in ((default, True), (override, False)):
+        assert ("causal" in res.mlir) == causal
+        with torch.no_grad():
+            expected = m(x, causal=causal).numpy()
+        np.testing.assert_allclose(tucker.compile(res.mlir)(x.numpy()), expected, atol=1e-4, rtol=1e-4)
+    assert "causal" in dummy.mlir
+    assert re.search(rf"@forward\(%\w+: tensor<1x1x{D}xf32>\)", dummy.mlir)
 
 
 def tucker_params(d, heads, pre, post, bias_terms):

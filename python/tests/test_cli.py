@@ -121,6 +121,22 @@ def test_compress_and_compile(mlir_file, tmp_path):
     assert "[1/1] tucker-compile --target=cpu" in p.stderr
 
 
+def test_compress_report_warns(mlir_file):
+    """Full ranks do not reduce MHA's parameter count: the report says so under the op (stdout,
+    with or without -q), with CompressResult.warnings' message; Python's own warning is not
+    printed on top of it."""
+    p = cli("compress", mlir_file, "--ranks", "4,16,16")
+    assert p.returncode == 0, p.stderr
+    with pytest.warns(UserWarning):
+        res = tucker.compress(mlir_file, ranks=[4, 16, 16])
+    assert f"  warning: {res.warnings[0]}\n" in p.stdout
+    assert "params: 1088 -> 3136" in p.stdout and "UserWarning" not in p.stderr
+    q = cli("-q", "compress", mlir_file, "--ranks", "4,16,16")
+    assert q.returncode == 0 and q.stderr == "" and q.stdout == p.stdout
+    small = cli("compress", mlir_file, "--ranks", "2,4,4")
+    assert small.returncode == 0 and "warning" not in small.stdout
+
+
 @pytest.mark.parametrize("args", [
     ("ranks", "{missing}"),
     ("compile", "{missing}", "-o", "{tmp}/x.so"),

@@ -1,7 +1,8 @@
 """tucker.from_torch: the imported layer, compiled for the CPU, matches the module's own forward.
 
 Tolerances, max abs error over max abs reference: f32 1e-4 for the HF-style modules (from
-hf_semantics, forward(x, causal=...)) and 1e-5 for nn.MultiheadAttention; bf16 2e-2 and f16 1e-2.
+hf_semantics, forward(x, causal=...)) and 1e-5 for nn.MultiheadAttention and the Qwen2-style key
+bias; bf16 2e-2 and f16 1e-2. Attentions without RoPE are in test_from_torch_norope.py.
 nn.MultiheadAttention runs in eval mode with need_weights=False and a causal attn_mask when
 causal, on x in its own layout ([N, B, d] when batch_first=False), which is the compiled
 function's layout too.
@@ -161,23 +162,26 @@ def test_integer_weights_refused():
 
 
 LLAMA_CASES = [
-    # B, N, d, H, Hkv, head_dim, theta, causal, biases (Qwen2-style)
+    # B, N, d, H, Hkv, head_dim, theta, causal, biases
     (2, 11, 32, 4, 2, 8, 10000.0, True, False),    # GQA
     (1, 17, 32, 4, 1, 8, 500000.0, False, False),  # MQA
     (2, 9, 48, 6, 6, 8, 10000.0, True, False),     # MHA-shaped
-    (1, 10, 32, 4, 2, 16, 1000.0, True, True),     # GQA with q/v/o biases -> tucker.mha
+    (1, 10, 32, 4, 2, 16, 1000.0, True, True),     # GQA with q/k/v/o biases -> tucker.mha
 ]
+
+
+def add_biases(m, names=("q_proj", "k_proj", "v_proj", "o_proj"), std=0.3):
+    for name in names:
+        lin = getattr(m, name)
+        lin.bias = nn.Parameter(std * torch.randn(lin.out_features))
 
 
 @pytest.mark.parametrize("B,N,d,H,Hkv,dh,theta,causal,biases", LLAMA_CASES)
 def test_llama_attention(B, N, d, H, Hkv, dh, theta, causal, biases):
     torch.manual_seed(N * 10 + H)
     m = LlamaAttention(d, H, Hkv, dh, theta).eval()
-    if biases:  # q/v/o biases (a zero k bias is dropped; a nonzero one is refused, see below)
-        for name in ("q_proj", "v_proj", "o_proj"):
-            lin = getattr(m, name)
-            lin.bias = nn.Parameter(0.3 * torch.randn(lin.out_features))
-        m.k_proj.bias = nn.Parameter(torch.zeros(m.k_proj.out_features))
+    if biases:
+        add_biases(m)
     x = torch.randn(B, N, d)
     text = tucker.from_torch(m, x, causal=causal)
     assert ("tucker.mha" if biases else "tucker.gqa") in text
@@ -378,11 +382,39 @@ def test_mla_mismatched_norm_eps_refused():
         tucker.from_torch(m.eval(), torch.randn(1, 4, 32))
 
 
-def test_llama_key_bias_refused():
-    m = LlamaAttention(32, 4, 2, 8, 10000.0).eval()
-    m.k_proj.bias = nn.Parameter(torch.ones(m.k_proj.out_features))
-    with pytest.raises(ValueError, match="k_proj bias"):
-        tucker.from_torch(m, torch.randn(1, 4, 32))
+QWEN2_CASES = [
+    # B, N, d, H, Hkv, causal, dtype
+    (2, 12, 64, 4, 2, True, torch.float32),
+    (1, 9, 64, 4, 2, False, torch.float32),
+    (2, 7, 32, 4, 1, True, torch.float32),   # MQA
+    (2, 12, 64, 4, 2, True, torch.bfloat16),
+    (1, 9, 32, 4, 4, False, torch.bfloat16),
+]
+
+
+@pytest.mark.parametrize("B,N,d,H,Hkv,causal,dtype", QWEN2_CASES)
+def test_qwen2_key_bias(B, N, d, H, Hkv, causal, dtype):
+    """Qwen2: q/k/v biases, the key bias nonzero (under RoPE it does not cancel in the softmax);
+    imported as tucker.mha with it. bf16 reference: the module in float32 with the same bf16
+    weights on the same bf16 x."""
+    torch.manual_seed(B * 100 + N + Hkv)
+    m = LlamaAttention(d, H, Hkv, d // H, 1e6).eval()
+    add_biases(m, ("q_proj", "k_proj", "v_proj"), std=1.0)
+    inv_freq = m.rotary_emb.inv_freq
+    m.to(dtype)
+    m.rotary_emb.inv_freq = inv_freq  # float64, as a bf16 inv_freq has no exact theta
+    x = torch.randn(B, N, d).to(dtype)
+    text = tucker.from_torch(m, x, causal=causal)
+    assert "tucker.mha" in text and " bk(%bk)" in text
+    ref = copy.deepcopy(m).float()
+    ref.rotary_emb.inv_freq = inv_freq
+    with torch.no_grad():
+        expected = ref(x.float(), causal=causal)
+        # The key bias matters: the layer without it is far from the module.
+        ref.k_proj.bias.zero_()
+        without = ref(x.float(), causal=causal)
+    assert rel_err(without, expected) > 0.05
+    assert rel_err(tucker.compile(text)(x).float(), expected) <= TOL[dtype]
 
 
 def test_llama_rope_parameters():

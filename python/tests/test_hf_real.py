@@ -1,19 +1,25 @@
 """The real HF transformers attention classes through tucker.from_torch and tucker.compile.
 
-Skipped as a whole where transformers is not importable (CI here; the GPU machine has it). Built
-from small configs through the config classes: LlamaAttention (GQA, MQA, MHA-shaped; with and
-without attention_bias), Qwen2Attention (q/k/v biases) and DeepseekV3Attention (MLA; with and
-without the query LoRA, interleaved and rotate-half rope). The attention modules take
-hidden_states, position_embeddings = (cos, sin) from the model's own RotaryEmbedding class, and an
-additive attention_mask (the causal mask of hf_semantics, or None); the config is pinned to eager
-attention so that a None mask means no mask.
+Skipped as a whole where transformers is not importable (CI here; the GPU machine has it); a
+class the installed version lacks is skipped. Built from small configs through the config
+classes: LlamaAttention (GQA, MQA, MHA-shaped; with and without attention_bias), Qwen2Attention
+(q/k/v biases, the key bias nonzero) and DeepseekV3Attention (MLA; with and without the query
+LoRA, interleaved and rotate-half rope) take hidden_states, position_embeddings = (cos, sin) from
+the model's own RotaryEmbedding class, and an additive attention_mask (the causal mask of
+hf_semantics, or None); the config is pinned to eager attention so that a None mask means no
+mask. Attentions without RoPE take hidden_states and that mask: GPT2Attention, GPTBigCodeAttention
+(MQA and MHA), BertSelfAttention, ViTAttention (transformers 4's wrapper with its output
+projection, or 5's q/k/v/o_proj), BartAttention (encoder and decoder), OPTAttention,
+WhisperAttention, CLIPAttention and SmolLM3Attention on a NoPE layer.
 
 Each case checks, in float32:
 - *_semantics (no tool needed): the module's own forward against hf_semantics' re-implementation
   with the same weights and rotary frequencies, rel. error <= 1e-5 (so the HF-semantics oracles
   that the CPU tests use where transformers is missing stay faithful);
 - from_torch + compile(target="cpu") against the module's forward: rel. error (max abs error over
-  max abs output) <= 1e-4 (skipped where tucker-compile is not found).
+  max abs output) <= 1e-4, <= 1e-5 for Qwen2 and the attentions without RoPE (skipped where
+  tucker-compile is not found); Qwen2 also in bf16 (weights rounded by from_torch's dtype=),
+  <= 2e-2 of the module with the same rounded weights in float32.
 CUDA cases (CUDA_CASES, only where torch sees a Hopper GPU) export bf16 and compile(target="cuda"),
 and compare the CUDA kernel on CUDA tensors with the module's float32 forward on the GPU: rel.
 error <= 2e-2 (bf16 weights, activations and output). A compile failure is a test failure. The
@@ -21,8 +27,8 @@ GPU machine has no MLIR tools, so there these tests skip; bench/gpu/hf_real.py r
 and checks in three stages instead (export on the GPU machine, compile here, check there; see
 docs/python.md).
 
-What from_torch refuses is checked too: a nonzero key bias (Qwen2's k_proj bias does not cancel
-under RoPE) and MLA projection biases (DeepseekV3 attention_bias=True).
+What from_torch refuses is checked too: MLA projection biases (DeepseekV3 attention_bias=True)
+and BertAttention, whose output block adds the residual and a LayerNorm.
 """
 
 import importlib
@@ -39,6 +45,7 @@ from tucker import _tools
 import hf_semantics as sem
 
 F32_TOL = 1e-4
+QWEN2_F32_TOL = NOROPE_F32_TOL = 1e-5
 BF16_TOL = 2e-2
 SEMANTICS_TOL = 1e-5
 
@@ -125,12 +132,6 @@ def randomize(module, std=0.3):
                 p.add_(std * torch.randn_like(p))
 
 
-def zero_key_bias(module):
-    if module.k_proj.bias is not None:
-        with torch.no_grad():
-            module.k_proj.bias.zero_()
-
-
 def check_semantics(layer, oracle, x, causal):
     """hf_semantics' module with the real module's weights and rotary frequencies computes the
     same layer."""
@@ -147,6 +148,13 @@ def check_cpu(layer, x, causal, op):
     text = tucker.from_torch(layer.attention, x, causal=causal)
     assert op in text
     assert rel_err(tucker.compile(text, target="cpu")(x.numpy()), layer(x, causal)) <= F32_TOL
+
+
+def round_to_bf16(module):
+    """The module's parameters rounded to bf16, kept float32 (the bf16 layer's reference)."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(p.to(torch.bfloat16).float())
 
 
 def export_cuda(layer, x, causal):
@@ -190,7 +198,6 @@ def llama(B, N, d, H, Hkv, dh, theta, bias, seed):
                           rope_theta=theta, attention_bias=bias)
     layer = Layer(attention_cls(config, layer_idx=0), rotary_cls(config=config))
     randomize(layer.attention)
-    zero_key_bias(layer.attention)  # nonzero: refused, see test_qwen2_key_bias_refused
     x = torch.randn(B, N, d)
     return layer, x
 
@@ -216,30 +223,145 @@ def test_llama(B, N, d, H, Hkv, dh, theta, causal, bias, compiler):
 # Qwen2 (GQA with RoPE, q/k/v biases)
 
 
-def qwen2(B, N, d, H, Hkv, seed, zero_k=True):
+def qwen2(B, N, d, H, Hkv, seed):
     attention_cls, rotary_cls = hf("qwen2", "Qwen2Attention", "Qwen2RotaryEmbedding")
     torch.manual_seed(seed)
     config = eager_config("Qwen2Config", hidden_size=d, intermediate_size=2 * d,
                           num_attention_heads=H, num_key_value_heads=Hkv, rope_theta=1000000.0,
                           use_sliding_window=False)
     layer = Layer(attention_cls(config, layer_idx=0), rotary_cls(config=config))
-    randomize(layer.attention)
-    if zero_k:
-        zero_key_bias(layer.attention)
+    randomize(layer.attention)  # the key bias too: it does not cancel under RoPE
     return layer, torch.randn(B, N, d)
 
 
 @pytest.mark.parametrize("causal", [True, False])
 def test_qwen2(causal, compiler):
     layer, x = qwen2(2, 12, 64, 4, 2, seed=21)
-    assert layer.attention.q_proj.bias is not None, "Qwen2Attention has q/k/v biases"
-    check_cpu(layer, x, causal, "tucker.mha")
+    assert layer.attention.k_proj.bias is not None, "Qwen2Attention has q/k/v biases"
+    text = tucker.from_torch(layer.attention, x, causal=causal)
+    assert "tucker.mha" in text and " bk(%bk)" in text
+    y = tucker.compile(text)(x.numpy())
+    assert rel_err(y, layer(x, causal)) <= QWEN2_F32_TOL
+    # The key bias matters: without it the module is 100 tolerances away from the kernel.
+    with torch.no_grad():
+        layer.attention.k_proj.bias.zero_()
+    assert rel_err(y, layer(x, causal)) > 100 * QWEN2_F32_TOL
 
 
-def test_qwen2_key_bias_refused():
-    layer, x = qwen2(1, 4, 64, 4, 2, seed=22, zero_k=False)
-    with pytest.raises(ValueError, match="k_proj bias"):
-        tucker.from_torch(layer.attention, x)
+@pytest.mark.parametrize("causal", [True, False])
+def test_qwen2_bf16(causal, compiler):
+    """from_torch(dtype=bf16) rounds the weights; reference: the module with its weights rounded
+    to bf16, in float32, on the bf16-rounded x."""
+    layer, x = qwen2(2, 12, 64, 4, 2, seed=24)
+    text = tucker.from_torch(layer.attention, x, causal=causal, dtype=torch.bfloat16)
+    assert "xbf16>" in text and " bk(%bk)" in text
+    round_to_bf16(layer.attention)
+    xb = x.to(torch.bfloat16)
+    y = tucker.compile(text)(xb)
+    assert rel_err(y.float(), layer(xb.float(), causal)) <= BF16_TOL
+
+
+# ---------------------------------------------------------------------------------------------
+# Attention without RoPE: GPT-2, GPTBigCode, BERT, ViT, BART, OPT, Whisper, CLIP, SmolLM3's NoPE
+# layers
+
+
+def hf_forward(attention, x, causal):
+    """The module on x; causal: HF's additive causal mask as attention_mask."""
+    B, N = x.shape[:2]
+    kwargs = {"attention_mask": sem.causal_mask(N, x.dtype).expand(B, 1, N, N)} if causal else {}
+    with torch.no_grad():
+        out = attention(hidden_states=x, **kwargs)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def norope(name, d, H, seed):
+    """A real HF attention without RoPE: (module, forward(x, causal), causal values it has)."""
+    torch.manual_seed(seed)
+    if name == "gpt2":
+        (cls,) = hf("gpt2", "GPT2Attention")
+        config = eager_config("GPT2Config", n_embd=d, n_head=H, n_positions=64,
+                              scale_attn_by_inverse_layer_idx=True)
+        m = cls(config, layer_idx=1)
+        # transformers 4's GPT2Attention masks causally itself (its `bias` buffer); 5's takes
+        # the model's mask.
+        causals = (True,) if isinstance(getattr(m, "bias", None), torch.Tensor) else (True, False)
+    elif name in ("gpt-bigcode-mqa", "gpt-bigcode"):
+        (cls,) = hf("gpt_bigcode", "GPTBigCodeAttention")
+        config = eager_config("GPTBigCodeConfig", n_embd=d, n_head=H, n_positions=64,
+                              multi_query=name.endswith("mqa"))
+        # transformers 4 takes a boolean mask of another shape: the non-causal layer only.
+        m, causals = cls(config, layer_idx=0), (False,)
+    elif name == "bert":
+        (cls,) = hf("bert", "BertSelfAttention")
+        m, causals = cls(eager_config("BertConfig", hidden_size=d, num_attention_heads=H,
+                                      intermediate_size=2 * d)), (False, True)
+    elif name == "vit":
+        (cls,) = hf("vit", "ViTAttention")
+        m, causals = cls(eager_config("ViTConfig", hidden_size=d, num_attention_heads=H,
+                                      intermediate_size=2 * d, qkv_bias=True)), (False,)
+    elif name in ("bart-encoder", "bart-decoder"):
+        (cls,) = hf("bart", "BartAttention")
+        config = eager_config("BartConfig", d_model=d, encoder_attention_heads=H,
+                              decoder_attention_heads=H)
+        decoder = name == "bart-decoder"
+        m = cls(d, H, is_decoder=decoder, is_causal=decoder, config=config)
+        causals = (decoder,)
+    elif name == "opt":
+        (cls,) = hf("opt", "OPTAttention")
+        m = cls(eager_config("OPTConfig", hidden_size=d, num_attention_heads=H, ffn_dim=2 * d),
+                layer_idx=0)
+        causals = (True, False)
+    elif name == "whisper":  # no key bias
+        (cls,) = hf("whisper", "WhisperAttention")
+        m = cls(d, H, is_decoder=True, is_causal=True, layer_idx=0,
+                config=eager_config("WhisperConfig", d_model=d))
+        causals = (True, False)
+    elif name == "clip":
+        (cls,) = hf("clip", "CLIPAttention")
+        m, causals = cls(eager_config("CLIPVisionConfig", hidden_size=d, num_attention_heads=H,
+                                      intermediate_size=2 * d)), (False,)
+    elif name == "smollm3-nope":
+        attention_cls, rotary_cls = hf("smollm3", "SmolLM3Attention", "SmolLM3RotaryEmbedding")
+        config = eager_config("SmolLM3Config", hidden_size=d, intermediate_size=2 * d,
+                              num_attention_heads=H, num_key_value_heads=H // 2,
+                              no_rope_layers=[0], use_sliding_window=False)
+        layer = Layer(attention_cls(config, layer_idx=0), rotary_cls(config=config))
+        assert not layer.attention.use_rope
+        randomize(layer.attention)
+        return layer.attention, layer, (True, False)
+    m = m.eval()
+    randomize(m)
+    return m, partial(hf_forward, m), causals
+
+
+NOROPE = ["gpt2", "gpt-bigcode-mqa", "gpt-bigcode", "bert", "vit", "bart-encoder", "bart-decoder",
+          "opt", "whisper", "clip", "smollm3-nope"]
+
+
+@pytest.mark.parametrize("name", NOROPE)
+def test_without_rope(name, compiler):
+    """from_torch's default causal (the module's is_causal) and every mask the module can
+    compute, against the module's forward."""
+    m, forward, causals = norope(name, 32, 4, seed=len(name))
+    x = torch.randn(2, 9, 32)
+    default = bool(getattr(m, "is_causal", False))
+    for causal in causals:
+        text = tucker.from_torch(m, x) if causal == default else \
+            tucker.from_torch(m, x, causal=causal)
+        assert "rope" not in text and ("causal" in text) == causal
+        y = tucker.compile(text)(x.numpy())
+        assert rel_err(y, forward(x, causal)) <= NOROPE_F32_TOL
+
+
+def test_bert_attention_refused():
+    """BertAttention adds the residual and a LayerNorm: refused, pointing at its .self."""
+    (cls,) = hf("bert", "BertAttention")
+    m = cls(eager_config("BertConfig", hidden_size=32, num_attention_heads=4,
+                         intermediate_size=64)).eval()
+    with pytest.raises(ValueError, match=r"adds the residual x and applies a LayerNorm.*import "
+                                         r"BertAttention.self"):
+        tucker.from_torch(m, torch.randn(1, 4, 32))
 
 
 # ---------------------------------------------------------------------------------------------

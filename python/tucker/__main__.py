@@ -4,10 +4,12 @@
   python -m tucker ranks FILE.mlir [--tol 1e-6] [--plot SPECTRA.png]
   python -m tucker compress FILE.mlir (--ranks r1,r2,r3[,s1,s2,s3] | --tol E) [-o OUT.mlir] [--plot SPECTRA.png]
 
-Reports go to stdout as plain text. Progress (each tool run and the plot, with its elapsed time,
-ticking on a terminal) goes to stderr; -q silences it. --plot writes a PNG of the singular value
-decay of each mode of each attention op (tucker/plot.py): with the tolerance line and the
-numerical ranks for `ranks`, with the ranks kept for `compress`. Errors (missing files, bad
+Reports go to stdout as plain text; the compress report gives each op whose compressed form is
+not smaller than the layer a `warning:` line with both parameter counts. Progress (each tool run
+and the plot, with its elapsed time, ticking on a terminal) goes to stderr; -q silences it.
+--plot writes a PNG of the singular value decay of each mode of each attention op
+(tucker/plot.py): with the tolerance line and the numerical ranks for `ranks`, with the ranks
+kept for `compress`. Errors (missing files, bad
 options, an unwritable plot path, tool failures) print a message on stderr and exit with code 1
 (usage errors too, not argparse's 2); --help exits 0.
 """
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 
 from ._tools import CompileError, run_tool
 from . import analysis
@@ -184,7 +187,9 @@ def _compress(a):
     plot = _plot_path(a.plot)
     progress = _Progress(3 if plot else 1, a.quiet)
     option = f"ranks={a.ranks}" if ranks is not None else f"tolerance={a.tol:g}"
-    with progress.step(f"tucker-opt --tucker-compress={option} {a.file}"):
+    with progress.step(f"tucker-opt --tucker-compress={option} {a.file}"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the report below carries them
         try:
             res = analysis.compress(_input(a.file), ranks=ranks, tol=a.tol)
         except ValueError as e:
@@ -200,6 +205,8 @@ def _compress(a):
         print(f"  KV values per token: {o['kv_before']} -> {o['kv_after']}")
         for n in o["notes"]:
             print(f"  note: {n}")
+        if o["warning"]:
+            print(f"  warning: {o['warning']}")
     if plot:
         with progress.step(f"tucker-opt --tucker-ranks {a.file} (spectra)"):
             spectra = {r["location"]: r for r in analysis.ranks(_input(a.file))}

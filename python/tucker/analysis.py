@@ -8,16 +8,18 @@
   the singular values of the head, query, key modes (post: head, output, value) as descending
   float64 NumPy arrays, from `--tucker-ranks=singular-values`). Ops whose weights are not
   constants get no remark and so no entry: the list may be empty.
-- `compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=False)` ->
+- `compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=None)` ->
   `CompressResult` (exactly one of `ranks` (3 or 6 ints) and `tol`). An op whose Tucker form has
   at least as many parameters as the original (e.g. MHA at full ranks) gets a `UserWarning`
   with both counts, and the same message in `CompressResult.warnings`.
 
 `module_or_mlir` is MLIR text (str), a path to a .mlir file (pathlib.Path / os.PathLike), or a
-torch module that `tucker.from_torch` converts (nn.MultiheadAttention, HF Llama/Qwen2-style, HF
-DeepseekV3 MLA); without `example_x` the module is converted on a dummy [1, 1, d] input, d taken
-from the module (embed_dim, hidden_size, config.hidden_size or its projections' in_features).
-Ranks and compression depend on the weights only, not on the shape of x.
+torch module that `tucker.from_torch` converts (any module it supports), with from_torch's
+`causal` default (the module's is_causal); without `example_x` the module is converted on a
+dummy [1, 1, d] input, d taken from the module's projections. Ranks and compression depend on
+the weights only, not on the shape of x; but the function of `CompressResult.mlir` takes x of
+that shape, so pass `example_x` shaped like the x the compressed layer is to run on (from_torch
+emits static shapes).
 
 Errors: `CompileError` when tucker-opt fails (e.g. compressing non-constant weights, bad ranks),
 `ValueError` / `TypeError` for bad arguments.
@@ -66,8 +68,9 @@ class CompressResult:
     included); kv_before / kv_after: KV-cache values per token. warnings: one message per op
     whose compression does not reduce its parameter count (also issued as a UserWarning).
 
-    With several compressed ops, `ops` holds one dict per op (same keys, plus "op", "location",
-    "notes"); the top-level ranks are the first op's, errors the largest, params/kv the sums.
+    `ops` holds one dict per compressed op (the same keys, plus "op", "location", "notes" and
+    "warning": its message or None); the top-level ranks are the first op's, errors the largest,
+    params/kv the sums.
     """
     mlir: str
     ranks_pre: List[int]
@@ -89,23 +92,8 @@ class CompressResult:
 # Inputs
 
 
-def _hidden_size(module):
-    for attr in ("embed_dim", "hidden_size"):
-        v = getattr(module, attr, None)
-        if isinstance(v, int):
-            return v
-    config = getattr(module, "config", None)
-    if isinstance(getattr(config, "hidden_size", None), int):
-        return config.hidden_size
-    for attr in ("q_proj", "q_a_proj", "kv_a_proj_with_mqa"):
-        v = getattr(getattr(module, attr, None), "in_features", None)
-        if isinstance(v, int):
-            return v
-    raise ValueError(f"cannot infer the hidden size of {type(module).__name__}: pass example_x")
-
-
-def _to_mlir(module_or_mlir, example_x=None, causal=False):
-    """(MLIR text, name used in locations) of the argument."""
+def _to_mlir(module_or_mlir, example_x=None, causal=None):
+    """(MLIR text, name used in locations) of the argument; `causal` as from_torch's."""
     if isinstance(module_or_mlir, str):
         return module_or_mlir, "input"
     if isinstance(module_or_mlir, os.PathLike):
@@ -117,10 +105,10 @@ def _to_mlir(module_or_mlir, example_x=None, causal=False):
     except ImportError:  # pragma: no cover - torch is optional for MLIR input
         nn = None
     if nn is not None and isinstance(module_or_mlir, nn.Module):
-        from .importer import from_torch
+        from .importer import from_torch, model_dim
         if example_x is None:
             import torch
-            example_x = torch.zeros(1, 1, _hidden_size(module_or_mlir))
+            example_x = torch.zeros(1, 1, model_dim(module_or_mlir))
         return from_torch(module_or_mlir, example_x, causal=causal), "input"
     raise TypeError("expected MLIR text (str), a path to a .mlir file or a torch module, got "
                     f"{type(module_or_mlir).__name__}")
@@ -228,12 +216,14 @@ def _error(s):
     return float(s), None
 
 
-def compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=False):
+def compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=None):
     """Truncated HOSVD of every attention op with constant weights (tucker-opt --tucker-compress),
     to `ranks` ([r1, r2, r3] for both tensors or [r1, r2, r3, s1, s2, s3]) or to relative error
-    `tol`; exactly one of the two. `causal` only applies to torch modules (it is an attribute of
-    the op in MLIR input). Returns a CompressResult; raises CompileError when tucker-opt refuses
-    (non-constant weights, ranks out of range), ValueError when nothing was compressed."""
+    `tol`; exactly one of the two. `causal` only applies to torch modules, as from_torch's (None:
+    the module's is_causal); in MLIR input it is an attribute of the op. The compressed layer
+    takes x of example_x's shape ([1, 1, d] without it). Returns a CompressResult; raises
+    CompileError when tucker-opt refuses (non-constant weights, ranks out of range), ValueError
+    when nothing was compressed."""
     if (ranks is None) == (tol is None):
         raise ValueError("compress needs exactly one of ranks= and tol=")
     if ranks is not None:
@@ -279,13 +269,15 @@ def compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=False)
     # entries per tensor): the caller asked for a compression, so say that it is none.
     messages = []
     for o in ops:
+        o["warning"] = None
         if o["params_after"] >= o["params_before"]:
-            messages.append(
+            o["warning"] = (
                 f"compressing the {o['op']} at {o['location']} to ranks {o['ranks_pre']}, "
                 f"{o['ranks_post']} does not reduce its parameter count: {o['params_before']} -> "
                 f"{o['params_after']} (+{o['params_after'] - o['params_before']}); smaller ranks "
                 "or a larger tol are needed for a smaller layer")
-            warnings.warn(messages[-1], UserWarning, stacklevel=2)
+            messages.append(o["warning"])
+            warnings.warn(o["warning"], UserWarning, stacklevel=2)
     return CompressResult(
         mlir=out_text, ranks_pre=first["ranks_pre"], ranks_post=first["ranks_post"],
         error_pre=epre, error_post=epost, error_pre_bound=bpre, error_post_bound=bpost,

@@ -11,17 +11,33 @@ Modules:
   batch_first=False (linalg.transpose to and from the op's `[B, N, d]`), so the kernel computes
   `module(x, x, x, need_weights=False)[0]`. Refused: kdim/vdim differing from embed_dim,
   add_bias_kv, add_zero_attn, dropout > 0 in training mode.
-- HF Llama / Mistral / Qwen2-style attention (duck-typed: q_proj, k_proj, v_proj, o_proj
-  nn.Linear and head_dim; rotate-half RoPE over the whole head, theta from `rope_theta`,
-  `config.rope_theta`, `config.rope_parameters` (transformers 5), `rotary_emb.base` or the
-  default-form `rotary_emb.inv_freq`) ->
-  `tucker.gqa` with `#tucker.rope<theta, width = head_dim, style = half>`; with q/v/o biases
-  -> `tucker.mha` with the key/value heads repeated over their query groups (exact). x is
-  `[B, N, d]`. Refused: a nonzero k_proj bias (Qwen2: a key bias under RoPE does not cancel in
-  the softmax and the compiler cannot lower it), rope scaling, attention_scaling != 1,
-  q_norm/k_norm (Qwen3), a sliding window shorter than N (the module's `sliding_window`, else
-  the config's: Qwen2's when `use_sliding_window`, Mistral's always; a window of at least N
-  keys changes nothing).
+- HF attentions with q_proj, k_proj, v_proj (nn.Linear) and o_proj or out_proj, and a head_dim
+  (duck-typed; x is `[B, N, d]`):
+  - with RoPE (Llama, Mistral, Qwen2): rotate-half over the whole head, theta from
+    `rope_theta`, `config.rope_theta`, `config.rope_parameters` (transformers 5),
+    `rotary_emb.base` or the default-form `rotary_emb.inv_freq` ->
+    `#tucker.rope<theta, width = head_dim, style = half>`. A module applies RoPE when its forward
+    takes position_embeddings or it has a rotary_emb (rotary_dim, rotary_ndims,
+    embed_positions); `use_rope` (SmolLM3, Llama 4) decides where present.
+  - without RoPE (ViT / DeiT in transformers 5, BART, Whisper, OPT, CLIP, SigLIP, Jamba,
+    SmolLM3's NoPE layers, ...): no rope attribute.
+  -> `tucker.gqa`; with any bias -> `tucker.mha` with the biases and the key/value heads
+  repeated over their query groups (exact; a key bias under RoPE is kept, as it does not
+  cancel in the softmax there). Refused: rope scaling, attention_scaling != 1, per-head
+  query/key norms (q_norm/k_norm, qk_norm, q_layernorm/k_layernorm), a sliding window shorter
+  than N (the module's `sliding_window`, else the config's: Qwen2's when `use_sliding_window`,
+  Mistral's always; a window of at least N keys changes nothing), Llama 4's query temperature
+  tuning once N reaches floor_scale, parameters outside the four projections.
+- GPT-2 (`c_attn`, `c_proj`: transformers' Conv1D, weights stored [in, out]; c_attn = [q | k | v])
+  and GPTBigCode (nn.Linear; [q | k | v] with one key/value head when multi_query, else
+  [q_h | k_h | v_h] per head) -> `tucker.mha`, the scale from `scaling` or, in transformers 4,
+  scale_attn_weights and scale_attn_by_inverse_layer_idx. Refused: cross-attention.
+- BERT-style self-attention (`query`, `key`, `value` nn.Linear and num_attention_heads:
+  BertSelfAttention, RoBERTa's, ViTSelfAttention) -> `tucker.mha` with an identity output
+  projection (the module returns the concatenated heads); a wrapper whose `.self` / `.attention`
+  is one and whose `.output.dense` projects (ViTAttention in transformers 4) -> with that
+  projection. Refused: an output block with a LayerNorm (BertAttention: LayerNorm(dense(h) + x);
+  import its `.self`), relative position scores (position_embedding_type other than absolute).
 - HF DeepseekV3-style MLA (duck-typed: kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj,
   q_proj or q_a_proj + q_a_layernorm + q_b_proj) -> `tucker.mla`, rope at offset
   qk_nope_head_dim, width qk_rope_head_dim, style interleaved (rope_interleave True) or half;
@@ -38,11 +54,14 @@ of the batch is attended in full.
 Element type: the dtype of the module's parameters (f32, f16 or bf16; a module whose parameters
 disagree, or are float64, is refused unless `dtype` is given); `dtype` = "f32", "f16", "bf16" or
 a torch dtype overrides it, rounding the weights. It is the type of x, the weights and the
-result. The scale is left to the op's default unless the module's `scaling` differs from it.
-Anything unsupported raises TypeError (module kind) or ValueError (option, shape, dtype).
+result. The scale is left to the op's default unless the module's `scaling` (CLIP: `scale`)
+differs from it. Anything unsupported raises TypeError (module kind) or ValueError (option,
+shape, dtype, a feature the ops cannot express). Shapes are static: the function takes x of
+example_x's shape only.
 """
 
 
+import inspect
 import math
 
 import numpy as np
@@ -147,9 +166,16 @@ def _rope_attr(theta, width, offset, style):
             f"repeat = 1, style = {style}>")
 
 
-def _scale_attr(module, default):
-    """The module's scaling if it differs from the op's default, else None."""
+def _module_scaling(module):
+    """The module's score scale: `scaling` (HF), else a numeric `scale` (CLIP, SigLIP), else None."""
     scaling = getattr(module, "scaling", None)
+    if scaling is None and isinstance(getattr(module, "scale", None), (int, float)):
+        scaling = module.scale
+    return scaling
+
+
+def _scale_attr(scaling, default):
+    """`scaling` if it differs from the op's default, else None."""
     if scaling is None:
         return None
     scaling = float(scaling)
@@ -197,8 +223,20 @@ def _example_shape(example_x, d, layout="[B, N, d]"):
 
 
 def _check_dropout(module, p, name):
+    p = getattr(p, "p", p)  # an nn.Dropout or its probability
     if module.training and p is not None and float(p) > 0:
         raise ValueError(f"{name} = {p} in training mode is not supported (call module.eval())")
+
+
+def _check_parameters(module, used):
+    """Refuses parameters outside the submodules the import reads (`used`, dotted names): a
+    relative position bias, a norm or another projection would otherwise be dropped silently."""
+    extra = [n for n, _ in module.named_parameters()
+             if not any(n.startswith(u + ".") for u in used)]
+    if extra:
+        raise ValueError(f"{type(module).__name__} has parameters outside its attention projections "
+                         f"({', '.join(used)}): {', '.join(extra)}; tucker's attention ops have no "
+                         "place for them (relative position biases, norms, extra projections)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,7 +338,69 @@ def _linear(m, name):
 
 
 # --------------------------------------------------------------------------------------------
-# HF Llama / Qwen2
+# Self-attention from [in, out] projections: HF Llama-style, GPT-2 and BERT-style modules
+
+
+def _heads_op(g, wq, wk, wv, wo, biases, H, Hkv, attrs):
+    """(operands, op text) of the layer with these [in, out] weights: tucker.gqa, or tucker.mha
+    when there are biases (`biases`: {"q" | "k" | "v" | "o": array} of those present), since
+    tucker.gqa has none; then each key/value head is repeated over its query group (exact).
+    `attrs` (without num_kv_heads) are the op's attributes."""
+    if biases:
+        rep = H // Hkv
+
+        def expand(a):  # [..., Hkv*w] -> [..., H*w], kv head j -> query heads j*rep..
+            w = a.shape[-1] // Hkv
+            a = np.broadcast_to(a.reshape(a.shape[:-1] + (Hkv, 1, w)), a.shape[:-1] + (Hkv, rep, w))
+            return a.reshape(a.shape[:-3] + (H * w,))
+
+        wk, wv = expand(wk), expand(wv)
+        biases = {n: expand(b) if n in "kv" else b for n, b in biases.items()}
+        opname = "tucker.mha"
+    else:
+        attrs = {"num_heads": H, "num_kv_heads": Hkv, **attrs}
+        opname = "tucker.gqa"
+    ops = ["%x"] + [g.constant(n, w) for n, w in (("wq", wq), ("wk", wk), ("wv", wv), ("wo", wo))]
+    clauses = ""
+    for n in "qkvo":
+        if n in biases:
+            ops.append(g.constant("b" + n, biases[n]))
+            clauses += f" b{n}({ops[-1]})"
+    return ops, f"{opname} {', '.join(ops[:5])}{clauses} " + _attrs_text(attrs)
+
+
+def _self_attention(m, example_x, causal, dtype, weights, biases, H, Hkv, scaling, rope=None):
+    """The function of a self-attention layer with [in, out] `weights` (wq, wk, wv, wo), `H`
+    query and `Hkv` key/value heads, score scale `scaling` (None: the module's own, 1/sqrt(head
+    width) when it has none) and optional (theta, style) rotary embedding over whole heads."""
+    wq, wk, wv, wo = weights
+    d, dh = wq.shape[0], wq.shape[1] // H
+    shape = _example_shape(example_x, d)
+    attrs = {"num_heads": H, "causal": causal,
+             "scale": _scale_attr(_module_scaling(m) if scaling is None else scaling, dh ** -0.5),
+             "rope": None if rope is None else _rope_attr(rope[0], dh, 0, rope[1])}
+    g = _Builder(dtype)
+    ops, op = _heads_op(g, wq, wk, wv, wo, biases, H, Hkv, attrs)
+    return _function(g, op, ops, shape)
+
+
+def _linear_weights(lin, names):
+    """[in, out] weight and bias (or None) of an nn.Linear or a transformers Conv1D (GPT-2's,
+    which stores its weight as [in, out])."""
+    from torch import nn
+    w = getattr(lin, "weight", None)
+    if isinstance(lin, nn.Linear):
+        w = _numpy(w).T
+    elif w is not None and w.dim() == 2 and w.shape[1] == getattr(lin, "nf", None):
+        w = _numpy(w)
+    else:
+        raise TypeError(f"{names} must be an nn.Linear or a Conv1D, got {type(lin).__name__}")
+    return w, (None if lin.bias is None else _numpy(lin.bias))
+
+
+def _check_dropouts(m):
+    for name in ("attention_dropout", "attn_dropout", "dropout", "resid_dropout"):
+        _check_dropout(m, getattr(m, name, None), name)
 
 
 def _sliding_window(m, config):
@@ -314,8 +414,28 @@ def _sliding_window(m, config):
     return getattr(config, "sliding_window", None)  # Mistral: a configured window always applies
 
 
-def _from_llama(m, example_x, causal, dtype):
-    q, k, v, o = (_linear(m, n) for n in ("q_proj", "k_proj", "v_proj", "o_proj"))
+def _uses_rope(m):
+    """Whether an HF-style attention rotates its queries and keys. HF passes the rotary (cos, sin)
+    to the attention's forward as position_embeddings; older versions keep it in the module
+    (rotary_emb; GPT-J's rotary_dim and embed_positions table). Attentions without RoPE (ViT,
+    BART, OPT, CLIP, Jamba, ...) have neither; some take position_ids all the same, so that
+    argument tells nothing. SmolLM3 and Llama 4 mark their NoPE layers with use_rope = 0."""
+    if getattr(m, "use_rope", None) is not None:
+        return bool(m.use_rope)
+    if any(getattr(m, a, None) is not None
+           for a in ("rotary_emb", "rotary_dim", "rotary_ndims", "embed_positions")):
+        return True
+    try:
+        return "position_embeddings" in inspect.signature(m.forward).parameters
+    except (TypeError, ValueError):  # no signature to read: assume the common (RoPE) case
+        return True
+
+
+def _from_projections(m, example_x, causal, dtype):
+    """HF attentions with q_proj, k_proj, v_proj and o_proj (Llama, Qwen2, Mistral, ViT in
+    transformers 5, ...) or out_proj (BART, Whisper, OPT, CLIP, ...)."""
+    out_name = "o_proj" if hasattr(m, "o_proj") else "out_proj"
+    q, k, v, o = (_linear(m, n) for n in ("q_proj", "k_proj", "v_proj", out_name))
     config = getattr(m, "config", None)
     dh = getattr(m, "head_dim", None)
     if dh is None and config is not None:
@@ -323,10 +443,12 @@ def _from_llama(m, example_x, causal, dtype):
     if dh is None:
         raise TypeError(f"{type(m).__name__} has no head_dim (expected an HF Llama-style attention)")
     dh = int(dh)
-    for name in ("q_norm", "k_norm"):
+    for name in ("q_norm", "k_norm", "qk_norm", "q_layernorm", "k_layernorm"):
         if getattr(m, name, None) is not None:
-            raise ValueError(f"{name} (per-head query/key RMS norm, Qwen3-style) is not supported")
-    _check_dropout(m, getattr(m, "attention_dropout", None), "attention_dropout")
+            raise ValueError(f"{name} (a per-head query/key norm, Qwen3 / OLMo 2 / Llama 4-style) "
+                             "is not supported")
+    _check_dropouts(m)
+    _check_parameters(m, ("q_proj", "k_proj", "v_proj", out_name))
     d = q.in_features
     if q.out_features % dh or k.out_features % dh or k.out_features != v.out_features:
         raise ValueError(f"projection widths q {q.out_features}, k {k.out_features}, "
@@ -338,55 +460,130 @@ def _from_llama(m, example_x, causal, dtype):
     if groups is not None and int(groups) != H // Hkv:
         raise ValueError(f"num_key_value_groups = {groups} does not match the projections "
                          f"({H} query heads, {Hkv} key/value heads)")
-    if config is not None:
-        for attr, want in (("num_attention_heads", H), ("num_key_value_heads", Hkv)):
-            got = getattr(config, attr, None)
-            if got is not None and int(got) != want:
-                raise ValueError(f"config.{attr} = {got} does not match the projections ({want})")
+    # The module's own head count wins over its config's (BART's decoder heads may differ).
+    own = getattr(m, "num_heads", None) or getattr(m, "num_attention_heads", None)
+    if own is not None:
+        declared = {"num_heads": own}
+    else:
+        declared = {f"config.{a}": getattr(config, a, None)
+                    for a in ("num_attention_heads", "num_key_value_heads")}
+    for attr, got in declared.items():
+        want = Hkv if attr.endswith("key_value_heads") else H
+        if got is not None and int(got) != want:
+            raise ValueError(f"{attr} = {got} does not match the projections ({want})")
     if o.in_features != H * dh or o.out_features != d:
-        raise ValueError(f"o_proj is [{o.out_features}, {o.in_features}], expected [{d}, {H * dh}]")
-    shape = _example_shape(example_x, d)
+        raise ValueError(f"{out_name} is [{o.out_features}, {o.in_features}], expected [{d}, {H * dh}]")
+    n = _example_shape(example_x, d)[1]
     window = _sliding_window(m, config)
-    if window is not None and int(window) < shape[1]:
-        raise ValueError(f"sliding_window = {window} is shorter than the sequence (N = {shape[1]}): "
+    if window is not None and int(window) < n:
+        raise ValueError(f"sliding_window = {window} is shorter than the sequence (N = {n}): "
                          "sliding-window attention is not supported (a window of at least N "
                          "keys is plain causal attention, which is)")
-    theta = _rope_theta(m, dh, "head_dim")
-    attrs = {"num_heads": H}
-    if k.bias is not None and np.any(_numpy(k.bias) != 0):
-        raise ValueError("k_proj bias is not supported: a key bias does not cancel in the softmax "
-                         "under RoPE and tucker cannot lower it (q_proj, v_proj and o_proj biases "
-                         "are supported)")
-    biased = any(lin.bias is not None for lin in (q, v, o))
-    g = _Builder(dtype)
-    wq, wk, wv, wo = (_numpy(lin.weight).T for lin in (q, k, v, o))
-    if not biased:
-        attrs["num_kv_heads"] = Hkv
-        ops = ["%x", g.constant("wq", wq), g.constant("wk", wk), g.constant("wv", wv),
-               g.constant("wo", wo)]
-        clauses, opname = "", "tucker.gqa"
+    rope = (_rope_theta(m, dh, "head_dim"), "half") if _uses_rope(m) else None
+    floor_scale = getattr(m, "floor_scale", None)
+    if rope is None and getattr(m, "attn_temperature_tuning", False) and n >= floor_scale:
+        # Llama 4's NoPE layers scale query m by 1 + attn_scale*log1p(floor((m + 1)/floor_scale)).
+        raise ValueError(f"attn_temperature_tuning scales the queries of positions >= "
+                         f"floor_scale - 1 = {floor_scale - 1}, which N = {n} reaches: "
+                         "position-dependent query scales are not supported")
+    weights = [_numpy(lin.weight).T for lin in (q, k, v, o)]
+    biases = {name: _numpy(lin.bias) for name, lin in zip("qkvo", (q, k, v, o)) if lin.bias is not None}
+    return _self_attention(m, example_x, causal, dtype, weights, biases, H, Hkv, None, rope)
+
+
+def _from_gpt2(m, example_x, causal, dtype):
+    """GPT-2 (Conv1D c_attn = [q | k | v]) and GPTBigCode (nn.Linear c_attn: [q | k | v] with one
+    key/value head when multi_query, else [q_h | k_h | v_h] per head)."""
+    if getattr(m, "is_cross_attention", False) or getattr(m, "q_attn", None) is not None:
+        raise ValueError("cross-attention (is_cross_attention, q_attn) is not supported: only "
+                         "self-attention (q = k = v = x)")
+    _check_dropouts(m)
+    _check_parameters(m, ("c_attn", "c_proj"))
+    W, b = _linear_weights(m.c_attn, f"{type(m).__name__}.c_attn")
+    wo, bo = _linear_weights(m.c_proj, f"{type(m).__name__}.c_proj")
+    d, H = W.shape[0], int(m.num_heads)
+    dh = int(getattr(m, "head_dim", d // H))
+    multi_query = bool(getattr(m, "multi_query", False))
+    Hkv = 1 if multi_query else H
+    if W.shape[1] != (H + 2 * Hkv) * dh or wo.shape != (H * dh, d):
+        raise ValueError(f"c_attn [{d}, {W.shape[1]}] and c_proj {list(wo.shape)} do not match "
+                         f"{H} heads of {dh} ({Hkv} key/value heads)")
+
+    def split(a):  # the q, k, v columns of c_attn's [..., out]
+        if hasattr(m, "multi_query") and not multi_query:  # GPTBigCode MHA: per head [q | k | v]
+            a = a.reshape(a.shape[:-1] + (H, 3, dh))
+            return [a[..., :, j, :].reshape(a.shape[:-3] + (H * dh,)) for j in range(3)]
+        return np.split(a, [H * dh, (H + Hkv) * dh], axis=-1)
+
+    scaling = getattr(m, "scaling", None)
+    if scaling is None:  # transformers 4 keeps only the flags
+        scaling = dh ** -0.5 if getattr(m, "scale_attn_weights", True) else 1.0
+        if getattr(m, "scale_attn_by_inverse_layer_idx", False):
+            scaling /= float(m.layer_idx + 1)
+    biases = {} if b is None else dict(zip("qkv", split(b)))
+    if bo is not None:
+        biases["o"] = bo
+    return _self_attention(m, example_x, causal, dtype, split(W) + [wo], biases, H, Hkv, scaling)
+
+
+def _bert_parts(m):
+    """(self-attention, its attribute name, output block) of a BERT-style module:
+    BertSelfAttention-like (query, key, value; no output block), or a wrapper whose `.self` /
+    `.attention` is one and whose `.output` (ViTSelfOutput-like) projects with `.dense`; None
+    when it is neither."""
+    if all(hasattr(m, n) for n in ("query", "key", "value")):
+        return m, None, None
+    from torch import nn
+    name = next((n for n in ("self", "attention") if isinstance(getattr(m, n, None), nn.Module)
+                 and all(hasattr(getattr(m, n), a) for a in ("query", "key", "value"))), None)
+    out = getattr(m, "output", None)
+    if name is None or not isinstance(getattr(out, "dense", None), nn.Module):
+        return None
+    return getattr(m, name), name, out
+
+
+def _from_bert(m, example_x, causal, dtype):
+    """BERT-style self-attention (BertSelfAttention, ViTSelfAttention in transformers 4, ...):
+    the concatenated heads, an identity output projection; in a wrapper with `.output.dense`
+    (ViTAttention in transformers 4), that projection."""
+    from torch import nn
+    inner, name, out = _bert_parts(m)
+    if out is not None:
+        norms = [n for n, c in out.named_modules() if isinstance(c, nn.LayerNorm)]
+        if norms:
+            raise ValueError(
+                f"{type(m).__name__}.output adds the residual x and applies a LayerNorm "
+                f"({type(out).__name__}.{norms[0]}), which tucker's attention ops do not compute: "
+                f"import {type(m).__name__}.{name} (the self-attention) and keep the output "
+                "block in PyTorch")
+        _check_dropouts(out)
+        _check_parameters(m, (name, "output.dense"))
+    kind = getattr(inner, "position_embedding_type", None)
+    if kind not in (None, "absolute"):
+        raise ValueError(f"position_embedding_type = {kind!r} is not supported (relative position "
+                         "scores; only 'absolute', added to x before the layer)")
+    _check_dropouts(inner)
+    _check_parameters(inner, ("query", "key", "value"))
+    q, k, v = (_linear(inner, n) for n in ("query", "key", "value"))
+    d, H = q.in_features, int(inner.num_attention_heads)
+    if q.out_features % H or k.out_features != q.out_features or v.out_features != q.out_features:
+        raise ValueError(f"query {q.out_features}, key {k.out_features} and value "
+                         f"{v.out_features} do not split into {H} heads of one width")
+    if out is None:
+        if q.out_features != d:
+            raise ValueError(f"{type(m).__name__} returns {q.out_features} features per token, "
+                             f"not its input's {d}: tucker.mha's output has the input's width")
+        wo, bo = np.eye(d), None
     else:
-        # tucker.gqa has no biases: repeat each key/value head over its query group (exact).
-        rep = H // Hkv
-
-        def expand(a):  # [..., Hkv*dh] -> [..., H*dh], kv head j -> query heads j*rep..
-            a = a.reshape(a.shape[:-1] + (Hkv, 1, dh))
-            a = np.broadcast_to(a, a.shape[:-3] + (Hkv, rep, dh))
-            return a.reshape(a.shape[:-3] + (H * dh,))
-
-        ops = ["%x", g.constant("wq", wq), g.constant("wk", expand(wk)),
-               g.constant("wv", expand(wv)), g.constant("wo", wo)]
-        clauses, opname = "", "tucker.mha"
-        for n, lin in zip("qvo", (q, v, o)):
-            if lin.bias is None:
-                continue
-            bias = _numpy(lin.bias)
-            ops.append(g.constant("b" + n, expand(bias) if n in "kv" else bias))
-            clauses += f" b{n}({ops[-1]})"
-    attrs.update(causal=causal, scale=_scale_attr(m, dh ** -0.5),
-                 rope=_rope_attr(theta, dh, 0, "half"))
-    op = f"{opname} {', '.join(ops[:5])}{clauses} " + _attrs_text(attrs)
-    return _function(g, op, ops, shape)
+        wo, bo = _linear_weights(out.dense, f"{type(out).__name__}.dense")
+        if wo.shape != (q.out_features, d):
+            raise ValueError(f"output.dense is {list(wo.shape[::-1])}, expected [{d}, {q.out_features}]")
+    weights = [_numpy(lin.weight).T for lin in (q, k, v)] + [wo]
+    biases = {n: _numpy(lin.bias) for n, lin in zip("qkv", (q, k, v)) if lin.bias is not None}
+    if bo is not None:
+        biases["o"] = bo
+    # BERT in transformers 4 has no `scaling`: 1/sqrt(attention_head_size), the op's default.
+    return _self_attention(inner, example_x, causal, dtype, weights, biases, H, H, None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,13 +664,42 @@ def _from_mla(m, example_x, causal, dtype):
     theta = _rope_theta(m, r, "qk_rope_head_dim")
     attrs = {"num_heads": H, "q_lora_rank": None if ql is None else int(ql), "kv_lora_rank": c,
              "qk_nope_head_dim": p, "qk_rope_head_dim": r, "v_head_dim": e,
-             "norm_epsilon": eps, "causal": causal, "scale": _scale_attr(m, (p + r) ** -0.5),
+             "norm_epsilon": eps, "causal": causal, "scale": _scale_attr(_module_scaling(m), (p + r) ** -0.5),
              "rope": _rope_attr(theta, r, p, style)}
     op = f"tucker.mla {head}{', '.join(rest)} " + _attrs_text(attrs)
     return _function(g, op, ops, shape)
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def _kind(module):
+    """(builder, model width d) of a supported module; TypeError for any other."""
+    from torch import nn
+    if isinstance(module, nn.MultiheadAttention):
+        return _from_mha, module.embed_dim
+    if isinstance(module, nn.Module):
+        if hasattr(module, "kv_a_proj_with_mqa"):
+            return _from_mla, _linear(module, "kv_a_proj_with_mqa").in_features
+        if all(hasattr(module, n) for n in ("q_proj", "k_proj", "v_proj")) and \
+                (hasattr(module, "o_proj") or hasattr(module, "out_proj")):
+            return _from_projections, _linear(module, "q_proj").in_features
+        if hasattr(module, "c_attn") and hasattr(module, "c_proj"):
+            return _from_gpt2, _linear_weights(module.c_attn, "c_attn")[0].shape[0]
+        parts = _bert_parts(module)
+        if parts is not None:
+            return _from_bert, _linear(parts[0], "query").in_features
+    raise TypeError(f"from_torch does not support {type(module).__module__}."
+                    f"{type(module).__qualname__}: expected torch.nn.MultiheadAttention, an HF "
+                    "attention with q_proj, k_proj, v_proj and o_proj or out_proj (Llama, Qwen2, "
+                    "Mistral, SmolLM3, ViT, BART, CLIP, ...), GPT-2's (c_attn, c_proj), a BERT-style "
+                    "self-attention (query, key, value) or an HF DeepseekV3Attention (MLA: "
+                    "kv_a_proj_with_mqa, kv_b_proj, o_proj)")
+
+
+def model_dim(module):
+    """The hidden size d of a module from_torch supports (x is [..., d])."""
+    return _kind(module)[1]
 
 
 def from_torch(module, example_x, *, causal=None, dtype=None):
@@ -488,22 +714,12 @@ def from_torch(module, example_x, *, causal=None, dtype=None):
     HF attention_mask with padding) and no attn_mask other than the causal one, so every
     sequence of the batch is attended in full.
 
-    Supported: torch.nn.MultiheadAttention (self-attention), HF Llama/Qwen2-style attention
-    (q_proj/k_proj/v_proj/o_proj + head_dim), HF DeepseekV3Attention (MLA). See the module
+    Supported: torch.nn.MultiheadAttention (self-attention); HF attentions with q_proj / k_proj /
+    v_proj and o_proj or out_proj, with RoPE (Llama, Qwen2 with its key bias, Mistral) or without
+    (ViT, BART, CLIP, SmolLM3's NoPE layers, ...); GPT-2 and GPTBigCode (c_attn, c_proj);
+    BERT-style self-attention (query, key, value); HF DeepseekV3Attention (MLA). See the module
     docstring for the details and what is refused."""
-    from torch import nn
-    if isinstance(module, nn.MultiheadAttention):
-        build = _from_mha
-    elif isinstance(module, nn.Module) and hasattr(module, "kv_a_proj_with_mqa"):
-        build = _from_mla
-    elif isinstance(module, nn.Module) and all(hasattr(module, n) for n in
-                                               ("q_proj", "k_proj", "v_proj", "o_proj")):
-        build = _from_llama
-    else:
-        raise TypeError(f"from_torch does not support {type(module).__module__}."
-                        f"{type(module).__qualname__}: expected torch.nn.MultiheadAttention, an HF "
-                        "Llama/Qwen2-style attention (q_proj, k_proj, v_proj, o_proj, head_dim) or "
-                        "an HF DeepseekV3Attention (MLA: kv_a_proj_with_mqa, kv_b_proj, o_proj)")
+    build, _ = _kind(module)
     name = _module_dtype(module) if dtype is None else _dtype_name(dtype)
     causal = bool(getattr(module, "is_causal", False)) if causal is None else bool(causal)
     return build(module, example_x, causal, name)
