@@ -233,3 +233,25 @@ def test_wrong_cuda_tensors_are_refused():
     out = kernel(q, q, q)  # the kernel still works after the refusals
     torch.cuda.synchronize()
     assert out.is_cuda and bool((out == 0).all())
+
+
+@needs_torch
+def test_backward_through_a_kernel_raises():
+    """A kernel computes no gradient: its output stays in autograd's graph where an input requires
+    grad, and backward through it raises instead of leaving the inputs' gradients silently
+    missing; without grad (no_grad, or no input that requires it) the output is a plain tensor."""
+    kernel = tucker.compile(FLASH)
+    q = torch.randn(1, 2, 8, 16, requires_grad=True)
+    k, v = torch.randn(1, 2, 8, 16), torch.randn(1, 2, 8, 16)
+    y = kernel(q, k, v)
+    assert y.requires_grad and y.grad_fn is not None
+    expected = torch.softmax(q.detach() @ k.transpose(-1, -2) / 4.0, dim=-1) @ v
+    assert torch.allclose(y.detach(), expected, atol=1e-5)
+    with pytest.raises(RuntimeError, match=r"@f: a compiled tucker kernel has no backward"):
+        (2 * y).sum().backward()
+    assert q.grad is None
+    with torch.no_grad():
+        assert not kernel(q, k, v).requires_grad
+    assert not kernel(q.detach(), k, v).requires_grad
+    # NumPy in, NumPy out: no autograd at all.
+    assert isinstance(kernel(q.detach().numpy(), k.numpy(), v.numpy()), np.ndarray)

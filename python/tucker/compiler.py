@@ -177,6 +177,32 @@ def _require_hopper():
                            f"{torch.cuda.get_device_name(0)} (sm_{major}{minor})")
 
 
+class _NoBackward:
+    """torch.autograd.Function (made on first use: torch is optional) that passes a kernel's
+    output through and refuses to differentiate it."""
+    _function = None
+
+    @classmethod
+    def get(cls):
+        if cls._function is None:
+            torch = _torch()
+
+            class NoBackward(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, entry, result, *inputs):
+                    ctx.entry = entry
+                    return result
+
+                @staticmethod
+                def backward(ctx, *grads):
+                    raise RuntimeError(
+                        f"@{ctx.entry}: a compiled tucker kernel has no backward: it computes the "
+                        "forward only, so no gradient reaches its inputs. Call it under "
+                        "torch.no_grad() (or on inputs that do not require grad) for inference.")
+            cls._function = NoBackward
+        return cls._function
+
+
 class Kernel:
     """A compiled entry function. Call it with one array per argument; returns the output (or a
     tuple of outputs, or None without results). `signature` describes the arguments and results."""
@@ -360,9 +386,7 @@ class Kernel:
             raise TypeError(f"@{self.entry} takes {len(sig.args)} arguments, got {len(args)}")
         outs = self._call_fast(args) if args and _is_torch_tensor(args[0]) else None
         if outs is not None:
-            if not outs:
-                return None
-            return outs[0] if len(outs) == 1 else tuple(outs)
+            return self._results(args, outs)
         use_torch = any(_is_torch_tensor(a) for a in args)
         keep, descs, shapes = [], [], []
         for i, (x, spec) in enumerate(zip(args, sig.args)):
@@ -403,9 +427,21 @@ class Kernel:
             pointers.insert(0, stream)
         self._raise_refusal(self._fn(*pointers), shapes + [tuple(r.shape) for r in results])
         del keep
-        if not results:
+        return self._results(args, results)
+
+    def _results(self, args, outs):
+        """What a call returns. Where autograd records the call (an input requires grad), the
+        outputs stay in its graph through a node whose backward raises: the kernel computes no
+        gradient, and a loss that reached its inputs through it would otherwise be silently
+        wrong."""
+        if not outs:
             return None
-        return results[0] if len(results) == 1 else tuple(results)
+        torch = _torch() if any(_is_torch_tensor(a) for a in args) else None
+        if torch is not None and torch.is_grad_enabled():
+            tracked = [a for a in args if _is_torch_tensor(a) and a.requires_grad]
+            if tracked:
+                outs = [_NoBackward.get().apply(self.entry, out, *tracked) for out in outs]
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
 
 def _options_string(options):
