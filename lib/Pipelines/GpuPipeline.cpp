@@ -8,8 +8,9 @@
 //  1. tucker stage: lift, fold, fuse-rope;
 //  2. GEMM-shaped contractions (projections, query cores, output fold)
 //     become cuBLASLt calls with their casts and biases absorbed
-//     (--tucker-gemm-to-runtime); every tucker.flash becomes a generated
-//     Hopper kernel and its launcher (--tucker-flash-to-gpu), which reads
+//     (--tucker-gemm-to-runtime); every tucker.flash gets its schedule
+//     (--tucker-gpu-configure) and becomes a generated Hopper kernel and
+//     its launcher (--tucker-flash-to-gpu), which reads
 //     head-transposed operands and writes a head-transposed output in place;
 //  3. the rest (norms, biases, rope not fused into a flash, casts,
 //     transposes) as linalg on tensors: tucker.rope lowered to linalg,
@@ -61,17 +62,19 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   // it puts on a flash output (for the output fold) is then folded into the
   // flash kernel's store by --tucker-flash-to-gpu.
   pm.addPass(createTuckerGemmToRuntimePass());
-  TuckerFlashToGpuPassOptions flash;
-  flash.chip = options.chip;
-  flash.pingPong = options.pingPong;
-  flash.headsPerTile = options.headsPerTile;
-  flash.decode = options.decode;
-  flash.kvSplits = options.kvSplits;
-  flash.smCount = options.smCount;
-  flash.ropeKernel = options.ropeKernel;
-  flash.keysPerTile = options.keysPerTile;
-  flash.consumerWarpgroups = options.consumerWarpgroups;
-  pm.addPass(createTuckerFlashToGpuPass(flash));
+  // Every schedule choice, once per flash, then the kernels from it.
+  TuckerGpuConfigurePassOptions configure;
+  configure.chip = options.chip;
+  configure.pingPong = options.pingPong;
+  configure.headsPerTile = options.headsPerTile;
+  configure.decode = options.decode;
+  configure.kvSplits = options.kvSplits;
+  configure.smCount = options.smCount;
+  configure.ropeKernel = options.ropeKernel;
+  configure.keysPerTile = options.keysPerTile;
+  configure.consumerWarpgroups = options.consumerWarpgroups;
+  pm.addPass(createTuckerGpuConfigurePass(configure));
+  pm.addPass(createTuckerFlashToGpuPass());
 
   // The rest as fused linalg on tensors (a tucker.rope left outside every
   // flash lowered to it).

@@ -26,9 +26,11 @@
 //  - Constants (weights, tables): each read goes through
 //    tuckerDeviceConstant, which uploads the host global once and keeps the
 //    copy for the life of the process.
-//  - Launches: the generated decode kernels (`flash_fwd_*_decode*`, not
-//    their `_combine`) go through tuckerCudaLaunchDependent (programmatic
-//    stream serialization); they wait for the previous grid themselves.
+//  - Launches: a launch that the host code announces with
+//    tuckerLaunchDependentNext() (a flash whose schedule has
+//    dependent_launch: the decode kernels, which wait for the previous grid
+//    themselves) goes through tuckerCudaLaunchDependent (programmatic
+//    stream serialization).
 //  - Device allocations (buffers of dynamic size; the static ones live in
 //    the entry's workspace): stream-ordered on the given stream, from the
 //    device's default memory pool (cuMemAllocAsync / cuMemFreeAsync), so they
@@ -48,7 +50,6 @@
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -127,33 +128,17 @@ MGPU_EXPORT void mgpuModuleUnload(void *module) {
 }
 
 namespace {
-/// Functions launched with programmatic stream serialization: the generated
-/// decode kernels (named `*_decode*`, their combine kernels excepted), which
-/// begin with griddepcontrol.wait and let the next such launch begin once
-/// all their CTAs run, hiding the launch gap between decode calls.
-std::mutex dependentMutex;
-std::set<void *> dependentFunctions;
-
-bool isDependentKernel(const char *name) {
-  std::string n(name);
-  auto endsWith = [&](const std::string &suffix) {
-    return n.size() >= suffix.size() &&
-           n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return n.rfind("flash_fwd_", 0) == 0 &&
-         n.find("_decode") != std::string::npos && !endsWith("_combine");
-}
+/// Set by tuckerLaunchDependentNext, taken by this thread's next launch.
+thread_local bool launchDependentNext = false;
 } // namespace
+
+MGPU_EXPORT void tuckerLaunchDependentNext() { launchDependentNext = true; }
 
 MGPU_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
   TuckerCudaFunction function = nullptr;
-  check(tuckerCudaModuleGetFunction(static_cast<TuckerCudaModule>(module),
-                                    name, &function),
+  check(tuckerCudaModuleGetFunction(static_cast<TuckerCudaModule>(module), name,
+                                    &function),
         "mgpuModuleGetFunction");
-  if (isDependentKernel(name)) {
-    std::lock_guard<std::mutex> lock(dependentMutex);
-    dependentFunctions.insert(function);
-  }
   return function;
 }
 
@@ -166,11 +151,8 @@ MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
   if (extra != nullptr)
     fail("mgpuLaunchKernel", "'extra' launch arguments are not supported");
   ensureContext("mgpuLaunchKernel");
-  bool dependent;
-  {
-    std::lock_guard<std::mutex> lock(dependentMutex);
-    dependent = dependentFunctions.count(function) != 0;
-  }
+  bool dependent = launchDependentNext;
+  launchDependentNext = false;
   check((dependent ? tuckerCudaLaunchDependent : tuckerCudaLaunch)(
             static_cast<TuckerCudaFunction>(function),
                          static_cast<unsigned>(gridX),

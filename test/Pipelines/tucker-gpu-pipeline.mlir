@@ -31,7 +31,8 @@
 // PIPE-NEXT:   tucker-fuse-rope,
 // PIPE-NEXT:   tucker-merge-products,
 // PIPE-NEXT:   tucker-gemm-to-runtime{workspace-bytes=33554432},
-// PIPE-NEXT:   tucker-flash-to-gpu{chip=sm_90a
+// PIPE-NEXT:   tucker-gpu-configure{chip=sm_90a
+// PIPE-NEXT:   tucker-flash-to-gpu,
 // PIPE-NEXT:   tucker-flash-to-linalg{
 // PIPE-NEXT:   tucker-decompose-aggregates,
 // PIPE-NEXT:   convert-elementwise-to-linalg,
@@ -57,7 +58,7 @@
 // PIPE-NEXT:   tucker-verify-lowered{allow-gpu=true}
 // PIPE-NEXT: )
 
-// OPTS: tucker-flash-to-gpu{chip=sm_90
+// OPTS: tucker-gpu-configure{chip=sm_90
 // OPTS: nvvm-attach-target{O=2 chip=sm_90a
 // OPTS: gpu-module-to-binary{format=isa
 

@@ -84,7 +84,7 @@ const char *const kPipelines[] = {
     "builtin.module(tucker-cpu-pipeline)",
     // The GPU kernel generator (IR only: nothing here needs a GPU or ptxas).
     "builtin.module(tucker-lift,tucker-fold,canonicalize,tucker-fuse-rope,"
-    "tucker-flash-to-gpu{kv-splits=3})",
+    "tucker-gpu-configure{kv-splits=3},tucker-flash-to-gpu)",
 };
 
 /// Counts error diagnostics and drops every diagnostic (nothing is printed:

@@ -88,6 +88,83 @@ def TuckerFlashToLinalgPass : Pass<"tucker-flash-to-linalg"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def TuckerGpuConfigurePass
+    : Pass<"tucker-gpu-configure", "::mlir::ModuleOp"> {
+  let summary = "Choose the Hopper schedule of every tucker.flash";
+  let description = [{
+    Stamps `schedule = #tucker.flash_schedule<...>` on every `tucker.flash`
+    that has none, from its shapes and the options (every heuristic of the
+    Hopper backend lives here), and checks every schedule, stamped or given,
+    against the kernels' resources (shared memory of the K/V ring, the
+    registers of the tile sizes, the head widths): a schedule a kernel
+    cannot run is an error at the op. A schedule already present is kept,
+    so a user, a benchmark or a tuner can set one in IR; the options apply
+    to the ops without one.
+
+    * `decode`: `auto` when Nq is static and at most 64 (one query tile);
+    * consumer warpgroups: 3 for heads of width 64 or less (they hide the
+      softmax), except causal shapes whose 192-row tiles pad over 6 % more
+      query rows than 128-row ones; 2 otherwise, and always for decode and
+      heads wider than 256;
+    * heads per tile: the fewest heads (a power of two dividing Hq / Hkv)
+      whose padded query rows are within 1 % of the least;
+    * `dependent_launch` for decode.
+
+    Before:
+    ```mlir
+    %o = tucker.flash %q, %k, %v {causal} : tensor<4x16x4096x128xbf16>, ...
+    ```
+    After:
+    ```mlir
+    %o = tucker.flash %q, %k, %v {causal, schedule = #tucker.flash_schedule<
+        decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0,
+        kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true,
+        dependent_launch = false>} : tensor<4x16x4096x128xbf16>, ...
+    ```
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip: sm_90a (sm_90 is taken as sm_90a; the kernels use "
+           "wgmma and setmaxnreg, so compile them for sm_90a)">,
+    Option<"pingPong", "ping-pong", "bool", /*default=*/"true",
+           "Consumer warpgroups take turns issuing wgmma (named barriers)">,
+    Option<"headsPerTile", "heads-per-tile", "int64_t", /*default=*/"0",
+           "Query heads of one kv head packed into the 128-row M tile: a "
+           "power of two dividing Hq / Hkv; 0 picks it from the shapes "
+           "(packs when Nq < 128)">,
+    Option<"decode", "decode", "::mlir::tucker::FlashDecodeMode",
+           /*default=*/"::mlir::tucker::FlashDecodeMode::Auto",
+           "Split-KV decode kernel", [{::llvm::cl::values(
+             clEnumValN(::mlir::tucker::FlashDecodeMode::Auto, "auto",
+                        "when Nq is static and at most 64"),
+             clEnumValN(::mlir::tucker::FlashDecodeMode::On, "on",
+                        "refused when Nq is dynamic or above 64"),
+             clEnumValN(::mlir::tucker::FlashDecodeMode::Off, "off",
+                        "the prefill kernel"))}]>,
+    Option<"kvSplits", "kv-splits", "int64_t", /*default=*/"0",
+           "Decode: key-sequence splits per query tile (0: as many as fill "
+           "sm-count SMs; capped by the key tiles)">,
+    Option<"smCount", "sm-count", "int64_t", /*default=*/"132",
+           "Decode: SMs the automatic split count fills (H100/H200 SXM: 132)">,
+    Option<"keysPerTile", "keys-per-tile", "int64_t", /*default=*/"0",
+           "Prefill kernel with heads up to 256 wide: keys per K/V tile (a "
+           "multiple of 16 up to 256; 0: the largest whose ring fits shared "
+           "memory and whose accumulators fit the registers). The decode and "
+           "split-O kernels choose their own">,
+    Option<"consumerWarpgroups", "consumer-warpgroups", "int64_t",
+           /*default=*/"0",
+           "Prefill kernel: consumer warpgroups of 64 query rows each, 2 or 3 "
+           "(3: a 192-row M tile, 160 registers per consumer thread, for "
+           "Dv <= 64); 0 picks from the shapes. The decode and split-O "
+           "kernels run 2">,
+    Option<"ropeKernel", "rope-kernel", "bool", /*default=*/"true",
+           "Prefill with rope: rotate q and k once in a kernel of their own "
+           "before the flash kernel (false: every K tile rotated on the fly "
+           "by each query tile that reads it)">,
+  ];
+  let dependentDialects = ["::mlir::tucker::TuckerDialect"];
+}
+
 def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower tucker.flash to Hopper flash-attention kernels";
   let description = [{
@@ -117,14 +194,19 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     `--tucker-fold` makes it, also through one `tensor.expand_shape` on
     both), only K is loaded and `P·V` reads the slice in place.
 
-    Decode (`decode`: by default when Nq is static and at most 64): the
-    split-KV kernel. Its 64-row M tile holds the query heads of one kv head
-    times the positions; the key sequence is split across CTAs so that the
-    whole GPU streams the cache (`kv-splits`, else as many splits as fill
-    `sm-count` SMs), the two consumer warpgroups take alternate key tiles,
-    and each writes an unnormalized partial result (O in f32, row max and
-    sum) that a second kernel, `<kernel>_combine`, merges. Heads wider than
-    256 use the split-O kernel with the same splits.
+    Every schedule choice comes from the op's `#tucker.flash_schedule`
+    (stamped by `--tucker-gpu-configure`); a flash without one is an error.
+
+    Decode (the schedule's `decode`): the split-KV kernel. Its 64-row M tile
+    holds the query heads of one kv head times the positions; the key
+    sequence is split across CTAs so that the whole GPU streams the cache
+    (`kv_splits`, else as many splits as fill `sm_count` SMs), the two
+    consumer warpgroups take alternate key tiles, and each writes an
+    unnormalized partial result (O in f32, row max and sum) that a second
+    kernel, `<kernel>_combine`, merges. Heads wider than 256 use the split-O
+    kernel with the same splits. With `dependent_launch`, the launcher calls
+    `tuckerLaunchDependentNext()` before the kernel's `gpu.launch_func`: the
+    runtime then launches it with programmatic stream serialization.
 
     A `lengths` operand (i32 `[B]`) gives each sequence its own key count
     (clamped to `[0, Nk]`); the kernels read it at run time.
@@ -140,10 +222,10 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     `tensor.expand_shape`, is read in place as well: a view with the wider
     tensor's row stride, the slice's first column its offset.
 
-    `rope` on prefill shapes: a kernel `<kernel>_rotate` writes rotated
-    copies of q and k (into buffers the op site allocates) and the flash
-    kernel without rope reads them (`rope-kernel=false`: rotation on the fly
-    inside the flash kernel, as decode always does).
+    `rope` on prefill shapes with the schedule's `rope_kernel`: a kernel
+    `<kernel>_rotate` writes rotated copies of q and k (into buffers the op
+    site allocates) and the flash kernel without rope reads them (else
+    rotation on the fly inside the flash kernel, as decode always does).
 
     Kernel ABI: `(tmap_q, tmap_k, tmap_v, o, o_partial, stats, lengths:
     !llvm.ptr, nq, nk, tiles_per_split: i32)`, grid `(ceil(Nq / rows) ·
@@ -192,40 +274,6 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     O). Everything else (f32, wider heads, a chip other
     than sm_90a) is refused with an error at the op that names the limit.
   }];
-  let options = [
-    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
-           "Target chip: sm_90a (sm_90 is taken as sm_90a; the kernels use "
-           "wgmma and setmaxnreg, so compile them for sm_90a)">,
-    Option<"pingPong", "ping-pong", "bool", /*default=*/"true",
-           "Consumer warpgroups take turns issuing wgmma (named barriers)">,
-    Option<"headsPerTile", "heads-per-tile", "int64_t", /*default=*/"0",
-           "Query heads of one kv head packed into the 128-row M tile: a "
-           "power of two dividing Hq / Hkv; 0 picks it from the shapes "
-           "(packs when Nq < 128)">,
-    Option<"decode", "decode", "std::string", /*default=*/"\"auto\"",
-           "Split-KV decode kernel: auto (when Nq is static and at most 64), "
-           "on (refused when Nq is dynamic or above 64), off">,
-    Option<"kvSplits", "kv-splits", "int64_t", /*default=*/"0",
-           "Decode: key-sequence splits per query tile (0: as many as fill "
-           "sm-count SMs; capped by the key tiles)">,
-    Option<"smCount", "sm-count", "int64_t", /*default=*/"132",
-           "Decode: SMs the automatic split count fills (H100/H200 SXM: 132)">,
-    Option<"keysPerTile", "keys-per-tile", "int64_t", /*default=*/"0",
-           "Prefill kernel with heads up to 256 wide: keys per K/V tile (a "
-           "multiple of 16 up to 256; 0: the largest whose ring fits shared "
-           "memory and whose accumulators fit the registers). The decode and "
-           "split-O kernels choose their own">,
-    Option<"consumerWarpgroups", "consumer-warpgroups", "int64_t",
-           /*default=*/"0",
-           "Prefill kernel: consumer warpgroups of 64 query rows each, 2 or 3 "
-           "(3: a 192-row M tile, 160 registers per consumer thread, for "
-           "Dv <= 64); 0 picks from the shapes. The decode and split-O "
-           "kernels run 2">,
-    Option<"ropeKernel", "rope-kernel", "bool", /*default=*/"true",
-           "Prefill with rope: rotate q and k once in a kernel of their own "
-           "before the flash kernel (false: every K tile rotated on the fly "
-           "by each query tile that reads it)">,
-  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::cf::ControlFlowDialect",

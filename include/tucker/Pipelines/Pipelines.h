@@ -11,6 +11,7 @@
 #define TUCKER_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassOptions.h"
+#include "tucker/Conversion/Passes.h"
 
 #include <cstdint>
 #include <string>
@@ -112,43 +113,49 @@ struct TuckerGpuPipelineOptions
       llvm::cl::init(3)};
   PassOptions::Option<bool> pingPong{
       *this, "ping-pong",
-      llvm::cl::desc("--tucker-flash-to-gpu's ping-pong option"),
+      llvm::cl::desc("--tucker-gpu-configure's ping-pong option"),
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> headsPerTile{
       *this, "heads-per-tile",
-      llvm::cl::desc("--tucker-flash-to-gpu's heads-per-tile option (0: from "
+      llvm::cl::desc("--tucker-gpu-configure's heads-per-tile option (0: from "
                      "the shapes)"),
       llvm::cl::init(0)};
-  PassOptions::Option<std::string> decode{
-      *this, "decode",
-      llvm::cl::desc("--tucker-flash-to-gpu's decode option (auto, on, off)"),
-      llvm::cl::init("auto")};
+  PassOptions::Option<FlashDecodeMode> decode{
+      *this, "decode", llvm::cl::desc("--tucker-gpu-configure's decode option"),
+      llvm::cl::init(FlashDecodeMode::Auto),
+      llvm::cl::values(
+          clEnumValN(FlashDecodeMode::Auto, "auto",
+                     "when Nq is static and at most 64"),
+          clEnumValN(FlashDecodeMode::On, "on",
+                     "refused when Nq is dynamic or above 64"),
+          clEnumValN(FlashDecodeMode::Off, "off", "the prefill kernel"))};
   PassOptions::Option<int64_t> kvSplits{
       *this, "kv-splits",
-      llvm::cl::desc("--tucker-flash-to-gpu's kv-splits option (0: from the "
+      llvm::cl::desc("--tucker-gpu-configure's kv-splits option (0: from the "
                      "shapes)"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> smCount{
       *this, "sm-count",
-      llvm::cl::desc("--tucker-flash-to-gpu's sm-count option"),
+      llvm::cl::desc("--tucker-gpu-configure's sm-count option"),
       llvm::cl::init(132)};
   PassOptions::Option<int64_t> keysPerTile{
       *this, "keys-per-tile",
-      llvm::cl::desc("--tucker-flash-to-gpu's keys-per-tile option (0: from "
+      llvm::cl::desc("--tucker-gpu-configure's keys-per-tile option (0: from "
                      "the shapes)"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> consumerWarpgroups{
       *this, "consumer-warpgroups",
-      llvm::cl::desc("--tucker-flash-to-gpu's consumer-warpgroups option (0: "
+      llvm::cl::desc("--tucker-gpu-configure's consumer-warpgroups option (0: "
                      "from the shapes)"),
       llvm::cl::init(0)};
   PassOptions::Option<bool> ropeKernel{
       *this, "rope-kernel",
-      llvm::cl::desc("--tucker-flash-to-gpu's rope-kernel option"),
+      llvm::cl::desc("--tucker-gpu-configure's rope-kernel option"),
       llvm::cl::init(true)};
 };
 
-/// --tucker-gpu-pipeline: tucker stage, --tucker-flash-to-gpu, a check that
+/// --tucker-gpu-pipeline: tucker stage, --tucker-gpu-configure and
+/// --tucker-flash-to-gpu, a check that
 /// nothing but the flash kernels' launch is left for the host (the
 /// whole-layer GPU path is refused), one-shot bufferization with out-params,
 /// device buffers for the flash outputs, gpu-lower-to-nvvm-pipeline.

@@ -354,6 +354,19 @@ Value pointerOf(OpBuilder &b, Location loc, Value buffer) {
 
 } // namespace
 
+/// `tuckerLaunchDependentNext()` of the runtime: the next launch on this
+/// thread uses programmatic stream serialization (lib/Runtime/MgpuShim.cpp).
+static func::FuncOp dependentNextFn(ModuleOp module) {
+  constexpr StringLiteral name = "tuckerLaunchDependentNext";
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+    return fn;
+  auto b = OpBuilder::atBlockBegin(module.getBody());
+  auto fn =
+      func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType({}, {}));
+  fn.setPrivate();
+  return fn;
+}
+
 func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
     OpBuilder &builder, Location loc, ModuleOp module, gpu::GPUFuncOp kernel,
     gpu::GPUFuncOp combine, gpu::GPUFuncOp rope, const FlashKernelSpec &spec,
@@ -498,6 +511,8 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
     for (RopeLaunch &r : ropeLaunches)
       gpu::LaunchFuncOp::create(lb, loc, rope, r.grid, ropeBlock,
                                 /*dynamicSharedMemorySize=*/Value(), r.args);
+    if (decode.dependentLaunch)
+      func::CallOp::create(lb, loc, dependentNextFn(module), ValueRange{});
     gpu::LaunchFuncOp::create(lb, loc, kernel, grid, block, smem, kernelArgs);
     if (combines)
       gpu::LaunchFuncOp::create(lb, loc, combine, combineGrid, combineBlock,

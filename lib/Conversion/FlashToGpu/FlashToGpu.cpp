@@ -70,62 +70,13 @@ static std::optional<int64_t> valueColumnInKey(FlashOp op) {
   return columnSliceOffset(slice);
 }
 
-/// Query rows a group's tiles hold (positions padded) with `heads` heads
-/// per blockM-row tile, for each heads count that fits, fewest heads first.
-static SmallVector<std::pair<int64_t, int64_t>>
-paddedRows(int64_t group, int64_t nq, int64_t blockM) {
-  SmallVector<std::pair<int64_t, int64_t>> out;
-  for (int64_t heads = 1; heads <= std::min(group, blockM); heads *= 2)
-    if (group % heads == 0) {
-      int64_t rows = blockM / heads;
-      out.push_back({heads, (nq + rows - 1) / rows * blockM * (group / heads)});
-    }
-  return out;
-}
+} // namespace
 
-/// The fewest query rows of paddedRows.
-static int64_t leastPaddedRows(int64_t group, int64_t nq, int64_t blockM) {
-  int64_t least = std::numeric_limits<int64_t>::max();
-  for (auto [heads, rows] : paddedRows(group, nq, blockM))
-    least = std::min(least, rows);
-  return least;
-}
-
-/// Query heads per M tile when the option leaves it to the shapes. The
-/// group's heads share K/V, so an M tile may hold `heads` of them with
-/// blockM / heads positions each (blockM is 64, 128 or 192); the tiles of a
-/// head pad its Nq positions to a multiple of that. Take the fewest heads (a
-/// power of two dividing the group) whose padded rows are within 1 % of the
-/// least: decode packs the whole group, a short prefill as many heads as
-/// fill the tile, and N = 1024 at 192 rows takes 2 heads of 96 rows
-/// (11 tiles of 96 pad 3 %; 6 tiles of 192, 12.5 %).
-static int64_t autoHeadsPerTile(int64_t group, int64_t nq, int64_t blockM) {
-  if (group == 1 || ShapedType::isDynamic(nq))
-    return 1;
-  int64_t least = leastPaddedRows(group, nq, blockM);
-  for (auto [heads, rows] : paddedRows(group, nq, blockM))
-    if (rows * 100 <= least * 101)
-      return heads;
-  return 1;
-}
-
-/// Query rows of a decode M tile at most: one tile of heads × positions.
-constexpr int64_t kMaxDecodeQueries = 64;
-
-/// The kernel spec of `op`, or a diagnostic at the op naming the limit.
-FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
-                                   int64_t headsPerTile, StringRef decode,
-                                   int64_t keysPerTile,
-                                   int64_t consumerWarpgroups) {
+FailureOr<FlashKernelSpec>
+mlir::tucker::flash_to_gpu::specOf(FlashOp op, FlashScheduleAttr schedule) {
   auto fail = [&]() {
-    return op.emitOpError() << "cannot be lowered by --tucker-flash-to-gpu: ";
+    return op.emitOpError() << "cannot run on the Hopper kernels: ";
   };
-  if (chip != "sm_90a" && chip != "sm_90") {
-    fail() << "chip '" << chip
-           << "' is not supported (the kernels use wgmma, TMA and setmaxnreg: "
-              "sm_90a)";
-    return failure();
-  }
   auto qType = op.getQ().getType();
   auto kType = op.getK().getType();
   auto vType = op.getV().getType();
@@ -148,64 +99,12 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
   spec.valueDim = vType.getDimSize(3);
   spec.groupSize = qType.getDimSize(1) / kType.getDimSize(1);
   spec.lengths = static_cast<bool>(op.getLengths());
-  int64_t nq = qType.getDimSize(2);
-  bool fewQueries = !ShapedType::isDynamic(nq) && nq <= kMaxDecodeQueries;
-  if (decode == "on") {
-    if (!fewQueries) {
-      fail() << "decode=on needs a static Nq of at most " << kMaxDecodeQueries
-             << " (one M tile), got "
-             << (ShapedType::isDynamic(nq) ? std::string("?")
-                                           : std::to_string(nq));
-      return failure();
-    }
-    spec.decode = true;
-  } else if (decode == "auto") {
-    spec.decode = fewQueries;
-  } else if (decode != "off") {
-    fail() << "decode='" << decode << "' is not one of auto, on, off";
-    return failure();
-  }
+  spec.decode = schedule.getDecode();
   if (!spec.wide() && !spec.decode) {
-    spec.keysPerTile = keysPerTile;
-    if (consumerWarpgroups == 3 && spec.valueDim > 64) {
-      fail() << "consumer-warpgroups = 3 needs Dv <= 64 (a consumer thread "
-                "has 160 registers), got Dv = "
-             << spec.valueDim;
-      return failure();
-    }
-    spec.consumerGroups = consumerWarpgroups;
-    if (consumerWarpgroups == 0) {
-      // Three consumers hide more of the softmax, which outweighs the wgmma
-      // at d <= 64 (H100, latent MQA with heads packed to pad the fewest
-      // rows: +15-19 % non-causal and +8 % causal at N = 4096, +17 % and
-      // +3 % at N = 1024; docs/perf.md, session 5).
-      bool narrow = spec.qkDim <= 64 && spec.valueDim <= 64;
-      spec.consumerGroups = narrow ? 3 : 2;
-      // Causal, unless 192-row tiles pad over 6 % more query rows than
-      // 128-row ones at the best packing: MHA at N = 1024 (12.5 %) runs
-      // 242-247 TFLOP/s with two consumers, 225-227 with three (latent MQA
-      // there pads 3 % and keeps three: 277 against 245; session 6).
-      int64_t nq = qType.getDimSize(2);
-      if (narrow && op.getCausal() && !ShapedType::isDynamic(nq) &&
-          leastPaddedRows(spec.groupSize, nq, 192) * 100 >
-              leastPaddedRows(spec.groupSize, nq, 128) * 106)
-        spec.consumerGroups = 2;
-    }
+    spec.keysPerTile = schedule.getKeysPerTile();
+    spec.consumerGroups = schedule.getConsumers();
   }
-  if (headsPerTile == 0) {
-    spec.headsPerTile =
-        autoHeadsPerTile(spec.groupSize, qType.getDimSize(2), spec.blockM());
-  } else if (!llvm::isPowerOf2_64(headsPerTile) ||
-             headsPerTile > spec.blockM() ||
-             spec.groupSize % headsPerTile != 0) {
-    fail() << "heads-per-tile = " << headsPerTile
-           << " must be a power of two up to " << spec.blockM()
-           << " (the M tile) that divides Hq / Hkv = "
-           << spec.groupSize;
-    return failure();
-  } else {
-    spec.headsPerTile = headsPerTile;
-  }
+  spec.headsPerTile = schedule.getHeadsPerTile();
   if (std::optional<int64_t> column = valueColumnInKey(op)) {
     spec.valueFromKey = true;
     spec.valueColumn = *column;
@@ -231,7 +130,7 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
   spec.outputTransposed = static_cast<bool>(resultTranspose(op));
   spec.causal = op.getCausal();
   spec.scaleLog2e = float(op.getEffectiveScale() * M_LOG2E);
-  spec.pingPong = pingPong;
+  spec.pingPong = schedule.getPingPong();
   std::string reason = unsupportedReason(spec);
   if (!reason.empty()) {
     fail() << reason;
@@ -240,54 +139,40 @@ FailureOr<FlashKernelSpec> analyze(FlashOp op, StringRef chip, bool pingPong,
   return spec;
 }
 
+namespace {
+
 struct TuckerFlashToGpuPass
     : tucker::impl::TuckerFlashToGpuPassBase<TuckerFlashToGpuPass> {
   using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Bounded above too: the split planning multiplies them by CTAs per SM
-    // and tile counts in int64 (a grid dimension is at most 2^31 - 1 anyway).
-    constexpr int64_t kMaxSplits = 65535, kMaxSms = 4096;
-    if (kvSplits < 0 || kvSplits > kMaxSplits || smCount < 1 ||
-        smCount > kMaxSms) {
-      emitError(module.getLoc())
-          << "--tucker-flash-to-gpu: kv-splits = " << int64_t(kvSplits)
-          << " and sm-count = " << int64_t(smCount) << " must be in [0, "
-          << kMaxSplits << "] and [1, " << kMaxSms << "]";
-      return signalPassFailure();
-    }
-    if (consumerWarpgroups != 0 && consumerWarpgroups != 2 &&
-        consumerWarpgroups != 3) {
-      emitError(module.getLoc())
-          << "--tucker-flash-to-gpu: consumer-warpgroups = "
-          << int64_t(consumerWarpgroups)
-          << " must be 0 (from the shapes), 2 or 3";
-      return signalPassFailure();
-    }
-    if (keysPerTile != 0 &&
-        (keysPerTile % 16 != 0 || keysPerTile < 32 || keysPerTile > 256)) {
-      emitError(module.getLoc())
-          << "--tucker-flash-to-gpu: keys-per-tile = " << int64_t(keysPerTile)
-          << " must be 0 (from the shapes) or a multiple of 16 in [32, 256]";
-      return signalPassFailure();
-    }
-    SmallVector<std::pair<FlashOp, FlashKernelSpec>> work;
+    struct Work {
+      FlashOp op;
+      FlashKernelSpec spec;
+      FlashScheduleAttr schedule;
+    };
+    SmallVector<Work> work;
     bool ok = true;
     module.walk([&](FlashOp op) {
-      FailureOr<FlashKernelSpec> spec =
-          analyze(op, chip, pingPong, headsPerTile, decode, keysPerTile,
-                  consumerWarpgroups);
+      FlashScheduleAttr schedule = op.getScheduleAttr();
+      if (!schedule) {
+        op.emitOpError() << "has no #tucker.flash_schedule: run "
+                            "--tucker-gpu-configure first (it chooses one "
+                            "from the shapes)";
+        ok = false;
+        return;
+      }
+      FailureOr<FlashKernelSpec> spec = specOf(op, schedule);
       if (failed(spec))
         ok = false;
       else
-        work.push_back({op, *spec});
+        work.push_back({op, *spec, schedule});
     });
     if (!ok)
       return signalPassFailure();
     if (work.empty())
       return;
-    DecodeOptions decodeOptions{kvSplits, smCount};
 
     MLIRContext *ctx = module.getContext();
     OpBuilder builder(ctx);
@@ -307,13 +192,16 @@ struct TuckerFlashToGpuPass
     SymbolTable kernelSymbols(kernels);
 
     std::map<FlashKernelSpec, gpu::GPUFuncOp> kernelOf, combineOf, ropeOf;
-    llvm::DenseMap<std::tuple<Operation *, Operation *, Type>, func::FuncOp>
+    llvm::DenseMap<std::tuple<Operation *, Operation *, Type, Attribute>,
+                   func::FuncOp>
         launcherOf;
     IRRewriter rewriter(ctx);
-    for (auto &[op, opSpec] : work) {
+    for (auto &[op, opSpec, schedule] : work) {
+      DecodeOptions decodeOptions{schedule.getKvSplits(), schedule.getSmCount(),
+                                  schedule.getDependentLaunch()};
       // Prefill with rope: q and k rotated ahead by a kernel of their own,
       // the flash kernel is the one without rope.
-      bool rotate = ropeKernel && opSpec.rope() && !opSpec.decode;
+      bool rotate = schedule.getRopeKernel() && opSpec.rope() && !opSpec.decode;
       gpu::GPUFuncOp rope;
       if (rotate) {
         gpu::GPUFuncOp &built = ropeOf[opSpec];
@@ -390,9 +278,12 @@ struct TuckerFlashToGpuPass
       SmallVector<Type> operandTypes(op->getOperandTypes());
       for (unsigned i = 0; i < 3; ++i) // q, k, v
         operandTypes[i] = operandBufferType(op->getOperand(i));
+      // The launch properties of the schedule (splits, dependent launch)
+      // are the launcher's.
       auto key = std::make_tuple(
           kernel.getOperation(), rope ? rope.getOperation() : nullptr,
-          Type(builder.getFunctionType(operandTypes, op->getResultTypes())));
+          Type(builder.getFunctionType(operandTypes, op->getResultTypes())),
+          Attribute(schedule));
       func::FuncOp &launcher = launcherOf[key];
       if (!launcher) {
         StringRef named = rope ? rope.getName() : kernel.getName();

@@ -17,6 +17,7 @@
 
 namespace mlir::tucker {
 class FlashOp;
+class FlashScheduleAttr;
 namespace flash_to_gpu {
 
 /// `value` made by linalg.transpose of [B, N, H, D] with permutation
@@ -33,10 +34,17 @@ linalg::TransposeOp resultTranspose(FlashOp op);
 /// identity layout of its own type. TMA reads each view in place.
 MemRefType operandBufferType(Value operand);
 
-/// Host-side choices of a decode launch (pass options).
+/// The kernel spec of `op` under `schedule` (its shapes, attributes and the
+/// schedule's choices), or a diagnostic at the op naming what the kernels
+/// cannot do.
+FailureOr<FlashKernelSpec> specOf(FlashOp op, FlashScheduleAttr schedule);
+
+/// Host-side choices of a launch (from the op's schedule).
 struct DecodeOptions {
   int64_t kvSplits = 0; // 0: from the shapes
   int64_t smCount = 132;
+  /// Launch the flash kernel with programmatic stream serialization.
+  bool dependentLaunch = false;
 };
 
 /// Builds `func.func private @name(q, k, [v,] [lengths,] o, [o_partial,

@@ -1,32 +1,13 @@
 // RUN: tucker-opt %s -split-input-file -verify-diagnostics --tucker-flash-to-gpu
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=chip=sm_80 2>&1 | FileCheck %s --check-prefix=CHIP
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=heads-per-tile=3 2>&1 | FileCheck %s --check-prefix=HEADS
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=on 2>&1 | FileCheck %s --check-prefix=DECODE
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=fast 2>&1 | FileCheck %s --check-prefix=MODE
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=kv-splits=-1 2>&1 | FileCheck %s --check-prefix=SPLITS
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=kv-splits=65536 2>&1 | FileCheck %s --check-prefix=SPLITS-BIG
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=sm-count=9223372036854775807 2>&1 | FileCheck %s --check-prefix=SMS-BIG
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=keys-per-tile=40 2>&1 | FileCheck %s --check-prefix=KEYS
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=consumer-warpgroups=4 2>&1 | FileCheck %s --check-prefix=GROUPS
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=consumer-warpgroups=3 2>&1 | FileCheck %s --check-prefix=GROUPS-WIDTH
-// RUN: not tucker-opt %s -split-input-file --tucker-flash-to-gpu=keys-per-tile=256 2>&1 | FileCheck %s --check-prefix=KEYS-RING
 
-// What --tucker-flash-to-gpu refuses, one case per limit; the first case is
-// the valid boundary beside them (bf16, Dqk = Dv = 128, GQA, causal).
+// What --tucker-flash-to-gpu refuses: it reads every choice from the op's
+// schedule (what --tucker-gpu-configure refuses is in
+// tucker-gpu-configure-error.mlir).
 
-// Tests that: bf16, Dqk = Dv = 128, GQA 4:1, causal is accepted.
-// HEADS: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: heads-per-tile = 3 must be a power of two up to 128 (the M tile) that divides Hq / Hkv = 4
-// CHIP: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: chip 'sm_80' is not supported (the kernels use wgmma, TMA and setmaxnreg: sm_90a)
-// DECODE: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: decode=on needs a static Nq of at most 64 (one M tile), got 256
-// MODE: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: decode='fast' is not one of auto, on, off
-// SPLITS: error: --tucker-flash-to-gpu: kv-splits = -1 and sm-count = 132 must be in [0, 65535] and [1, 4096]
-// SPLITS-BIG: error: --tucker-flash-to-gpu: kv-splits = 65536 and sm-count = 132 must be in [0, 65535] and [1, 4096]
-// KEYS: error: --tucker-flash-to-gpu: keys-per-tile = 40 must be 0 (from the shapes) or a multiple of 16 in [32, 256]
-// KEYS-RING: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: the K/V ring for Dqk = 128, Dv = 128 does not fit in shared memory (427064 B with 256-key tiles, at most 232448 B)
-// GROUPS: error: --tucker-flash-to-gpu: consumer-warpgroups = 4 must be 0 (from the shapes), 2 or 3
-// GROUPS-WIDTH: 'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: consumer-warpgroups = 3 needs Dv <= 64 (a consumer thread has 160 registers), got Dv = 128
-// SMS-BIG: error: --tucker-flash-to-gpu: kv-splits = 0 and sm-count = 9223372036854775807 must be in [0, 65535] and [1, 4096]
-func.func @ok(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>) -> tensor<1x8x256x128xbf16> {
+// Tests that: a flash without a schedule is an error naming the pass that
+// chooses one.
+func.func @no_schedule(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>) -> tensor<1x8x256x128xbf16> {
+  // expected-error @+1 {{'tucker.flash' op has no #tucker.flash_schedule: run --tucker-gpu-configure first (it chooses one from the shapes)}}
   %o = tucker.flash %q, %k, %v {causal}
       : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x8x256x128xbf16>
   return %o : tensor<1x8x256x128xbf16>
@@ -34,62 +15,11 @@ func.func @ok(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: te
 
 // -----
 
-// Tests that: f32 operands are refused (the kernels take bf16 or f16).
-func.func @f32(%q: tensor<1x2x128x128xf32>, %k: tensor<1x2x128x128xf32>, %v: tensor<1x2x128x128xf32>) -> tensor<1x2x128x128xf32> {
-  // expected-error @+1 {{'tucker.flash' op cannot be lowered by --tucker-flash-to-gpu: element type 'f32' is not supported (the kernels take bf16 or f16)}}
-  %o = tucker.flash %q, %k, %v
-      : tensor<1x2x128x128xf32>, tensor<1x2x128x128xf32>, tensor<1x2x128x128xf32> -> tensor<1x2x128x128xf32>
-  return %o : tensor<1x2x128x128xf32>
-}
-
-// -----
-
-// Tests that: a head width that is not a multiple of 16 is refused.
-func.func @width(%q: tensor<1x2x128x72xbf16>, %k: tensor<1x2x128x72xbf16>, %v: tensor<1x2x128x72xbf16>) -> tensor<1x2x128x72xbf16> {
-  // expected-error @+1 {{head widths Dqk = 72, Dv = 72 are not supported (the kernels take multiples of 16, Dqk up to 576 and Dv up to 512)}}
-  %o = tucker.flash %q, %k, %v
-      : tensor<1x2x128x72xbf16>, tensor<1x2x128x72xbf16>, tensor<1x2x128x72xbf16> -> tensor<1x2x128x72xbf16>
-  return %o : tensor<1x2x128x72xbf16>
-}
-
-// -----
-
-// Tests that: a value width above 512 is refused.
-func.func @wide(%q: tensor<1x2x128x128xbf16>, %k: tensor<1x2x128x128xbf16>, %v: tensor<1x2x128x528xbf16>) -> tensor<1x2x128x528xbf16> {
-  // expected-error @+1 {{head widths Dqk = 128, Dv = 528 are not supported}}
-  %o = tucker.flash %q, %k, %v
-      : tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16>, tensor<1x2x128x528xbf16> -> tensor<1x2x128x528xbf16>
-  return %o : tensor<1x2x128x528xbf16>
-}
-
-// -----
-
-// Tests that: a wide head whose value columns cannot be split between the two
-// consumer warpgroups at a 64-column chunk is refused.
-func.func @split(%q: tensor<1x2x128x320xbf16>, %k: tensor<1x2x128x320xbf16>, %v: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
-  // expected-error @+1 {{Dv = 64 leaves the second consumer warpgroup of the wide kernel no columns (it splits Dv at a 64-column chunk)}}
-  %o = tucker.flash %q, %k, %v
-      : tensor<1x2x128x320xbf16>, tensor<1x2x128x320xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
-  return %o : tensor<1x2x128x64xbf16>
-}
-
-// -----
-
-// Tests that: Nk = 0 is refused.
-func.func @no_keys(%q: tensor<1x2x64x128xbf16>, %k: tensor<1x2x0x128xbf16>, %v: tensor<1x2x0x128xbf16>) -> tensor<1x2x64x128xbf16> {
-  // expected-error @+1 {{Nk = 0: there is no key to attend to}}
-  %o = tucker.flash %q, %k, %v {causal}
-      : tensor<1x2x64x128xbf16>, tensor<1x2x0x128xbf16>, tensor<1x2x0x128xbf16> -> tensor<1x2x64x128xbf16>
-  return %o : tensor<1x2x64x128xbf16>
-}
-
-// -----
-
-// Tests that: v read out of k must not overlap the rotated columns.
-func.func @rope_value(%q: tensor<1x8x128x192xbf16>, %k: tensor<1x1x128x192xbf16>) -> tensor<1x8x128x128xbf16> {
-  %v = tensor.extract_slice %k[0, 0, 0, 64] [1, 1, 128, 128] [1, 1, 1, 1] : tensor<1x1x128x192xbf16> to tensor<1x1x128x128xbf16>
-  // expected-error @+1 {{v is columns [64, 192) of k, which overlap the rotated columns [128, 192); pass v as its own tensor}}
-  %o = tucker.flash %q, %k, %v {rope = #tucker.rope<theta = 10000.0, width = 64, offset = 128, style = half>}
-      : tensor<1x8x128x192xbf16>, tensor<1x1x128x192xbf16>, tensor<1x1x128x128xbf16> -> tensor<1x8x128x128xbf16>
-  return %o : tensor<1x8x128x128xbf16>
+// Tests that: a schedule the kernels cannot run is refused here too (when
+// --tucker-gpu-configure did not check it).
+func.func @schedule_too_big(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>) -> tensor<1x8x256x128xbf16> {
+  // expected-error @+1 {{'tucker.flash' op cannot run on the Hopper kernels: the K/V ring for Dqk = 128, Dv = 128 does not fit in shared memory}}
+  %o = tucker.flash %q, %k, %v {schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 256, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>}
+      : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x8x256x128xbf16>
+  return %o : tensor<1x8x256x128xbf16>
 }

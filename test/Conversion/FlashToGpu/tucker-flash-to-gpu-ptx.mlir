@@ -1,4 +1,4 @@
-// RUN: tucker-opt %s --tucker-flash-to-gpu \
+// RUN: tucker-opt %s --tucker-gpu-configure --tucker-flash-to-gpu \
 // RUN:   | mlir-opt --one-shot-bufferize="bufferize-function-boundaries" \
 // RUN:       -gpu-lower-to-nvvm-pipeline="cubin-chip=sm_90a cubin-features=+ptx80 opt-level=3 cubin-format=isa" \
 // RUN:   | FileCheck %s

@@ -1,7 +1,9 @@
-// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu | FileCheck %s --check-prefix=DEFAULT
-// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=consumer-warpgroups=2 | FileCheck %s --check-prefix=W2
-// RUN: tucker-opt %s -split-input-file "--tucker-flash-to-gpu=consumer-warpgroups=3 keys-per-tile=160" | FileCheck %s --check-prefix=W3
-// RUN: tucker-opt %s -split-input-file "--tucker-flash-to-gpu=consumer-warpgroups=3 ping-pong=false" | FileCheck %s --check-prefix=W3-NOPP
+// RUN: tucker-opt %s -split-input-file --tucker-gpu-configure --tucker-flash-to-gpu | FileCheck %s --check-prefix=DEFAULT
+// RUN: tucker-opt %s -split-input-file --tucker-gpu-configure=consumer-warpgroups=2 --tucker-flash-to-gpu | FileCheck %s --check-prefix=W2
+// The schedules as text, read back by the kernel emission alone:
+// RUN: tucker-opt %s -split-input-file "--tucker-gpu-configure=consumer-warpgroups=3 keys-per-tile=160" \
+// RUN:   | tucker-opt -split-input-file --tucker-flash-to-gpu | FileCheck %s --check-prefix=W3
+// RUN: tucker-opt %s -split-input-file "--tucker-gpu-configure=consumer-warpgroups=3 ping-pong=false" --tucker-flash-to-gpu | FileCheck %s --check-prefix=W3-NOPP
 
 // Tests that: the prefill kernel's schedule options. Two consumer
 // warpgroups (384 threads, 128-row M tile, 240 registers each, empty

@@ -1,4 +1,4 @@
-// RUN: tucker-opt %s --tucker-flash-to-gpu | FileCheck %s
+// RUN: tucker-opt %s --tucker-gpu-configure --tucker-flash-to-gpu | FileCheck %s
 
 // Tests that: in the split-O kernel with rope, a consumer warpgroup passes
 // the barrier that ends the rotation of its key tile (2 for warpgroup 0, 3

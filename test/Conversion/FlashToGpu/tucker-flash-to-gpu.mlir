@@ -1,8 +1,8 @@
-// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu | FileCheck %s
-// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=ping-pong=false | FileCheck %s --check-prefix=NOPP
-// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=kv-splits=3 | FileCheck %s --check-prefix=SPLIT3
-// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=decode=off | FileCheck %s --check-prefix=OFF
-// RUN: tucker-opt %s -split-input-file --tucker-flash-to-gpu=rope-kernel=false | FileCheck %s --check-prefix=FUSED
+// RUN: tucker-opt %s -split-input-file --tucker-gpu-configure --tucker-flash-to-gpu | FileCheck %s
+// RUN: tucker-opt %s -split-input-file --tucker-gpu-configure=ping-pong=false --tucker-flash-to-gpu | FileCheck %s --check-prefix=NOPP
+// RUN: tucker-opt %s -split-input-file --tucker-gpu-configure=kv-splits=3 --tucker-flash-to-gpu | FileCheck %s --check-prefix=SPLIT3
+// RUN: tucker-opt %s -split-input-file --tucker-gpu-configure=decode=off --tucker-flash-to-gpu | FileCheck %s --check-prefix=OFF
+// RUN: tucker-opt %s -split-input-file --tucker-gpu-configure=rope-kernel=false --tucker-flash-to-gpu | FileCheck %s --check-prefix=FUSED
 
 // Tests that: a bf16 MHA flash (d = 128, N = 1000) becomes buffers, an
 // output allocation and a call of the launcher; the launcher builds three
@@ -110,6 +110,7 @@
 // CHECK: %[[N:.+]] = arith.constant 1000 : i32
 // CHECK: %[[NOSPLIT:.+]] = arith.constant 0 : i32
 // CHECK-NOT: scf.if
+// CHECK-NOT: tuckerLaunchDependentNext
 // CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128 blocks in (%[[GX]], %[[C16]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEM]] args(%[[PQ]] : !llvm.ptr, %[[PK]] : !llvm.ptr, %[[PV]] : !llvm.ptr, %[[PO]] : !llvm.ptr, %[[NULL:.+]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[N]] : i32, %[[N]] : i32, %[[NOSPLIT]] : i32)
 // CHECK-NOT: gpu.launch_func
 // CHECK: return
@@ -367,7 +368,9 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-DAG: %[[NQ:.+]] = arith.constant 5 : i32
 // CHECK-DAG: %[[NK:.+]] = arith.constant 300 : i32
 // CHECK-DAG: %[[TPS:.+]] = arith.constant 1 : i32
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode blocks in (%[[SPLITS]], %[[C2]], %[[C2]]) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32, %[[TPS]] : i32, %[[CP]] : !llvm.ptr)
+// The schedule's dependent launch, announced to the runtime.
+// CHECK: call @tuckerLaunchDependentNext() : () -> ()
+// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode blocks in (%[[SPLITS]], %[[C2]], %[[C2]]) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32, %[[TPS]] : i32, %[[CP]] : !llvm.ptr)
 // CHECK-NOT: gpu.launch_func
 // CHECK: return
 func.func @latent(%q: tensor<2x16x5x192xbf16>, %k: tensor<2x1x300x192xbf16>) -> tensor<2x16x5x128xbf16> {

@@ -778,3 +778,84 @@ func.func @norm_eps() attributes {n = #tucker.rms_norm<epsilon = -1.0, width = 8
 // Tests that: a norm covers at least one dim.
 // expected-error @+1 {{rms_norm width must be positive, got 0}}
 func.func @norm_width() attributes {n = #tucker.rms_norm<epsilon = 1.0e-6, width = 0>} { return }
+
+// -----
+
+// Tests that: four consumer warpgroups do not exist.
+// expected-error @+1 {{consumers = 4 must be 2 or 3 (consumer warpgroups)}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = false, consumers = 4, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} { return }
+
+// -----
+
+// Tests that: decode runs two consumer warpgroups.
+// expected-error @+1 {{a decode schedule runs 2 consumer warpgroups, got 3}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = true, consumers = 3, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} { return }
+
+// -----
+
+// Tests that: heads per tile are a power of two.
+// expected-error @+1 {{heads_per_tile = 3 must be a power of two up to the query tile's 128 rows}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 3, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} { return }
+
+// -----
+
+// Tests that: keys per tile are a multiple of 16 in [32, 256].
+// expected-error @+1 {{keys_per_tile = 40 must be 0 (the largest that fits) or a multiple of 16 in [32, 256]}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 40, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} { return }
+
+// -----
+
+// Tests that: the decode kernel's key tiles are its own.
+// expected-error @+1 {{a decode schedule reads 64-key tiles; keys_per_tile must be 0, got 64}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = true, consumers = 2, heads_per_tile = 1, keys_per_tile = 64, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} { return }
+
+// -----
+
+// Tests that: splits belong to decode.
+// expected-error @+1 {{kv_splits = 4 splits the keys of a decode schedule only}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 4, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} { return }
+
+// -----
+
+// Tests that: the split count is bounded.
+// expected-error @+1 {{kv_splits = 70000 must be in [0, 65535] (0: planned at launch)}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = true, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 70000, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} { return }
+
+// -----
+
+// Tests that: the SM count is positive.
+// expected-error @+1 {{sm_count = 0 must be in [1, 4096]}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 0, ping_pong = true, rope_kernel = true, dependent_launch = false>} { return }
+
+// -----
+
+// Tests that: only decode kernels wait for the previous grid, so only they launch dependent.
+// expected-error @+1 {{dependent_launch needs a decode schedule (its kernels wait for the previous grid themselves)}}
+func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = true>} { return }
+
+// -----
+
+// Tests that: the heads packed in a tile divide the group (Hq / Hkv = 4).
+func.func @schedule_op(%q: tensor<1x8x64x64xbf16>, %k: tensor<1x2x64x64xbf16>, %v: tensor<1x2x64x64xbf16>) -> tensor<1x8x64x64xbf16> {
+  // expected-error @+1 {{schedule: heads_per_tile = 8 must divide Hq / Hkv = 4 and fit the query tile's 128 rows}}
+  %o = tucker.flash %q, %k, %v {schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 8, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} : tensor<1x8x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x8x64x64xbf16>
+  return %o : tensor<1x8x64x64xbf16>
+}
+
+// -----
+
+// Tests that: decode takes one query tile: a static Nq of at most 64.
+func.func @schedule_op(%q: tensor<1x8x128x64xbf16>, %k: tensor<1x2x128x64xbf16>, %v: tensor<1x2x128x64xbf16>) -> tensor<1x8x128x64xbf16> {
+  // expected-error @+1 {{schedule: decode needs a static Nq of at most 64 (one query tile), got 128}}
+  %o = tucker.flash %q, %k, %v {schedule = #tucker.flash_schedule<decode = true, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} : tensor<1x8x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x8x128x64xbf16>
+  return %o : tensor<1x8x128x64xbf16>
+}
+
+// -----
+
+// Tests that: three consumer warpgroups hold Dv <= 64 in their registers.
+func.func @schedule_op(%q: tensor<1x8x128x128xbf16>, %k: tensor<1x2x128x128xbf16>, %v: tensor<1x2x128x128xbf16>) -> tensor<1x8x128x128xbf16> {
+  // expected-error @+1 {{schedule: consumers = 3 needs Dv <= 64 (a consumer thread has 160 registers), got Dv = 128}}
+  %o = tucker.flash %q, %k, %v {schedule = #tucker.flash_schedule<decode = false, consumers = 3, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} : tensor<1x8x128x128xbf16>, tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16> -> tensor<1x8x128x128xbf16>
+  return %o : tensor<1x8x128x128xbf16>
+}

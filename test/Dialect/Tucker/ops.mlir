@@ -132,6 +132,18 @@ func.func @flash_gqa_causal(%q: tensor<2x8x100x64xbf16>, %k: tensor<2x2x120x64xb
   return %o : tensor<2x8x100x32xbf16>
 }
 
+// CHECK-LABEL: func @flash_schedule
+// CHECK: tucker.flash %{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}} {schedule = #tucker.flash_schedule<decode = true, consumers = 2, heads_per_tile = 4, keys_per_tile = 0, kv_splits = 8, sm_count = 132, ping_pong = true, rope_kernel = false, dependent_launch = true>}
+func.func @flash_schedule(%q: tensor<2x8x1x64xbf16>, %k: tensor<2x2x4096x64xbf16>,
+                          %v: tensor<2x2x4096x64xbf16>) -> tensor<2x8x1x64xbf16> {
+  %o = tucker.flash %q, %k, %v {schedule = #tucker.flash_schedule<decode = true,
+      consumers = 2, heads_per_tile = 4, keys_per_tile = 0, kv_splits = 8, sm_count = 132,
+      ping_pong = true, rope_kernel = false, dependent_launch = true>}
+      : tensor<2x8x1x64xbf16>, tensor<2x2x4096x64xbf16>,
+        tensor<2x2x4096x64xbf16> -> tensor<2x8x1x64xbf16>
+  return %o : tensor<2x8x1x64xbf16>
+}
+
 // CHECK-LABEL: func @flash_lengths
 // CHECK-SAME: (%[[Q:[a-z0-9]+]]: {{.*}}, %[[K:[a-z0-9]+]]: {{.*}}, %[[V:[a-z0-9]+]]: {{.*}}, %[[LEN:[a-z0-9]+]]: tensor<4xi32>)
 // CHECK: tucker.flash %[[Q]], %[[K]], %[[V]] lengths(%[[LEN]] : tensor<4xi32>) {causal} : tensor<4x8x1x64xbf16>, tensor<4x2x512x64xbf16>, tensor<4x2x512x32xbf16> -> tensor<4x8x1x32xbf16>

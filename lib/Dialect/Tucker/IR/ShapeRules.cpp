@@ -452,6 +452,32 @@ FailureOr<FlashDims> mlir::tucker::verifyFlash(EmitErrorFn emitError, Value q,
   return FlashDims{qs[0], heads, kvHeads, qs[2], ks[2], qs[3], vs[3]};
 }
 
+LogicalResult mlir::tucker::verifyFlashSchedule(EmitErrorFn emitError,
+                                                FlashScheduleAttr schedule,
+                                                const FlashDims &dims) {
+  bool wide = dims.qkDim > 256 || dims.valueDim > 256;
+  int64_t rows =
+      schedule.getDecode() || wide ? 64 : 64 * schedule.getConsumers();
+  int64_t group = dims.numHeads / dims.numKvHeads;
+  int64_t heads = schedule.getHeadsPerTile();
+  if (group % heads != 0 || heads > rows)
+    return emitError() << "schedule: heads_per_tile = " << heads
+                       << " must divide Hq / Hkv = " << group
+                       << " and fit the query tile's " << rows << " rows";
+  if (schedule.getDecode() &&
+      (ShapedType::isDynamic(dims.querySeq) || dims.querySeq > 64))
+    return emitError() << "schedule: decode needs a static Nq of at most 64 "
+                          "(one query tile), got "
+                       << (ShapedType::isDynamic(dims.querySeq)
+                               ? std::string("?")
+                               : std::to_string(dims.querySeq));
+  if (schedule.getConsumers() == 3 && (dims.valueDim > 64 || wide))
+    return emitError() << "schedule: consumers = 3 needs Dv <= 64 (a consumer "
+                          "thread has 160 registers), got Dv = "
+                       << dims.valueDim;
+  return success();
+}
+
 LogicalResult mlir::tucker::verifyFlashLengths(EmitErrorFn emitError,
                                                Value lengths, int64_t batch) {
   Type element = cast<RankedTensorType>(lengths.getType()).getElementType();

@@ -117,3 +117,47 @@ LogicalResult RmsNormAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "rms_norm width must be positive, got " << width;
   return success();
 }
+
+LogicalResult
+FlashScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                          bool decode, int64_t consumers, int64_t headsPerTile,
+                          int64_t keysPerTile, int64_t kvSplits,
+                          int64_t smCount, bool pingPong, bool ropeKernel,
+                          bool dependentLaunch) {
+  if (consumers != 2 && consumers != 3)
+    return emitError() << "consumers = " << consumers
+                       << " must be 2 or 3 (consumer warpgroups)";
+  if (decode && consumers != 2)
+    return emitError() << "a decode schedule runs 2 consumer warpgroups, got "
+                       << consumers;
+  if (headsPerTile < 1 || !llvm::isPowerOf2_64(headsPerTile) ||
+      headsPerTile > 64 * consumers)
+    return emitError() << "heads_per_tile = " << headsPerTile
+                       << " must be a power of two up to the query tile's "
+                       << 64 * consumers << " rows";
+  if (keysPerTile != 0 &&
+      (keysPerTile % 16 != 0 || keysPerTile < 32 || keysPerTile > 256))
+    return emitError() << "keys_per_tile = " << keysPerTile
+                       << " must be 0 (the largest that fits) or a multiple "
+                          "of 16 in [32, 256]";
+  if (decode && keysPerTile != 0)
+    return emitError() << "a decode schedule reads 64-key tiles; "
+                          "keys_per_tile must be 0, got "
+                       << keysPerTile;
+  // Bounded above: the split planning multiplies them by CTAs per SM and
+  // tile counts in int64 (a grid dimension is at most 2^31 - 1 anyway).
+  if (kvSplits < 0 || kvSplits > 65535)
+    return emitError() << "kv_splits = " << kvSplits
+                       << " must be in [0, 65535] (0: planned at launch)";
+  if (!decode && kvSplits != 0)
+    return emitError() << "kv_splits = " << kvSplits
+                       << " splits the keys of a decode schedule only";
+  if (smCount < 1 || smCount > 4096)
+    return emitError() << "sm_count = " << smCount << " must be in [1, 4096]";
+  // Only the decode kernels begin with griddepcontrol.wait: another kernel
+  // launched this way could read what the previous grid still writes.
+  if (dependentLaunch && !decode)
+    return emitError() << "dependent_launch needs a decode schedule (its "
+                          "kernels wait for the previous grid themselves)";
+  return success();
+}

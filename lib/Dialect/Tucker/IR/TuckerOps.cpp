@@ -210,6 +210,9 @@ LogicalResult FlashOp::verify() {
   if (Value lengths = getLengths();
       lengths && failed(verifyFlashLengths(errorAt(*this), lengths, dims->batch)))
     return failure();
+  if (FlashScheduleAttr schedule = getScheduleAttr();
+      schedule && failed(verifyFlashSchedule(errorAt(*this), schedule, *dims)))
+    return failure();
   return verifyRopeFits(errorAt(*this), getRopeAttr(), dims->qkDim,
                         "query/key head (Dqk)");
 }

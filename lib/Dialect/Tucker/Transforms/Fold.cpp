@@ -262,7 +262,7 @@ private:
                            RankedTensorType::get(shape, qType.getElementType()),
                            q, k, v, /*lengths=*/Value(), op.getCausal(),
                            rewriter.getF64FloatAttr(op.getEffectiveScale()),
-                           rope);
+                           rope, /*schedule=*/nullptr);
   }
 
   /// MHA/GQA: heads of width head_dim over the stacked projections; with

@@ -48,10 +48,10 @@ struct FuseRopeIntoFlash : OpRewritePattern<FlashOp> {
       return rewriter.notifyMatchFailure(
           op, "query and key lengths are not statically equal, so query "
               "positions would shift");
-    rewriter.replaceOpWithNewOp<FlashOp>(op, op.getType(), qRope.getX(),
-                                         kRope.getX(), op.getV(),
-                                         op.getLengths(), op.getCausalAttr(),
-                                         op.getScaleAttr(), qRope.getRope());
+    rewriter.replaceOpWithNewOp<FlashOp>(
+        op, op.getType(), qRope.getX(), kRope.getX(), op.getV(),
+        op.getLengths(), op.getCausalAttr(), op.getScaleAttr(), qRope.getRope(),
+        op.getScheduleAttr());
     return success();
   }
 };

@@ -19,6 +19,7 @@ class RopeAttr;
 class RmsNormAttr;
 class SelectorAttr;
 class RanksAttr;
+class FlashScheduleAttr;
 
 /// Emits an error at the op being checked; the rules append to it.
 using EmitErrorFn = llvm::function_ref<InFlightDiagnostic()>;
@@ -99,6 +100,16 @@ FailureOr<TuckerDims> verifyTucker(EmitErrorFn emitError,
 
 FailureOr<FlashDims> verifyFlash(EmitErrorFn emitError, Value q, Value k,
                                  Value v, Value result);
+
+/// Checks a flash's schedule against its shapes: the heads packed into a
+/// query tile divide Hq / Hkv and fit its rows; a decode schedule has a
+/// static Nq of at most 64 (one tile); three consumer warpgroups need
+/// Dv <= 64 and heads at most 256 wide (the registers of a consumer thread).
+/// What needs the kernels' resource model (shared memory, registers of a
+/// tile size) is --tucker-gpu-configure's to check.
+LogicalResult verifyFlashSchedule(EmitErrorFn emitError,
+                                  FlashScheduleAttr schedule,
+                                  const FlashDims &dims);
 
 /// Checks a flash's `lengths` operand: i32 `[batch]` (`batch` may be
 /// dynamic).

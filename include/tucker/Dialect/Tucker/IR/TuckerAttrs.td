@@ -18,6 +18,19 @@ def Tucker_F64Parameter : APFloatParameter<"a 64-bit float"> {
   let printer = [{ $_printer.printFloat($_self) }];
 }
 
+// `true` or `false`.
+def Tucker_BoolParameter : AttrParameter<"bool", "a boolean"> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<bool> {
+    if (::mlir::succeeded($_parser.parseOptionalKeyword("true")))
+      return true;
+    if (::mlir::succeeded($_parser.parseOptionalKeyword("false")))
+      return false;
+    return $_parser.emitError($_parser.getCurrentLocation(),
+                              "expected 'true' or 'false'");
+  }() }];
+  let printer = [{ $_printer << ($_self ? "true" : "false") }];
+}
+
 def Tucker_RopeStyle : I32EnumAttr<"RopeStyle", "pairing of rotated dims", [
     I32EnumAttrCase<"Half", 0, "half">,
     I32EnumAttrCase<"Interleaved", 1, "interleaved">]> {
@@ -117,6 +130,49 @@ def Tucker_RmsNormAttr : Tucker_Attr<"RmsNorm", "rms_norm"> {
   }];
   let parameters = (ins Tucker_F64Parameter:$epsilon, "int64_t":$width);
   let assemblyFormat = "`<` `epsilon` `=` $epsilon `,` `width` `=` $width `>`";
+  let genVerifyDecl = 1;
+}
+
+def Tucker_FlashScheduleAttr : Tucker_Attr<"FlashSchedule", "flash_schedule"> {
+  let summary = "how a tucker.flash runs on a Hopper GPU";
+  let description = [{
+    Every schedule choice of the Hopper kernels of one `tucker.flash`,
+    stamped by `--tucker-gpu-configure` (which keeps one already present, so
+    a user, a benchmark or a tuner can set it) and read by
+    `--tucker-flash-to-gpu`:
+
+    * `decode`: the split-KV kernel (queries of a head tile in one 64-row
+      tile, the key sequence split across CTAs, partials merged), else the
+      prefill kernel;
+    * `consumers`: consumer warpgroups of the prefill kernel (2 or 3, 64
+      query rows each; decode and the split-O kernel of heads wider than 256
+      run 2);
+    * `heads_per_tile`: query heads of one key/value head packed into a
+      query tile (a power of two), each with `rows / heads_per_tile`
+      positions;
+    * `keys_per_tile`: keys per K/V tile of the prefill kernel (a multiple of
+      16 in [32, 256]), or 0: the largest whose ring fits shared memory and
+      registers;
+    * `kv_splits`: key splits of a decode kernel, or 0: planned at launch
+      from the batch, the heads and `sm_count` SMs;
+    * `ping_pong`: the consumer warpgroups take turns issuing wgmma;
+    * `rope_kernel`: a prefill with RoPE rotates q and k in a kernel of its
+      own ahead of the flash kernel, instead of in shared memory;
+    * `dependent_launch`: the kernel is launched with programmatic stream
+      serialization (it waits for the previous grid itself: decode only).
+
+    Example:
+    `#tucker.flash_schedule<decode = false, consumers = 3, heads_per_tile = 2,
+      keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true,
+      rope_kernel = true, dependent_launch = false>`
+  }];
+  let parameters = (ins Tucker_BoolParameter:$decode, "int64_t":$consumers,
+                        "int64_t":$heads_per_tile, "int64_t":$keys_per_tile,
+                        "int64_t":$kv_splits, "int64_t":$sm_count,
+                        Tucker_BoolParameter:$ping_pong,
+                        Tucker_BoolParameter:$rope_kernel,
+                        Tucker_BoolParameter:$dependent_launch);
+  let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
 

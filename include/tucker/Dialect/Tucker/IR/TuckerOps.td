@@ -218,6 +218,11 @@ def Tucker_FlashOp : Tucker_Op<"flash", [Pure]> {
     zeros. `rope` rotates queries at positions `m + L − Nq` and keys at
     positions `n` (their cache index) on the fly.
 
+    `schedule` (optional, `#tucker.flash_schedule`) says how the op runs on
+    a Hopper GPU; `--tucker-gpu-configure` stamps it where it is absent and
+    `--tucker-flash-to-gpu` reads it. It does not change what the op
+    computes, and the CPU lowering ignores it.
+
     Examples:
     ```mlir
     %o = tucker.flash %q, %k, %v {causal}
@@ -232,7 +237,8 @@ def Tucker_FlashOp : Tucker_Op<"flash", [Pure]> {
   let arguments = !con((ins Tucker_FloatTensor:$q, Tucker_FloatTensor:$k,
                             Tucker_FloatTensor:$v,
                             Optional<AnyRankedTensor>:$lengths),
-                       Tucker_CommonAttrs);
+                       Tucker_CommonAttrs,
+                       (ins OptionalAttr<Tucker_FlashScheduleAttr>:$schedule));
   let results = (outs Tucker_FloatTensor:$result);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`lengths` `(` $lengths^ `:` type($lengths) `)`)?

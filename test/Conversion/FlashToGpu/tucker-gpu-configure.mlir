@@ -1,0 +1,82 @@
+// RUN: tucker-opt %s -split-input-file --tucker-gpu-configure | FileCheck %s
+// RUN: tucker-opt %s -split-input-file "--tucker-gpu-configure=decode=off consumer-warpgroups=2 sm-count=114 ping-pong=false" \
+// RUN:   | FileCheck %s --check-prefix=OPTS
+
+// The schedules --tucker-gpu-configure chooses from the shapes (the
+// kernels they lower to are tucker-flash-to-gpu*.mlir's), and that a
+// schedule already on an op is kept. What it refuses:
+// tucker-gpu-configure-error.mlir.
+// Tests that: a causal MHA with heads of 128: the prefill kernel, two consumer warpgroups, one head per 128-row tile.
+// CHECK-LABEL: func @mha_d128
+// CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>
+func.func @mha_d128(%q: tensor<2x16x256x128xbf16>, %k: tensor<2x16x256x128xbf16>, %v: tensor<2x16x256x128xbf16>) -> tensor<2x16x256x128xbf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<2x16x256x128xbf16>, tensor<2x16x256x128xbf16>, tensor<2x16x256x128xbf16> -> tensor<2x16x256x128xbf16>
+  return %o : tensor<2x16x256x128xbf16>
+}
+
+// -----
+
+// Tests that: latent MQA with heads of 64 (8 query heads on one key head, N = 1024): three consumer warpgroups (192-row tiles), 8 heads of 24 positions per tile (the fewest padded rows).
+// CHECK-LABEL: func @latent_d64
+// CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = false, consumers = 3, heads_per_tile = 8, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>
+func.func @latent_d64(%q: tensor<2x8x1024x64xbf16>, %k: tensor<2x1x1024x64xbf16>, %v: tensor<2x1x1024x64xbf16>) -> tensor<2x8x1024x64xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<2x8x1024x64xbf16>, tensor<2x1x1024x64xbf16>, tensor<2x1x1024x64xbf16> -> tensor<2x8x1024x64xbf16>
+  return %o : tensor<2x8x1024x64xbf16>
+}
+
+// -----
+
+// Tests that: causal MHA with heads of 64 at N = 1024: 192-row tiles would pad 12.5 % of the rows, so two consumer warpgroups.
+// CHECK-LABEL: func @mha_d64_causal
+// CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>
+func.func @mha_d64_causal(%q: tensor<2x12x1024x64xbf16>, %k: tensor<2x12x1024x64xbf16>, %v: tensor<2x12x1024x64xbf16>) -> tensor<2x12x1024x64xbf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<2x12x1024x64xbf16>, tensor<2x12x1024x64xbf16>, tensor<2x12x1024x64xbf16> -> tensor<2x12x1024x64xbf16>
+  return %o : tensor<2x12x1024x64xbf16>
+}
+
+// -----
+
+// Tests that: one query per sequence over a cache: the split-KV decode kernel with the group's 4 heads in one tile, splits planned at launch for 132 SMs, launched dependent on the previous grid.
+// CHECK-LABEL: func @decode
+// CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = true, consumers = 2, heads_per_tile = 4, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = true>
+// OPTS-LABEL: func @decode
+// OPTS: schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 4, keys_per_tile = 0, kv_splits = 0, sm_count = 114, ping_pong = false, rope_kernel = true, dependent_launch = false>
+func.func @decode(%q: tensor<4x8x1x128xbf16>, %k: tensor<4x2x4096x128xbf16>, %v: tensor<4x2x4096x128xbf16>) -> tensor<4x8x1x128xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<4x8x1x128xbf16>, tensor<4x2x4096x128xbf16>, tensor<4x2x4096x128xbf16> -> tensor<4x8x1x128xbf16>
+  return %o : tensor<4x8x1x128xbf16>
+}
+
+// -----
+
+// Tests that: absorbed MLA (Dqk 576, Dv 512): the split-O kernel runs two consumer warpgroups.
+// CHECK-LABEL: func @mla_wide
+// CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>
+func.func @mla_wide(%q: tensor<1x128x512x576xbf16>, %k: tensor<1x1x512x576xbf16>, %v: tensor<1x1x512x512xbf16>) -> tensor<1x128x512x512xbf16> {
+  %o = tucker.flash %q, %k, %v {causal} : tensor<1x128x512x576xbf16>, tensor<1x1x512x576xbf16>, tensor<1x1x512x512xbf16> -> tensor<1x128x512x512xbf16>
+  return %o : tensor<1x128x512x512xbf16>
+}
+
+// -----
+
+// Tests that: dynamic B and N: the prefill kernel (decode needs a static Nq), no head packing.
+// CHECK-LABEL: func @dynamic
+// CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>
+func.func @dynamic(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x2x?x128xbf16>, %v: tensor<?x2x?x128xbf16>) -> tensor<?x8x?x128xbf16> {
+  %o = tucker.flash %q, %k, %v : tensor<?x8x?x128xbf16>, tensor<?x2x?x128xbf16>, tensor<?x2x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+// Tests that: a schedule given in IR is kept as it is (two consumer
+// warpgroups and no head packing where the shapes would choose three and
+// 8), and that the options apply only to ops without one.
+// CHECK-LABEL: func @given
+// CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 64, kv_splits = 0, sm_count = 100, ping_pong = false, rope_kernel = false, dependent_launch = false>
+// OPTS-LABEL: func @given
+// OPTS: schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 64, kv_splits = 0, sm_count = 100, ping_pong = false, rope_kernel = false, dependent_launch = false>
+func.func @given(%q: tensor<2x8x1024x64xbf16>, %k: tensor<2x1x1024x64xbf16>, %v: tensor<2x1x1024x64xbf16>) -> tensor<2x8x1024x64xbf16> {
+  %o = tucker.flash %q, %k, %v {schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 64, kv_splits = 0, sm_count = 100, ping_pong = false, rope_kernel = false, dependent_launch = false>}
+      : tensor<2x8x1024x64xbf16>, tensor<2x1x1024x64xbf16>, tensor<2x1x1024x64xbf16> -> tensor<2x8x1024x64xbf16>
+  return %o : tensor<2x8x1024x64xbf16>
+}
