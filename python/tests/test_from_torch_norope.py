@@ -6,12 +6,14 @@ SmolLM3's NoPE layers (use_rope = 0); and what is refused.
 
 The modules here are small rewritings of the transformers classes (eager path; test_hf_real.py
 runs the real ones where transformers is installed), with the same attribute names that
-from_torch reads. Tolerances, max abs error over max abs reference: f32 1e-5; bf16 2e-2 against
+from_torch reads and, where the HF class takes one, HF's additive attention_mask, which
+from_torch's self-check passes; causal= is the tests' own switch. Tolerances, max abs error over max abs reference: f32 1e-5; bf16 2e-2 against
 the module in float32 with the same bf16 weights on the same bf16 x.
 """
 
 import copy
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -30,15 +32,18 @@ def rel_err(out, expected):
     return np.abs(out - expected).max() / np.abs(expected).max()
 
 
-def attend(q, k, v, heads, kv_heads, scaling, causal):
-    """softmax(scaling q k^T + causal mask) v per head, key/value head j serving query heads
-    j*heads/kv_heads..: q [B, N, heads*w], k, v [B, N, kv_heads*w] -> [B, N, heads*w]."""
+def attend(q, k, v, heads, kv_heads, scaling, causal, attention_mask=None):
+    """softmax(scaling q k^T + causal mask + attention_mask) v per head, key/value head j serving
+    query heads j*heads/kv_heads..: q [B, N, heads*w], k, v [B, N, kv_heads*w] -> [B, N, heads*w];
+    attention_mask is HF's additive [B, 1, N, N] mask or None."""
     B, N = q.shape[:2]
     rep = heads // kv_heads
     q = q.reshape(B, N, heads, -1).transpose(1, 2)
     k = k.reshape(B, N, kv_heads, -1).transpose(1, 2).repeat_interleave(rep, dim=1)
     v = v.reshape(B, N, kv_heads, -1).transpose(1, 2).repeat_interleave(rep, dim=1)
     scores = q @ k.transpose(-1, -2) * scaling
+    if attention_mask is not None:
+        scores = scores + attention_mask
     if causal:
         scores = scores.masked_fill(torch.triu(torch.ones(N, N, dtype=torch.bool), 1), float("-inf"))
     return (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, N, -1)
@@ -185,7 +190,7 @@ class BartAttention(nn.Module):
     def forward(self, hidden_states, key_value_states=None, attention_mask=None, causal=False):
         q = self.q_proj(hidden_states) * self.scaling
         out = attend(q, self.k_proj(hidden_states), self.v_proj(hidden_states), self.num_heads,
-                     self.num_heads, 1.0, causal)
+                     self.num_heads, 1.0, causal, attention_mask)
         return self.out_proj(out)
 
 
@@ -206,29 +211,39 @@ class ViTAttention5(nn.Module):
     def forward(self, hidden_states, attention_mask=None, causal=False):
         out = attend(self.q_proj(hidden_states), self.k_proj(hidden_states),
                      self.v_proj(hidden_states), self.num_attention_heads,
-                     self.num_attention_heads, self.scaling, causal)
+                     self.num_attention_heads, self.scaling, causal, attention_mask)
         return self.o_proj(out)
 
 
+class SmolLM3RotaryEmbedding(RotaryEmbedding):
+    """HF SmolLM3RotaryEmbedding (default rope type), built from the model's config as the model
+    builds it: forward(x, position_ids) -> (cos, sin)."""
+
+    def __init__(self, config):
+        super().__init__(config.head_dim, config.rope_parameters["rope_theta"])
+
+
 class SmolLM3Attention(nn.Module):
-    """HF SmolLM3Attention: Llama-style GQA that takes position_embeddings = (cos, sin) and
-    applies them only where use_rope (config.no_rope_layers[layer_idx]) is 1."""
+    """HF SmolLM3Attention (transformers 5): Llama-style GQA that takes position_embeddings =
+    (cos, sin), made by the model's SmolLM3RotaryEmbedding, and an additive attention_mask, and
+    applies the rotation only where use_rope (config.no_rope_layers[layer_idx]) is 1."""
 
     def __init__(self, d, heads, kv_heads, head_dim, theta, use_rope):
         super().__init__()
+        self.config = SimpleNamespace(head_dim=head_dim,
+                                      rope_parameters={"rope_type": "default", "rope_theta": theta})
         self.head_dim = head_dim
         self.num_key_value_groups = heads // kv_heads
         self.scaling = head_dim ** -0.5
         self.attention_dropout = 0.0
         self.is_causal = True
         self.use_rope = use_rope
-        self.rope_theta = theta
         self.q_proj = nn.Linear(d, heads * head_dim, bias=False)
         self.k_proj = nn.Linear(d, kv_heads * head_dim, bias=False)
         self.v_proj = nn.Linear(d, kv_heads * head_dim, bias=False)
         self.o_proj = nn.Linear(heads * head_dim, d, bias=False)
 
-    def forward(self, hidden_states, position_embeddings, attention_mask=None, causal=True):
+    def forward(self, hidden_states, position_embeddings, attention_mask=None, causal=False):
         B, N, _ = hidden_states.shape
         shape = (B, N, -1, self.head_dim)
         q = self.q_proj(hidden_states).view(shape).transpose(1, 2)
@@ -238,12 +253,12 @@ class SmolLM3Attention(nn.Module):
         q, k = (t.transpose(1, 2).reshape(B, N, -1) for t in (q, k))
         H = q.shape[-1] // self.head_dim
         out = attend(q, k, self.v_proj(hidden_states), H, H // self.num_key_value_groups,
-                     self.scaling, causal)
+                     self.scaling, causal, attention_mask)
         return self.o_proj(out)
 
 
 def smollm3_forward(m, x, causal):
-    rotary = RotaryEmbedding(m.head_dim, m.rope_theta)
+    rotary = SmolLM3RotaryEmbedding(m.config)
     cos, sin = rotary(x, torch.arange(x.shape[1])[None].expand(x.shape[0], -1))
     return m(x, (cos, sin), causal=causal)
 
@@ -418,10 +433,11 @@ def test_gptj_rotary_dim_is_rope():
 
 
 def test_rope_module_without_rotary_base_refused():
-    """A module that takes position_embeddings applies RoPE: without a base to read, refused
-    rather than imported without it."""
+    """A module that takes position_embeddings and has a rotary config applies RoPE: without a
+    base to read, refused rather than imported without it."""
     m = SmolLM3Attention(32, 4, 2, 8, 1000.0, use_rope=1).eval()
-    del m.use_rope, m.rope_theta
+    del m.use_rope
+    m.config.rope_parameters = {"rope_type": "default"}
     with pytest.raises(ValueError, match="cannot find the rotary base"):
         tucker.from_torch(m, torch.randn(1, 4, 32))
 

@@ -7,19 +7,21 @@ classes: LlamaAttention (GQA, MQA, MHA-shaped; with and without attention_bias),
 LoRA, interleaved and rotate-half rope) take hidden_states, position_embeddings = (cos, sin) from
 the model's own RotaryEmbedding class, and an additive attention_mask (the causal mask of
 hf_semantics, or None); the config is pinned to eager attention so that a None mask means no
-mask. Attentions without RoPE take hidden_states and that mask: GPT2Attention, GPTBigCodeAttention
+mask; CohereAttention and Llama4TextAttention (interleaved RoPE; Llama 4's position_embeddings
+are its complex freqs_cis) and Cohere2Attention alike. Attentions without RoPE take hidden_states
+and that mask: GPT2Attention, GPTBigCodeAttention
 (MQA and MHA), BertSelfAttention, ViTAttention (transformers 4's wrapper with its output
 projection, or 5's q/k/v/o_proj), BartAttention (encoder and decoder), OPTAttention,
 WhisperAttention, CLIPAttention and SmolLM3Attention on a NoPE layer.
 
 Each case checks, in float32:
-- *_semantics (no tool needed): the module's own forward against hf_semantics' re-implementation
-  with the same weights and rotary frequencies, rel. error <= 1e-5 (so the HF-semantics oracles
-  that the CPU tests use where transformers is missing stay faithful);
+- *_semantics (no tool needed): the module's own forward against hf_semantics' (hf_cohere's,
+  hf_llama4's) re-implementation with the same weights and rotary frequencies, rel. error
+  <= 1e-5 (so the oracles that the CPU tests use where transformers is missing stay faithful);
 - from_torch + compile(target="cpu") against the module's forward: rel. error (max abs error over
-  max abs output) <= 1e-4, <= 1e-5 for Qwen2 and the attentions without RoPE (skipped where
-  tucker-compile is not found); Qwen2 also in bf16 (weights rounded by from_torch's dtype=),
-  <= 2e-2 of the module with the same rounded weights in float32.
+  max abs output) <= 1e-4, <= 1e-5 for Qwen2, Cohere, Llama 4 and the attentions without RoPE
+  (skipped where tucker-compile is not found); Qwen2 also in bf16 (weights rounded by
+  from_torch's dtype=), <= 2e-2 of the module with the same rounded weights in float32.
 CUDA cases (CUDA_CASES, only where torch sees a Hopper GPU) export bf16 and compile(target="cuda"),
 and compare the CUDA kernel on CUDA tensors with the module's float32 forward on the GPU: rel.
 error <= 2e-2 (bf16 weights, activations and output). A compile failure is a test failure. The
@@ -27,11 +29,15 @@ GPU machine has no MLIR tools, so there these tests skip; bench/gpu/hf_real.py r
 and checks in three stages instead (export on the GPU machine, compile here, check there; see
 docs/python.md).
 
-What from_torch refuses is checked too: MLA projection biases (DeepseekV3 attention_bias=True)
-and BertAttention, whose output block adds the residual and a LayerNorm.
+What from_torch refuses is checked too: MLA projection biases (DeepseekV3 attention_bias=True),
+BertAttention, whose output block adds the residual and a LayerNorm, and DETR's attention, which
+adds position embeddings to the query and key inputs. Its self-check (no tool needed) passes on
+Cohere's and Llama 4's interleaved imports and refuses rotate-half ones, and refuses Cohere2's
+full-attention layers, which skip the rotation in their forward.
 """
 
 import importlib
+import warnings
 from functools import partial
 
 import numpy as np
@@ -42,10 +48,12 @@ transformers = pytest.importorskip("transformers")
 
 import tucker
 from tucker import _tools
+import hf_cohere
+import hf_llama4
 import hf_semantics as sem
 
 F32_TOL = 1e-4
-QWEN2_F32_TOL = NOROPE_F32_TOL = 1e-5
+QWEN2_F32_TOL = NOROPE_F32_TOL = INTERLEAVED_F32_TOL = 1e-5
 BF16_TOL = 2e-2
 SEMANTICS_TOL = 1e-5
 
@@ -115,10 +123,10 @@ class Layer:
     def __call__(self, x, causal):
         B, N = x.shape[:2]
         position_ids = torch.arange(N, device=x.device)[None].expand(B, N)
-        cos, sin = self.rotary(x, position_ids)
+        positions = self.rotary(x, position_ids)  # (cos, sin); Llama 4: complex freqs_cis
         mask = sem.causal_mask(N, x.dtype).to(x.device).expand(B, 1, N, N) if causal else None
         with torch.no_grad():
-            out = self.attention(hidden_states=x, position_embeddings=(cos, sin), attention_mask=mask)
+            out = self.attention(hidden_states=x, position_embeddings=positions, attention_mask=mask)
         return out[0] if isinstance(out, tuple) else out
 
 
@@ -259,6 +267,111 @@ def test_qwen2_bf16(causal, compiler):
     xb = x.to(torch.bfloat16)
     y = tucker.compile(text)(xb)
     assert rel_err(y.float(), layer(xb.float(), causal)) <= BF16_TOL
+
+
+# ---------------------------------------------------------------------------------------------
+# Interleaved RoPE: Cohere (rotate_half over pairs (2j, 2j + 1)), Llama 4 (a complex product over
+# the same pairs); Cohere2, whose full-attention layers skip the rotation in their forward
+
+
+def cohere(B, N, d, H, Hkv, seed, cls="Cohere", layer_idx=0, **kwargs):
+    attention_cls, rotary_cls = hf(cls.lower(), f"{cls}Attention", f"{cls}RotaryEmbedding")
+    torch.manual_seed(seed)
+    config = eager_config(f"{cls}Config", hidden_size=d, intermediate_size=2 * d,
+                          num_attention_heads=H, num_key_value_heads=Hkv, rope_theta=10000.0,
+                          **kwargs)
+    return Layer(attention_cls(config, layer_idx), rotary_cls(config=config)), torch.randn(B, N, d)
+
+
+def llama4(B, N, d, H, Hkv, seed, layer_idx=0):
+    attention_cls, rotary_cls = hf("llama4", "Llama4TextAttention", "Llama4TextRotaryEmbedding")
+    torch.manual_seed(seed)
+    config = eager_config("Llama4TextConfig", hidden_size=d, intermediate_size=2 * d,
+                          intermediate_size_mlp=2 * d, num_attention_heads=H,
+                          num_key_value_heads=Hkv, head_dim=d // H, rope_theta=500000.0,
+                          num_hidden_layers=2, no_rope_layers=[1, 0], use_qk_norm=False)
+    return Layer(attention_cls(config, layer_idx), rotary_cls(config=config)), torch.randn(B, N, d)
+
+
+INTERLEAVED = {
+    # name: (build() -> (layer, x), the hf_cohere / hf_llama4 re-implementation of its layer)
+    "cohere": (partial(cohere, 2, 9, 32, 4, 2, seed=31),
+               lambda: hf_cohere.CohereAttention(hf_cohere.config(32, 4, 2))),
+    "llama4-rope": (partial(llama4, 2, 9, 32, 4, 2, seed=32),
+                    lambda: hf_llama4.Llama4TextAttention(hf_llama4.config(32, 4, 2), 0)),
+}
+
+
+@pytest.mark.parametrize("name", INTERLEAVED)
+@pytest.mark.parametrize("causal", [True, False])
+def test_interleaved_semantics(name, causal):
+    """hf_cohere's and hf_llama4's layers, with the real module's weights, compute its forward."""
+    build, oracle = INTERLEAVED[name]
+    layer, x = build()
+    oracle = oracle().eval()
+    oracle.load_state_dict(layer.attention.state_dict())
+    run = hf_cohere.run if name == "cohere" else hf_llama4.run
+    assert rel_err(layer(x, causal), run(oracle, x, causal)) <= SEMANTICS_TOL
+
+
+@pytest.mark.parametrize("name", INTERLEAVED)
+def test_interleaved_rope_self_checked(name, monkeypatch):
+    """from_torch reads the interleaved pairing, which passes its self-check against the real
+    module; made to emit rotate-half instead, the self-check refuses it (no tool needed)."""
+    layer, x = INTERLEAVED[name][0]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the check ran
+        assert "style = interleaved" in tucker.from_torch(layer.attention, x)
+    monkeypatch.setattr(tucker.importer, "_rope_style", lambda module, dim: "half")
+    with pytest.raises(ValueError, match=rf"from_torch imported {type(layer.attention).__name__} "
+                                         r"as tucker.gqa \(rope style half, .*\), but the op does "
+                                         r"not compute the module's forward"):
+        tucker.from_torch(layer.attention, x)
+
+
+@pytest.mark.parametrize("name", INTERLEAVED)
+@pytest.mark.parametrize("causal", [True, False])
+def test_interleaved(name, causal, compiler):
+    layer, x = INTERLEAVED[name][0]()
+    text = tucker.from_torch(layer.attention, x, causal=causal)
+    assert "style = interleaved" in text
+    assert rel_err(tucker.compile(text)(x.numpy()), layer(x, causal)) <= INTERLEAVED_F32_TOL
+
+
+def test_cohere2_full_attention_layer_refused_by_the_self_check():
+    """Cohere2's full-attention layers do not rotate, which only their forward says: the import
+    (with RoPE) fails its self-check, naming the class. Its sliding-window layers import."""
+    config = dict(num_hidden_layers=2, layer_types=["sliding_attention", "full_attention"],
+                  sliding_window=16)
+    full, x = cohere(2, 9, 32, 4, 2, seed=33, cls="Cohere2", layer_idx=1, **config)
+    with pytest.raises(ValueError, match=r"from_torch imported Cohere2Attention as tucker.gqa "
+                                         r"\(rope style interleaved, .*\), but the op does not "
+                                         r"compute the module's forward"):
+        tucker.from_torch(full.attention, x)
+    sliding = Layer(type(full.attention)(full.attention.config, layer_idx=0), full.rotary)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "style = interleaved" in tucker.from_torch(sliding.attention, x)
+
+
+def test_detr_refused():
+    """DETR adds its position embeddings to the query and key inputs (transformers 4:
+    object_queries; 5: position_embeddings, a name it shares with RoPE's (cos, sin))."""
+    try:
+        (cls,) = hf("detr", "DetrSelfAttention")
+        config = eager_config("DetrConfig", d_model=32, encoder_attention_heads=4,
+                              use_timm_backbone=False, use_pretrained_backbone=False,
+                              backbone_config=transformers.ResNetConfig())  # none from the hub
+        m = cls(config, hidden_size=32, num_attention_heads=4)
+        message = (r"DetrSelfAttention.forward takes position_embeddings, but neither .* has a "
+                   r"rotary embedding .* DETR and its family add position embeddings to the query "
+                   r"and key inputs")
+    except pytest.skip.Exception:
+        (cls,) = hf("detr", "DetrAttention")
+        m = cls(32, 4)
+        message = r"DetrAttention.forward takes object_queries: DETR's position embeddings"
+    with pytest.raises(ValueError, match=message):
+        tucker.from_torch(m.eval(), torch.randn(1, 4, 32))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,21 +13,30 @@ Modules:
   add_bias_kv, add_zero_attn, dropout > 0 in training mode.
 - HF attentions with q_proj, k_proj, v_proj (nn.Linear) and o_proj or out_proj, and a head_dim
   (duck-typed; x is `[B, N, d]`):
-  - with RoPE (Llama, Mistral, Qwen2): rotate-half over the whole head, theta from
-    `rope_theta`, `config.rope_theta`, `config.rope_parameters` (transformers 5),
+  - with RoPE (Llama, Mistral, Qwen2; Cohere, Llama 4's RoPE layers): over the whole head,
+    theta from `rope_theta`, `config.rope_theta`, `config.rope_parameters` (transformers 5),
     `rotary_emb.base` or the default-form `rotary_emb.inv_freq` ->
-    `#tucker.rope<theta, width = head_dim, style = half>`. A module applies RoPE when its forward
+    `#tucker.rope<theta, width = head_dim, style = half | interleaved>`. The style is read from
+    the rotation the forward's module defines (transformers keeps it beside each attention
+    class): its `rotate_half` (through its `apply_rotary_pos_emb`), or Llama 4's complex
+    `apply_rotary_emb`, turns the unit vectors by 90 degrees, which shows the pairs: (j, j + D/2)
+    is half (Llama, Qwen2, Mistral), (2j, 2j + 1) interleaved (Cohere, Llama 4, GLM); any other
+    pairing is refused; without either function, half. A module applies RoPE when its forward
     takes position_embeddings or it has a rotary_emb (rotary_dim, rotary_ndims,
     embed_positions); `use_rope` (SmolLM3, Llama 4) decides where present.
   - without RoPE (ViT / DeiT in transformers 5, BART, Whisper, OPT, CLIP, SigLIP, Jamba,
-    SmolLM3's NoPE layers, ...): no rope attribute.
+    SmolLM3's and Llama 4's NoPE layers, ...): no rope attribute.
   -> `tucker.gqa`; with any bias -> `tucker.mha` with the biases and the key/value heads
   repeated over their query groups (exact; a key bias under RoPE is kept, as it does not
   cancel in the softmax there). Refused: rope scaling, attention_scaling != 1, per-head
   query/key norms (q_norm/k_norm, qk_norm, q_layernorm/k_layernorm), a sliding window shorter
   than N (the module's `sliding_window`, else the config's: Qwen2's when `use_sliding_window`,
-  Mistral's always; a window of at least N keys changes nothing), Llama 4's query temperature
-  tuning once N reaches floor_scale, parameters outside the four projections.
+  Mistral's always; a window of at least N keys changes nothing), Llama 4's chunked attention
+  (`config.attention_chunk_size` shorter than N on a "chunked_attention" layer) and its query
+  temperature tuning once N reaches floor_scale, parameters outside the four projections, and
+  positions passed to the forward beside x: DETR's additive embeddings (transformers 4's
+  `object_queries`; 5's `position_embeddings` on a module whose config has no rotary) and
+  SpeechT5's `position_bias`.
 - GPT-2 (`c_attn`, `c_proj`: transformers' Conv1D, weights stored [in, out]; c_attn = [q | k | v])
   and GPTBigCode (nn.Linear; [q | k | v] with one key/value head when multi_query, else
   [q_h | k_h | v_h] per head) -> `tucker.mha`, the scale from `scaling` or, in transformers 4,
@@ -58,13 +67,33 @@ result. The scale is left to the op's default unless the module's `scaling` (CLI
 differs from it. Anything unsupported raises TypeError (module kind) or ValueError (option,
 shape, dtype, a feature the ops cannot express). Shapes are static: the function takes x of
 example_x's shape only.
+
+Self-check (verify=True, the default): from_torch runs a float64 copy of the module (on the
+CPU) and tucker.reference on the imported op's weights and attributes on the same random x of
+at most 2 sequences of 6 tokens, and raises ValueError naming the module's class and the
+difference where max |op - module| / max |module| exceeds 1e-5 (float64 rounding is 1e-16; HF's
+deliberate float32 steps, 1.2e-7 at most). It runs every kind above:
+- nn.MultiheadAttention: module(x, x, x, attn_mask=causal or all False, need_weights=False);
+- the HF kinds: module(x, attention_mask=HF's additive [B, 1, N, N] mask, zeros or causal), with
+  position_ids and position_embeddings where the forward takes them, the latter from the
+  module's rotary_emb or the model's `<Prefix>RotaryEmbedding(config=module.config)` beside the
+  attention class (transformers 5). A forward without attention_mask (transformers 4's ViT),
+  or that fails with one (transformers 4's GPTBigCode takes a boolean mask), runs without it,
+  compared on the last token of each sequence, which sees every key causal or not.
+A module whose forward needs another input (or position_embeddings it cannot make), or raises,
+gives a UserWarning that the MLIR is unchecked. verify=False skips the check.
 """
 
 
+import copy
 import inspect
 import math
+import warnings
+from typing import NamedTuple
 
 import numpy as np
+
+from . import reference
 
 __all__ = ["from_torch"]
 
@@ -131,18 +160,10 @@ def _numpy(t):
     return t.detach().to(device="cpu", dtype=torch.float64).numpy()
 
 
-class _Builder:
-    def __init__(self, dtype):
-        self.dtype = dtype
-        self.lines = []
-        self.types = {}
-
-    def constant(self, name, array):
-        array = np.asarray(array, dtype=np.float64)
-        t = _tensor_type(array.shape, self.dtype)
-        self.types[name] = t
-        self.lines.append(f'  %{name} = arith.constant dense<"0x{_raw_bytes(array, self.dtype).hex().upper()}"> : {t}')
-        return f"%{name}"
+def _constant(name, array, dtype):
+    """(line defining %name as a dense constant, its type)."""
+    t = _tensor_type(np.shape(array), dtype)
+    return f'  %{name} = arith.constant dense<"0x{_raw_bytes(array, dtype).hex().upper()}"> : {t}', t
 
 
 def _attrs_text(attrs):
@@ -152,6 +173,9 @@ def _attrs_text(attrs):
             continue
         if value is True:
             items.append(key)
+        elif isinstance(value, reference.Rope):
+            items.append(f"{key} = #tucker.rope<theta = {_fmt(value.theta)}, width = {value.width}, "
+                         f"offset = {value.offset}, repeat = {value.repeat}, style = {value.style}>")
         elif isinstance(value, float):
             items.append(f"{key} = {_fmt(value)} : f64")
         elif isinstance(value, int):
@@ -161,9 +185,75 @@ def _attrs_text(attrs):
     return "{" + ", ".join(items) + "}"
 
 
-def _rope_attr(theta, width, offset, style):
-    return (f"#tucker.rope<theta = {_fmt(theta)}, width = {width}, offset = {offset}, "
-            f"repeat = 1, style = {style}>")
+class _Layer(NamedTuple):
+    """One imported layer: a tucker op over x with its weights embedded. from_torch emits it as
+    MLIR (_text) and its self-check runs the same weights and attributes through tucker.reference
+    (_reference), so the two cannot drift apart."""
+    op: str          # "mha", "gqa" or "mla"
+    weights: dict    # operand name -> float64 array ([in, out]), in the op's operand order
+    attrs: dict      # the op's attributes; rope a reference.Rope, scale None for the default
+    shape: tuple     # x's shape in the module's layout
+    seq_first: bool  # x is [N, B, d], transposed to and from the op's [B, N, d]
+
+
+_BIASES = ("bq", "bk", "bv", "bo")
+
+
+def _transpose01(dst, src, shape, dtype):
+    """Lines computing `dst` = `src` (of `shape`, rank 3) with its first two dims swapped."""
+    out = _tensor_type((shape[1], shape[0], shape[2]), dtype)
+    return [f"  {dst}_init = tensor.empty() : {out}",
+            f"  {dst} = linalg.transpose ins({src} : {_tensor_type(shape, dtype)}) "
+            f"outs({dst}_init : {out}) permutation = [1, 0, 2]"]
+
+
+def _text(layer, dtype):
+    """`func.func @forward(%x)` computing `layer` in element type `dtype`; with seq_first, x and
+    the result are [N, B, d] and transposed to and from the op's [B, N, d]."""
+    lines, types = [], []
+    for name, array in layer.weights.items():
+        line, t = _constant(name, array, dtype)
+        lines.append(line)
+        types.append(t)
+    shape = layer.shape
+    x_type = _tensor_type(shape, dtype)
+    op_shape = (shape[1], shape[0], shape[2]) if layer.seq_first else shape
+    op_type = _tensor_type(op_shape, dtype)
+    x = "%xb" if layer.seq_first else "%x"
+    w = layer.weights
+    if layer.op == "mla":
+        q_a = "q_a(%wq_a, %q_norm), " if "wq_a" in w else ""
+        operands = f"{x}, {q_a}%wq_b, %wkv_a, %kv_norm, %wkv_b, %wo"
+    else:
+        operands = f"{x}, %wq, %wk, %wv, %wo" + "".join(f" {b}(%{b})" for b in _BIASES if b in w)
+    if layer.seq_first:
+        lines += _transpose01("%xb", "%x", shape, dtype)
+    result = "%yb" if layer.seq_first else "%y"
+    lines.append(f"  {result} = tucker.{layer.op} {operands} {_attrs_text(layer.attrs)} : "
+                 f"({', '.join([op_type] + types)}) -> {op_type}")
+    if layer.seq_first:
+        lines += _transpose01("%y", "%yb", op_shape, dtype)
+    body = "\n".join(lines)
+    return (f"func.func @forward(%x: {x_type}) -> {x_type} {{\n{body}\n"
+            f"  return %y : {x_type}\n}}\n")
+
+
+def _reference(layer, x):
+    """tucker.reference's float64 result of `layer` on x [B, N, d] (the op's layout)."""
+    w, a = layer.weights, layer.attrs
+    common = {"causal": bool(a.get("causal")), "scale": a.get("scale"), "rope": a.get("rope")}
+    if layer.op == "mla":
+        return reference.mla(x, w.get("wq_a"), w.get("q_norm"), w["wq_b"], w["wkv_a"], w["kv_norm"],
+                             w["wkv_b"], w["wo"], num_heads=a["num_heads"],
+                             q_lora_rank=a["q_lora_rank"], kv_lora_rank=a["kv_lora_rank"],
+                             qk_nope_head_dim=a["qk_nope_head_dim"],
+                             qk_rope_head_dim=a["qk_rope_head_dim"], v_head_dim=a["v_head_dim"],
+                             eps=a["norm_epsilon"], **common)
+    if layer.op == "gqa":
+        return reference.gqa(x, w["wq"], w["wk"], w["wv"], w["wo"], num_heads=a["num_heads"],
+                             num_kv_heads=a["num_kv_heads"], **common)
+    return reference.mha(x, w["wq"], w["wk"], w["wv"], w["wo"], *(w.get(b) for b in _BIASES),
+                         num_heads=a["num_heads"], **common)
 
 
 def _module_scaling(module):
@@ -182,33 +272,6 @@ def _scale_attr(scaling, default):
     if not (math.isfinite(scaling) and scaling > 0):
         raise ValueError(f"scaling = {scaling} is not supported (must be positive and finite)")
     return None if abs(scaling - default) <= 1e-12 * default else scaling
-
-
-def _transpose01(dst, src, shape, dtype):
-    """Lines computing `dst` = `src` (of `shape`, rank 3) with its first two dims swapped."""
-    out = _tensor_type((shape[1], shape[0], shape[2]), dtype)
-    return [f"  {dst}_init = tensor.empty() : {out}",
-            f"  {dst} = linalg.transpose ins({src} : {_tensor_type(shape, dtype)}) "
-            f"outs({dst}_init : {out}) permutation = [1, 0, 2]"]
-
-
-def _function(builder, op_text, operands, shape, seq_first=False):
-    """`func.func @forward` around one tucker op whose first operand is x. `shape` is x's and
-    the result's; seq_first: they are [N, B, d] and transposed to and from the op's [B, N, d]
-    (the op text then reads x as %xb)."""
-    dtype = builder.dtype
-    x_type = _tensor_type(shape, dtype)
-    op_shape = (shape[1], shape[0], shape[2]) if seq_first else shape
-    op_type = _tensor_type(op_shape, dtype)
-    types = [op_type] + [builder.types[o[1:]] for o in operands[1:]]
-    lines = builder.lines + (_transpose01("%xb", "%x", shape, dtype) if seq_first else [])
-    result = "%yb" if seq_first else "%y"
-    lines.append(f"  {result} = {op_text} : ({', '.join(types)}) -> {op_type}")
-    if seq_first:
-        lines += _transpose01("%y", "%yb", op_shape, dtype)
-    body = "\n".join(lines)
-    return (f"func.func @forward(%x: {x_type}) -> {x_type} {{\n{body}\n"
-            f"  return %y : {x_type}\n}}\n")
 
 
 def _example_shape(example_x, d, layout="[B, N, d]"):
@@ -243,7 +306,7 @@ def _check_parameters(module, used):
 # nn.MultiheadAttention
 
 
-def _from_mha(m, example_x, causal, dtype):
+def _from_mha(m, example_x, causal):
     E, H = m.embed_dim, m.num_heads
     if m.kdim != E or m.vdim != E or not getattr(m, "_qkv_same_embed_dim", True):
         raise ValueError(f"kdim = {m.kdim} / vdim = {m.vdim} differing from embed_dim = {E} "
@@ -257,23 +320,13 @@ def _from_mha(m, example_x, causal, dtype):
         "[N, B, d], the layout of this batch_first=False module"
     shape = _example_shape(example_x, E, layout)
     W = _numpy(m.in_proj_weight)  # [3E, E], rows q | k | v
-    b = _numpy(m.in_proj_bias) if m.in_proj_bias is not None else None
-    bo = _numpy(m.out_proj.bias) if m.out_proj.bias is not None else None
-    g = _Builder(dtype)
-    ops = ["%x", g.constant("wq", W[:E].T), g.constant("wk", W[E:2 * E].T),
-           g.constant("wv", W[2 * E:].T), g.constant("wo", _numpy(m.out_proj.weight).T)]
-    clauses = ""
-    if b is not None:
-        for i, n in enumerate("qkv"):
-            ops.append(g.constant("b" + n, b[i * E:(i + 1) * E]))
-            clauses += f" b{n}({ops[-1]})"
-    if bo is not None:
-        ops.append(g.constant("bo", bo))
-        clauses += f" bo({ops[-1]})"
-    if not m.batch_first:
-        ops[0] = "%xb"  # the op reads x transposed to [B, N, d]
-    op = f"tucker.mha {', '.join(ops[:5])}{clauses} " + _attrs_text({"num_heads": H, "causal": causal})
-    return _function(g, op, ops, shape, seq_first=not m.batch_first)
+    weights = {"wq": W[:E].T, "wk": W[E:2 * E].T, "wv": W[2 * E:].T, "wo": _numpy(m.out_proj.weight).T}
+    if m.in_proj_bias is not None:
+        b = _numpy(m.in_proj_bias)
+        weights.update(bq=b[:E], bk=b[E:2 * E], bv=b[2 * E:])
+    if m.out_proj.bias is not None:
+        weights["bo"] = _numpy(m.out_proj.bias)
+    return _Layer("mha", weights, {"num_heads": H, "causal": causal}, shape, not m.batch_first)
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,47 +394,32 @@ def _linear(m, name):
 # Self-attention from [in, out] projections: HF Llama-style, GPT-2 and BERT-style modules
 
 
-def _heads_op(g, wq, wk, wv, wo, biases, H, Hkv, attrs):
-    """(operands, op text) of the layer with these [in, out] weights: tucker.gqa, or tucker.mha
-    when there are biases (`biases`: {"q" | "k" | "v" | "o": array} of those present), since
-    tucker.gqa has none; then each key/value head is repeated over its query group (exact).
-    `attrs` (without num_kv_heads) are the op's attributes."""
-    if biases:
-        rep = H // Hkv
-
-        def expand(a):  # [..., Hkv*w] -> [..., H*w], kv head j -> query heads j*rep..
-            w = a.shape[-1] // Hkv
-            a = np.broadcast_to(a.reshape(a.shape[:-1] + (Hkv, 1, w)), a.shape[:-1] + (Hkv, rep, w))
-            return a.reshape(a.shape[:-3] + (H * w,))
-
-        wk, wv = expand(wk), expand(wv)
-        biases = {n: expand(b) if n in "kv" else b for n, b in biases.items()}
-        opname = "tucker.mha"
-    else:
-        attrs = {"num_heads": H, "num_kv_heads": Hkv, **attrs}
-        opname = "tucker.gqa"
-    ops = ["%x"] + [g.constant(n, w) for n, w in (("wq", wq), ("wk", wk), ("wv", wv), ("wo", wo))]
-    clauses = ""
-    for n in "qkvo":
-        if n in biases:
-            ops.append(g.constant("b" + n, biases[n]))
-            clauses += f" b{n}({ops[-1]})"
-    return ops, f"{opname} {', '.join(ops[:5])}{clauses} " + _attrs_text(attrs)
-
-
-def _self_attention(m, example_x, causal, dtype, weights, biases, H, Hkv, scaling, rope=None):
-    """The function of a self-attention layer with [in, out] `weights` (wq, wk, wv, wo), `H`
-    query and `Hkv` key/value heads, score scale `scaling` (None: the module's own, 1/sqrt(head
-    width) when it has none) and optional (theta, style) rotary embedding over whole heads."""
+def _self_attention(m, example_x, causal, weights, biases, H, Hkv, scaling, rope=None):
+    """The layer with [in, out] `weights` (wq, wk, wv, wo), `H` query and `Hkv` key/value heads,
+    score scale `scaling` (None: the module's own, 1/sqrt(head width) when it has none) and an
+    optional (theta, style) rotary embedding over whole heads: tucker.gqa, or tucker.mha when
+    there are biases (`biases`: {"q" | "k" | "v" | "o": array} of those present), since
+    tucker.gqa has none; then each key/value head is repeated over its query group (exact)."""
     wq, wk, wv, wo = weights
     d, dh = wq.shape[0], wq.shape[1] // H
     shape = _example_shape(example_x, d)
     attrs = {"num_heads": H, "causal": causal,
              "scale": _scale_attr(_module_scaling(m) if scaling is None else scaling, dh ** -0.5),
-             "rope": None if rope is None else _rope_attr(rope[0], dh, 0, rope[1])}
-    g = _Builder(dtype)
-    ops, op = _heads_op(g, wq, wk, wv, wo, biases, H, Hkv, attrs)
-    return _function(g, op, ops, shape)
+             "rope": None if rope is None else reference.Rope(rope[0], 0, dh, 1, rope[1])}
+    if not biases:
+        return _Layer("gqa", {"wq": wq, "wk": wk, "wv": wv, "wo": wo},
+                      {"num_heads": H, "num_kv_heads": Hkv, **attrs}, shape, False)
+    rep = H // Hkv
+
+    def expand(a):  # [..., Hkv*w] -> [..., H*w], kv head j -> query heads j*rep..
+        w = a.shape[-1] // Hkv
+        a = np.broadcast_to(a.reshape(a.shape[:-1] + (Hkv, 1, w)), a.shape[:-1] + (Hkv, rep, w))
+        return a.reshape(a.shape[:-3] + (H * w,))
+
+    weights = {"wq": wq, "wk": expand(wk), "wv": expand(wv), "wo": wo}
+    weights.update({"b" + n: expand(biases[n]) if n in "kv" else biases[n]
+                    for n in "qkvo" if n in biases})
+    return _Layer("mha", weights, attrs, shape, False)
 
 
 def _linear_weights(lin, names):
@@ -414,24 +452,120 @@ def _sliding_window(m, config):
     return getattr(config, "sliding_window", None)  # Mistral: a configured window always applies
 
 
+def _signature(m):
+    """The parameters of m.forward, or None where Python cannot read them."""
+    try:
+        return inspect.signature(m.forward).parameters
+    except (TypeError, ValueError):
+        return None
+
+
+# Inputs beside x through which models pass positions into an attention layer, which tucker's
+# ops do not take (the compiled function's only input is x).
+_POSITION_INPUTS = {
+    "object_queries": "DETR's position embeddings (transformers 4), which the model adds to the "
+                      "query and key inputs",
+    "position_bias": "a relative position bias, which the model adds to the attention scores",
+}
+
+
 def _uses_rope(m):
     """Whether an HF-style attention rotates its queries and keys. HF passes the rotary (cos, sin)
     to the attention's forward as position_embeddings; older versions keep it in the module
     (rotary_emb; GPT-J's rotary_dim and embed_positions table). Attentions without RoPE (ViT,
     BART, OPT, CLIP, Jamba, ...) have neither; some take position_ids all the same, so that
-    argument tells nothing. SmolLM3 and Llama 4 mark their NoPE layers with use_rope = 0."""
+    argument tells nothing. SmolLM3 and Llama 4 mark their NoPE layers with use_rope = 0.
+    ValueError where the forward takes positions of another kind (_POSITION_INPUTS, DETR's
+    additive position_embeddings)."""
+    cls = type(m).__name__
+    params = _signature(m)
+    for name, what in _POSITION_INPUTS.items():
+        if params is not None and name in params:
+            raise ValueError(f"{cls}.forward takes {name}: {what}; that is an input of the layer "
+                             "beside x, which tucker's ops do not take (the compiled function's "
+                             "only input is x)")
     if getattr(m, "use_rope", None) is not None:
         return bool(m.use_rope)
     if any(getattr(m, a, None) is not None
            for a in ("rotary_emb", "rotary_dim", "rotary_ndims", "embed_positions")):
         return True
-    try:
-        return "position_embeddings" in inspect.signature(m.forward).parameters
-    except (TypeError, ValueError):  # no signature to read: assume the common (RoPE) case
+    if params is None:  # no signature to read: assume the common (RoPE) case
         return True
+    if "position_embeddings" not in params:
+        return False
+    config = getattr(m, "config", None)
+    if getattr(m, "rope_theta", None) is None and getattr(config, "rope_theta", None) is None \
+            and not isinstance(getattr(config, "rope_parameters", None), dict):
+        # DETR and its family (transformers 5) name their additive embeddings like RoPE's.
+        raise ValueError(
+            f"{cls}.forward takes position_embeddings, but neither {cls} nor its config has a "
+            "rotary embedding (rotary_emb, rope_theta, config.rope_theta, "
+            "config.rope_parameters), so they are not RoPE's (cos, sin): DETR and its family "
+            "add position embeddings to the query and key inputs, an input of the layer beside "
+            "x, which tucker's ops do not take (the compiled function's only input is x)")
+    return True
 
 
-def _from_projections(m, example_x, causal, dtype):
+def _quarter_turn(style, dim):
+    """The matrix whose row k is the unit vector e_k turned by 90 degrees in every rotated pair
+    of `style` (docs/spec.md, #tucker.rope): (a, c) -> (-c, a)."""
+    turn = np.zeros((dim, dim))
+    j = np.arange(dim // 2)
+    first, second = (j, j + dim // 2) if style == "half" else (2 * j, 2 * j + 1)
+    turn[first, second], turn[second, first] = 1.0, -1.0
+    return turn
+
+
+def _rope_style(m, dim):
+    """The pairing of the rotary embedding m's forward applies: "half", pairs (j, j + dim/2), or
+    "interleaved", pairs (2j, 2j + 1). transformers defines the rotation beside each attention
+    class: rotate_half (Llama's pairs the halves; Cohere's, GLM's and others' interleave), which
+    apply_rotary_pos_emb calls, or Llama 4's apply_rotary_emb, a complex product over consecutive
+    pairs. The one the forward's module holds turns the unit vectors by 90 degrees at every
+    frequency, which shows the pairs. Without either: Llama's half."""
+    import torch
+    scope = getattr(type(m).forward, "__globals__", {})
+    apply = scope.get("apply_rotary_pos_emb")
+    rotate = getattr(apply, "__globals__", {}).get("rotate_half", scope.get("rotate_half"))
+    probe = torch.eye(dim, dtype=torch.float64)
+    if callable(rotate):
+        fn = rotate
+
+        def turn():
+            return rotate(probe)
+    elif callable(scope.get("apply_rotary_emb")):
+        fn = scope["apply_rotary_emb"]
+
+        def turn():  # Llama 4's convention: x [B, N, H, D], freqs_cis [B, N, D/2]; e^(i pi/2) = i
+            x = probe.reshape(1, dim, 1, dim)
+            i = torch.complex(torch.zeros(1, dim, dim // 2), torch.ones(1, dim, dim // 2))
+            return fn(x, x, i)[0].reshape(dim, dim)
+    else:
+        return "half"
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    try:
+        got = turn().detach().to(device="cpu", dtype=torch.float64).numpy()
+    except Exception as e:
+        raise ValueError(f"cannot tell which dims the rotary embedding of {type(m).__name__} "
+                         f"pairs: {name} on unit vectors raised {type(e).__name__}: {e}") from e
+    for style in ("half", "interleaved"):
+        if np.array_equal(got, _quarter_turn(style, dim)):
+            return style
+    raise ValueError(f"{name} (the rotary embedding of {type(m).__name__}) rotates pairs that are "
+                     f"neither (j, j + {dim // 2}) (style half) nor (2j, 2j + 1) (interleaved): "
+                     "not supported")
+
+
+def _chunked(m, config, rope):
+    """Whether the model masks this layer to chunks of config.attention_chunk_size keys (Llama 4:
+    layer_types "chunked_attention"; before layer_types, its RoPE layers)."""
+    types, idx = getattr(config, "layer_types", None), getattr(m, "layer_idx", None)
+    if types is not None and isinstance(idx, int) and 0 <= idx < len(types):
+        return types[idx] == "chunked_attention"
+    return rope is not None
+
+
+def _from_projections(m, example_x, causal):
     """HF attentions with q_proj, k_proj, v_proj and o_proj (Llama, Qwen2, Mistral, ViT in
     transformers 5, ...) or out_proj (BART, Whisper, OPT, CLIP, ...)."""
     out_name = "o_proj" if hasattr(m, "o_proj") else "out_proj"
@@ -449,6 +583,7 @@ def _from_projections(m, example_x, causal, dtype):
                              "is not supported")
     _check_dropouts(m)
     _check_parameters(m, ("q_proj", "k_proj", "v_proj", out_name))
+    uses_rope = _uses_rope(m)  # first: it refuses inputs beside x, whatever else holds
     d = q.in_features
     if q.out_features % dh or k.out_features % dh or k.out_features != v.out_features:
         raise ValueError(f"projection widths q {q.out_features}, k {k.out_features}, "
@@ -479,7 +614,13 @@ def _from_projections(m, example_x, causal, dtype):
         raise ValueError(f"sliding_window = {window} is shorter than the sequence (N = {n}): "
                          "sliding-window attention is not supported (a window of at least N "
                          "keys is plain causal attention, which is)")
-    rope = (_rope_theta(m, dh, "head_dim"), "half") if _uses_rope(m) else None
+    rope = (_rope_theta(m, dh, "head_dim"), _rope_style(m, dh)) if uses_rope else None
+    chunk = getattr(config, "attention_chunk_size", None)
+    if chunk is not None and int(chunk) < n and _chunked(m, config, rope):
+        raise ValueError(f"attention_chunk_size = {chunk} is shorter than the sequence (N = {n}): "
+                         "chunked attention (keys only within the query's chunk) is not "
+                         "supported (a chunk of at least N keys is plain causal attention, "
+                         "which is)")
     floor_scale = getattr(m, "floor_scale", None)
     if rope is None and getattr(m, "attn_temperature_tuning", False) and n >= floor_scale:
         # Llama 4's NoPE layers scale query m by 1 + attn_scale*log1p(floor((m + 1)/floor_scale)).
@@ -488,10 +629,10 @@ def _from_projections(m, example_x, causal, dtype):
                          "position-dependent query scales are not supported")
     weights = [_numpy(lin.weight).T for lin in (q, k, v, o)]
     biases = {name: _numpy(lin.bias) for name, lin in zip("qkvo", (q, k, v, o)) if lin.bias is not None}
-    return _self_attention(m, example_x, causal, dtype, weights, biases, H, Hkv, None, rope)
+    return _self_attention(m, example_x, causal, weights, biases, H, Hkv, None, rope)
 
 
-def _from_gpt2(m, example_x, causal, dtype):
+def _from_gpt2(m, example_x, causal):
     """GPT-2 (Conv1D c_attn = [q | k | v]) and GPTBigCode (nn.Linear c_attn: [q | k | v] with one
     key/value head when multi_query, else [q_h | k_h | v_h] per head)."""
     if getattr(m, "is_cross_attention", False) or getattr(m, "q_attn", None) is not None:
@@ -523,7 +664,7 @@ def _from_gpt2(m, example_x, causal, dtype):
     biases = {} if b is None else dict(zip("qkv", split(b)))
     if bo is not None:
         biases["o"] = bo
-    return _self_attention(m, example_x, causal, dtype, split(W) + [wo], biases, H, Hkv, scaling)
+    return _self_attention(m, example_x, causal, split(W) + [wo], biases, H, Hkv, scaling)
 
 
 def _bert_parts(m):
@@ -542,7 +683,7 @@ def _bert_parts(m):
     return getattr(m, name), name, out
 
 
-def _from_bert(m, example_x, causal, dtype):
+def _from_bert(m, example_x, causal):
     """BERT-style self-attention (BertSelfAttention, ViTSelfAttention in transformers 4, ...):
     the concatenated heads, an identity output projection; in a wrapper with `.output.dense`
     (ViTAttention in transformers 4), that projection."""
@@ -583,7 +724,7 @@ def _from_bert(m, example_x, causal, dtype):
     if bo is not None:
         biases["o"] = bo
     # BERT in transformers 4 has no `scaling`: 1/sqrt(attention_head_size), the op's default.
-    return _self_attention(inner, example_x, causal, dtype, weights, biases, H, H, None)
+    return _self_attention(inner, example_x, causal, weights, biases, H, H, None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -604,7 +745,7 @@ def _norm(m, name):
     return _numpy(norm.weight), float(eps)
 
 
-def _from_mla(m, example_x, causal, dtype):
+def _from_mla(m, example_x, causal):
     config = getattr(m, "config", None)
 
     def attr(name):
@@ -627,14 +768,13 @@ def _from_mla(m, example_x, causal, dtype):
     nkv = attr("num_key_value_heads")
     if nkv is not None and int(nkv) != H:
         raise ValueError(f"num_key_value_heads = {nkv} differing from num_heads = {H} is not supported")
-    g = _Builder(dtype)
     kv_a = _linear(m, "kv_a_proj_with_mqa")
     kv_b, o = _linear(m, "kv_b_proj"), _linear(m, "o_proj")
     linears = [kv_a, kv_b, o]
     kv_norm, eps = _norm(m, "kv_a_layernorm")
     d = kv_a.in_features
     shape = _example_shape(example_x, d)
-    ops, head = ["%x"], "%x, "
+    weights = {}
     if ql is not None:
         qa, qb = _linear(m, "q_a_proj"), _linear(m, "q_b_proj")
         linears += [qa, qb]
@@ -642,8 +782,7 @@ def _from_mla(m, example_x, causal, dtype):
         if abs(q_eps - eps) > 1e-12 * max(eps, 1e-30):
             raise ValueError(f"q_a_layernorm eps = {q_eps} differs from kv_a_layernorm eps = {eps} "
                              "(tucker.mla has one norm_epsilon)")
-        ops += [g.constant("wq_a", _numpy(qa.weight).T), g.constant("q_norm", q_norm)]
-        head += f"q_a({ops[1]}, {ops[2]}), "
+        weights.update(wq_a=_numpy(qa.weight).T, q_norm=q_norm)
         wq_b = _numpy(qb.weight).T
     else:
         qp = _linear(m, "q_proj")
@@ -655,19 +794,160 @@ def _from_mla(m, example_x, causal, dtype):
     if wq_b.shape[1] != H * (p + r) or kv_a.out_features != c + r or \
             kv_b.out_features != H * (p + e) or o.in_features != H * e:
         raise ValueError("projection shapes do not match num_heads / head dims")
-    rest = [g.constant("wq_b", wq_b), g.constant("wkv_a", _numpy(kv_a.weight).T),
-            g.constant("kv_norm", kv_norm), g.constant("wkv_b", _numpy(kv_b.weight).T),
-            g.constant("wo", _numpy(o.weight).T)]
-    ops += rest
+    weights.update(wq_b=wq_b, wkv_a=_numpy(kv_a.weight).T, kv_norm=kv_norm,
+                   wkv_b=_numpy(kv_b.weight).T, wo=_numpy(o.weight).T)
     interleave = attr("rope_interleave")
     style = "half" if interleave is not None and not interleave else "interleaved"
     theta = _rope_theta(m, r, "qk_rope_head_dim")
     attrs = {"num_heads": H, "q_lora_rank": None if ql is None else int(ql), "kv_lora_rank": c,
              "qk_nope_head_dim": p, "qk_rope_head_dim": r, "v_head_dim": e,
              "norm_epsilon": eps, "causal": causal, "scale": _scale_attr(_module_scaling(m), (p + r) ** -0.5),
-             "rope": _rope_attr(theta, r, p, style)}
-    op = f"tucker.mla {head}{', '.join(rest)} " + _attrs_text(attrs)
-    return _function(g, op, ops, shape)
+             "rope": reference.Rope(theta, p, r, 1, style)}
+    return _Layer("mla", weights, attrs, shape, False)
+
+
+# --------------------------------------------------------------------------------------------
+# The self-check: the imported layer against the module's own forward
+
+# Bound on max |reference - module| / max |module| on float64 input. The float64 reference is
+# exact; HF modules round to float32 on purpose in places (rotary angles, Cohere's and Llama 4's
+# rotation, the softmax), measured up to 1.2e-7 on the real classes of transformers 4.46.3 and
+# 5.17.0 (1e-16 where they do not). A wrong rope style or scale, a dropped bias or a misread head
+# layout is off by 1e-2 or more.
+_VERIFY_TOL = 1e-5
+
+
+class _Unchecked(Exception):
+    """Why the self-check could not run the module."""
+
+
+def _hf_positions(m, x):
+    """HF's position_embeddings for positions 0..N-1 of x: from the module's own rotary_emb, else
+    from the model's rotary class beside the attention class (<Prefix>RotaryEmbedding(config=...)
+    of the forward's module, or its only *RotaryEmbedding class); None without one."""
+    import torch
+    B, N = x.shape[:2]
+    rotary = getattr(m, "rotary_emb", None)
+    if rotary is None:
+        scope = getattr(type(m).forward, "__globals__", {})
+        classes = {n: c for n, c in scope.items() if n.endswith("RotaryEmbedding") and isinstance(c, type)}
+        named = (classes.get(c.__name__.split("Attention")[0] + "RotaryEmbedding") for c in type(m).__mro__)
+        cls = next((c for c in named if c is not None),
+                   next(iter(classes.values())) if len(classes) == 1 else None)
+        config = getattr(m, "config", None)
+        if cls is None or config is None:
+            return None
+        rotary = cls(config=config).to(x.device)
+    return rotary(x, torch.arange(N, device=x.device)[None].expand(B, N))
+
+
+def _run_hf(m, layer, x):
+    """(m's output on x, whether every row is comparable), m called as HF models call attention
+    layers: hidden_states, an additive attention_mask [B, 1, N, N] (zeros, or finfo.min above the
+    diagonal when the layer is causal), position_ids and position_embeddings where the forward
+    takes them. A forward without attention_mask, or that fails with that mask, runs without one
+    and applies whatever mask it applies by itself (none, or a causal one): then only the last
+    token of each sequence, which sees every key under either, is comparable."""
+    import torch
+    params = _signature(m)
+    if params is None:
+        raise _Unchecked("its forward has no signature to read")
+    B, N = x.shape[:2]
+    kwargs = {}
+    if "attention_mask" in params:
+        mask = torch.zeros(B, 1, N, N, dtype=x.dtype, device=x.device)
+        if layer.attrs["causal"]:
+            above = torch.ones(N, N, dtype=torch.bool, device=x.device).triu(1)
+            mask.masked_fill_(above, torch.finfo(x.dtype).min)
+        kwargs["attention_mask"] = mask
+    if "position_ids" in params:
+        kwargs["position_ids"] = torch.arange(N, device=x.device)[None].expand(B, N)
+    if "position_embeddings" in params:
+        positions = _hf_positions(m, x)
+        if positions is not None:
+            kwargs["position_embeddings"] = positions
+        elif params["position_embeddings"].default is inspect.Parameter.empty:
+            if layer.attrs.get("rope") is not None:
+                raise _Unchecked("it has no rotary_emb and its module no RotaryEmbedding class to "
+                                 "make the position_embeddings its forward takes")
+            kwargs["position_embeddings"] = None  # a NoPE layer does not read them
+    first = next(iter(params), None)
+    missing = [n for n, p in params.items() if n != first and n not in kwargs
+               and p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if missing:
+        raise _Unchecked(f"its forward also takes {', '.join(missing)}")
+    try:
+        out = m(x, **kwargs)
+    except Exception:
+        if "attention_mask" not in kwargs or params["attention_mask"].default is inspect.Parameter.empty:
+            raise
+        # A mask of another form (transformers 4's GPTBigCode takes a boolean one): run without.
+        del kwargs["attention_mask"]
+        out = m(x, **kwargs)
+    return (out[0] if isinstance(out, (tuple, list)) else out), "attention_mask" in kwargs
+
+
+def _run_mha(m, layer, x):
+    """(nn.MultiheadAttention m on x [B, N, d], True), x in the module's layout."""
+    import torch
+    N = x.shape[1]
+    # A mask even without causal (all False): it keeps torch on its general path, as torch 1.13's
+    # fast path fails on a module without biases.
+    mask = torch.ones(N, N, dtype=torch.bool).triu(1 if layer.attrs["causal"] else N)
+    xm = x.transpose(0, 1) if layer.seq_first else x
+    y = m(xm, xm, xm, attn_mask=mask, need_weights=False)[0]
+    return (y.transpose(0, 1) if layer.seq_first else y), True
+
+
+def _verify(module, layer):
+    """Runs a float64 copy of `module` and the reference of `layer` on a random x of at most 2
+    sequences of 6 tokens (a sliding window, a chunk or a temperature scale that N does not reach
+    is not reached by them either); ValueError if they differ by more than _VERIFY_TOL, a
+    UserWarning if the module cannot be run that way."""
+    import torch
+    from torch import nn
+    cls = type(module).__name__
+    B, N, d = (layer.shape[1], layer.shape[0], layer.shape[2]) if layer.seq_first else layer.shape
+    x = np.random.default_rng(0).standard_normal((min(B, 2), min(N, 6), d))
+    run = _run_mha if isinstance(module, nn.MultiheadAttention) else _run_hf
+    try:
+        # A copy, so the module is left as it is; on the CPU, where no TF32 setting rounds the
+        # float32 steps of HF's forward further.
+        twin = copy.deepcopy(module).to("cpu").double()
+        with torch.no_grad():
+            y, whole = run(twin, layer, torch.from_numpy(x))
+        y = y.detach().to(torch.float64).numpy()
+    except _Unchecked as e:
+        reason = str(e)
+    except Exception as e:  # the module's own code failed on the inputs it was given
+        reason = f"its forward raised {type(e).__name__}: {e}"
+    else:
+        reason = None
+    if reason is not None:
+        warnings.warn(f"from_torch could not run {cls} to check its import ({reason}); the MLIR "
+                      "is unchecked (verify=False skips the check without this warning)",
+                      stacklevel=3)
+        return
+    expected = _reference(layer, x)
+    what = f"tucker.{layer.op}"
+    rope = layer.attrs.get("rope")
+    if rope is not None:
+        what += f" (rope style {rope.style}, theta {rope.theta:g})"
+    if y.shape != expected.shape:
+        raise ValueError(f"{cls} returned shape {list(y.shape)} on x of shape {list(x.shape)}, "
+                         f"where its import ({what}) returns {list(expected.shape)}")
+    if not whole:
+        y, expected = y[:, -1], expected[:, -1]
+    err = np.abs(y - expected).max() / max(np.abs(expected).max(), np.finfo(np.float64).tiny)
+    if not err <= _VERIFY_TOL:
+        rows = "" if whole else ", last token of each sequence"
+        mask = "causal" if layer.attrs["causal"] else "no mask"
+        raise ValueError(
+            f"from_torch imported {cls} as {what}, but the op does not compute the module's "
+            f"forward: on a random float64 x of shape {list(x.shape)} ({mask}{rows}) they differ "
+            f"by {err:.3g} (max abs difference over max abs output; rounding alone stays below "
+            f"{_VERIFY_TOL:g}), so the MLIR would compute something else. {cls} computes something "
+            "the importer does not see; verify=False returns the MLIR unchecked")
 
 
 # --------------------------------------------------------------------------------------------
@@ -702,7 +982,7 @@ def model_dim(module):
     return _kind(module)[1]
 
 
-def from_torch(module, example_x, *, causal=None, dtype=None):
+def from_torch(module, example_x, *, causal=None, dtype=None, verify=True):
     """MLIR text of `func.func @forward(%x) -> tensor` computing `module` on an x shaped like
     `example_x`, weights embedded: [B, N, d], or [N, B, d] for an nn.MultiheadAttention with
     batch_first=False (the module's own layout, in and out).
@@ -714,12 +994,21 @@ def from_torch(module, example_x, *, causal=None, dtype=None):
     HF attention_mask with padding) and no attn_mask other than the causal one, so every
     sequence of the batch is attended in full.
 
+    verify: True (default) runs a float64 copy of the module and the float64 reference of the
+    imported op (tucker.reference, the same weights and attributes, before rounding to dtype) on
+    a random x of at most 2 x 6 tokens, and raises ValueError, naming the module's class and the
+    difference, where they differ by more than 1e-5 (relative); a module it cannot run (see the
+    module docstring) gives a UserWarning instead. False skips the check.
+
     Supported: torch.nn.MultiheadAttention (self-attention); HF attentions with q_proj / k_proj /
-    v_proj and o_proj or out_proj, with RoPE (Llama, Qwen2 with its key bias, Mistral) or without
-    (ViT, BART, CLIP, SmolLM3's NoPE layers, ...); GPT-2 and GPTBigCode (c_attn, c_proj);
-    BERT-style self-attention (query, key, value); HF DeepseekV3Attention (MLA). See the module
-    docstring for the details and what is refused."""
+    v_proj and o_proj or out_proj, with RoPE (Llama, Qwen2 with its key bias, Mistral, Cohere,
+    Llama 4's RoPE layers) or without (ViT, BART, CLIP, SmolLM3's and Llama 4's NoPE layers, ...);
+    GPT-2 and GPTBigCode (c_attn, c_proj); BERT-style self-attention (query, key, value); HF
+    DeepseekV3Attention (MLA). See the module docstring for the details and what is refused."""
     build, _ = _kind(module)
     name = _module_dtype(module) if dtype is None else _dtype_name(dtype)
     causal = bool(getattr(module, "is_causal", False)) if causal is None else bool(causal)
-    return build(module, example_x, causal, name)
+    layer = build(module, example_x, causal)
+    if verify:
+        _verify(module, layer)
+    return _text(layer, name)
