@@ -236,18 +236,19 @@ struct TuckerFlashToGpuPass
         // What a caller that builds its own tensor maps needs (the bench
         // harness reads it): launch geometry and the TMA boxes.
         kernel->setAttr(
-            "tucker.launch",
+            TuckerDialect::LaunchAttrHelper::getNameStr(),
             builder.getDictionaryAttr({
+                builder.getNamedAttr("block_m",
+                                     builder.getI64IntegerAttr(tiling.blockM)),
                 builder.getNamedAttr(
-                    "block_m", builder.getI64IntegerAttr(tiling.blockM)),
-                builder.getNamedAttr("heads_per_tile", builder.getI64IntegerAttr(
-                                                           spec.headsPerTile)),
+                    "heads_per_tile",
+                    builder.getI64IntegerAttr(spec.headsPerTile)),
                 builder.getNamedAttr("value_from_key",
                                      builder.getBoolAttr(spec.valueFromKey)),
                 builder.getNamedAttr("block_n",
                                      builder.getI64IntegerAttr(tiling.blockN)),
-                builder.getNamedAttr("threads", builder.getI64IntegerAttr(
-                                                    spec.threads())),
+                builder.getNamedAttr("threads",
+                                     builder.getI64IntegerAttr(spec.threads())),
                 builder.getNamedAttr("shared_bytes",
                                      builder.getI64IntegerAttr(tiling.request)),
                 builder.getNamedAttr("stages",

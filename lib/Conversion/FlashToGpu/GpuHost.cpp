@@ -152,7 +152,8 @@ struct TuckerGpuCheckHostPass
 /// alignment; TMA needs 16 bytes).
 constexpr int64_t kRegionAlignment = 256;
 
-constexpr StringLiteral kWorkspaceAttr = "tucker.workspace_bytes";
+constexpr StringLiteral kWorkspaceAttr =
+    tucker::TuckerDialect::WorkspaceBytesAttrHelper::getNameStr();
 constexpr StringLiteral kDeviceConstantFn = "tuckerDeviceConstant";
 
 /// A static allocation of a function and when it is in use: from its op to

@@ -859,3 +859,48 @@ func.func @schedule_op(%q: tensor<1x8x128x128xbf16>, %k: tensor<1x2x128x128xbf16
   %o = tucker.flash %q, %k, %v {schedule = #tucker.flash_schedule<decode = false, consumers = 3, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>} : tensor<1x8x128x128xbf16>, tensor<1x2x128x128xbf16>, tensor<1x2x128x128xbf16> -> tensor<1x8x128x128xbf16>
   return %o : tensor<1x8x128x128xbf16>
 }
+
+// -----
+
+// Tests that: the dialect's discardable attributes are where the GPU
+// pipeline puts them: tucker.persistent on a memref.alloc,
+// tucker.workspace_bytes on a function, tucker.launch on a kernel.
+module attributes {gpu.container_module} {
+  func.func @discardable() attributes {tucker.workspace_bytes = 1024 : i64} {
+    %a = memref.alloc() {tucker.persistent} : memref<4xi32>
+    memref.dealloc %a : memref<4xi32>
+    return
+  }
+  gpu.module @kernels {
+    gpu.func @k() kernel attributes {tucker.launch = {threads = 384 : i64}} {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Tests that: tucker.persistent marks an allocation only.
+func.func @persistent_elsewhere() {
+  // expected-error @+1 {{'arith.constant' op 'tucker.persistent' is a unit attribute of memref.alloc (a workspace region the host function keeps between calls)}}
+  %c = arith.constant {tucker.persistent} 0 : index
+  return
+}
+
+// -----
+
+// Tests that: a workspace size is a non-negative integer.
+// expected-error @+1 {{'func.func' op 'tucker.workspace_bytes' is the non-negative integer size in bytes of a function's device workspace, got -8 : i64}}
+func.func @negative_workspace() attributes {tucker.workspace_bytes = -8 : i64} { return }
+
+// -----
+
+// Tests that: the launch geometry belongs to a generated kernel.
+// expected-error @+1 {{'func.func' op 'tucker.launch' is the launch geometry (a dictionary) of a generated kernel in a gpu.module}}
+func.func @launch_elsewhere() attributes {tucker.launch = {threads = 384 : i64}} { return }
+
+// -----
+
+// Tests that: an unknown attribute in the dialect's namespace is named.
+// expected-error @+1 {{'func.func' op 'tucker.persistant' is not an attribute of the tucker dialect (it has tucker.persistent, tucker.workspace_bytes and tucker.launch)}}
+func.func @misspelled() attributes {tucker.persistant} { return }

@@ -29,6 +29,14 @@ def Tucker_Dialect : Dialect {
   let extraClassDeclaration = [{
     void registerAttributes();
   }];
+  // What the GPU pipeline marks on upstream ops: a memref.alloc whose region
+  // of the workspace a host function keeps between calls, the workspace
+  // bytes of an entry, and a kernel's launch geometry (for callers that
+  // build their own tensor maps).
+  let discardableAttrs = (ins "::mlir::UnitAttr":$persistent,
+                              "::mlir::IntegerAttr":$workspace_bytes,
+                              "::mlir::DictionaryAttr":$launch);
+  let hasOperationAttrVerify = 1;
 }
 
 class Tucker_Op<string mnemonic, list<Trait> traits = []>
