@@ -2,10 +2,10 @@
 
 - `tucker.compile(mlir_text, target="cpu", pipeline_options=None)` -> `Kernel`, callable with NumPy
   arrays or torch CPU tensors (subprocess backend around tucker-compile, ctypes for the call);
-- `tucker.from_torch(module, example_x, causal=None, dtype=None)` -> MLIR text of the layer
+- `tucker.from_torch(module, example_x, causal=None, dtype=None, verify=True)` -> MLIR text of the layer
   (causal None: the module's is_causal; nn.MultiheadAttention, HF attentions with or without
   RoPE (Llama, Qwen2, ViT, BART, CLIP, ...), GPT-2, BERT-style self-attention, HF DeepseekV3
-  MLA; see importer.py);
+  MLA; verify: the import checked against the module on a few random tokens; see importer.py);
 - `tucker.ranks(module_or_mlir, tol=1e-6)`, `tucker.compress(module_or_mlir, ranks=|tol=)` ->
   `CompressResult`: numerical Tucker ranks and truncated-HOSVD compression (analysis.py; a
   module is imported with from_torch's defaults);
