@@ -31,7 +31,6 @@
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
 #include <cmath>
-#include <limits>
 #include <map>
 
 namespace mlir::tucker {
