@@ -156,6 +156,13 @@ class Eager:
             emb = torch.cat([ang, ang], dim=-1)
             self.cos, self.sin = emb.cos().to(w["x"].dtype), emb.sin().to(w["x"].dtype)
         else:
+            # The head factors folded into the cores once, as a user keeps a trained layer:
+            # G_i = Σ_a U1[i,a] 𝒞_a and G̃_i, laid out for one product each.
+            r1, r2, r3 = case["ranks"]
+            g = torch.einsum("ia,ars->irs", w["u1"], w["core"])          # [H, r2, r3]
+            g_out = torch.einsum("ia,ars->irs", w["v1"], w["core_out"])  # [H, r̃2, r̃3]
+            self.gq = g.permute(1, 0, 2).reshape(r2, H * r3).contiguous()
+            self.go = g_out.permute(0, 2, 1).reshape(H * r3, r2).contiguous()
             self.u2t = w["v2"].T.contiguous()  # Ũ2ᵀ [r̃2, d]
 
     def __call__(self, x):
@@ -181,15 +188,11 @@ class Eager:
             o = self.attention(rot(q), rot(k), v, causal, scale_of(case))
             return F.linear(o.transpose(1, 2).reshape(B, N, d), self.lin["wo"])
         r1, r2, r3 = case["ranks"]
-        g = torch.einsum("ia,ars->irs", w["u1"], w["core"])          # [H, r2, r3]
-        g_out = torch.einsum("ia,ars->irs", w["v1"], w["core_out"])  # [H, r̃2, r̃3]
-        qt = x @ w["u2"]                                             # [B, N, r2]
-        q = (qt @ g.permute(1, 0, 2).reshape(r2, H * r3)).view(B, N, H, r3).transpose(1, 2)
+        q = ((x @ w["u2"]) @ self.gq).view(B, N, H, r3).transpose(1, 2)  # [B, H, N, r3]
         k = (x @ w["u3"]).unsqueeze(1)                               # [B, 1, N, r3]
         v = (x @ w["v3"]).unsqueeze(1)
         o = self.attention(q, k, v, causal, scale_of(case))          # [B, H, N, r̃3]
-        z = o.transpose(1, 2).reshape(B, N, H * r3) @ g_out.permute(0, 2, 1).reshape(H * r3, r2)
-        return z @ self.u2t
+        return (o.transpose(1, 2).reshape(B, N, H * r3) @ self.go) @ self.u2t
 
 
 def sdpa_variants(torch, backend):
