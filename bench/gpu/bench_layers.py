@@ -21,7 +21,8 @@ from the same weights (bf16, f32 accumulation in the GEMMs, SDPA pinned to cuDNN
           the out-projection;
   GQA     three projections, RoPE (cos/sin precomputed once, outside the timing), SDPA
           with enable_gqa (or k/v repeated, whichever is faster);
-  Tucker  DESIGN.md §1: G_i = Σ_a U1[i,a] 𝒞_a (per call, as ours), q̃ = x U2, the query cores
+  Tucker  DESIGN.md §1: G_i = Σ_a U1[i,a] 𝒞_a folded once (outside the timing, as a trained
+          layer keeps them), q̃ = x U2, the query cores
           as one GEMM with the cores side by side (q viewed [B, H, N, r3]), k = x U3,
           v = x Ũ3, SDPA of H query heads on one kv head (enable_gqa, a stride-0 expand or a
           copied expand, whichever is faster), the output fold as two GEMMs.
