@@ -26,18 +26,6 @@
 
 using namespace mlir;
 
-llvm::StringRef tucker::stringifyFoldForm(FoldForm form) {
-  switch (form) {
-  case FoldForm::Auto:
-    return "auto";
-  case FoldForm::Absorbed:
-    return "absorbed";
-  case FoldForm::TwoStep:
-    return "two-step";
-  }
-  llvm_unreachable("unknown FoldForm");
-}
-
 static void addCleanups(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -49,8 +37,8 @@ void tucker::buildTuckerToLinalgPipeline(
     // Model ops to the Tucker form, then to projections + tucker.flash.
     pm.addPass(createTuckerLiftPass());
     TuckerFoldPassOptions fold;
-    fold.queryForm = stringifyFoldForm(options.queryForm).str();
-    fold.outputForm = stringifyFoldForm(options.outputForm).str();
+    fold.queryForm = options.queryForm;
+    fold.outputForm = options.outputForm;
     pm.addPass(createTuckerFoldPass(fold));
     addCleanups(pm);
     // RoPE producers into the flash's rope attribute, then the flash (and

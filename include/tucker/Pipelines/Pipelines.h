@@ -12,6 +12,7 @@
 
 #include "mlir/Pass/PassOptions.h"
 #include "tucker/Conversion/Passes.h"
+#include "tucker/Dialect/Tucker/Transforms/Passes.h"
 
 #include <cstdint>
 #include <string>
@@ -19,13 +20,6 @@
 namespace mlir {
 class OpPassManager;
 namespace tucker {
-
-/// How --tucker-fold executes the query projection and the output fold of a
-/// dense core (the values of its `query-form` / `output-form` options).
-enum class FoldForm { Auto, Absorbed, TwoStep };
-
-/// The spelling --tucker-fold expects: "auto", "absorbed" or "two-step".
-llvm::StringRef stringifyFoldForm(FoldForm form);
 
 /// Options of --tucker-cpu-pipeline.
 struct TuckerCpuPipelineOptions

@@ -24,17 +24,7 @@ using namespace mlir::tucker;
 
 namespace {
 
-enum class Form { Auto, Absorbed, TwoStep };
-
-std::optional<Form> parseForm(StringRef text) {
-  if (text == "auto")
-    return Form::Auto;
-  if (text == "absorbed")
-    return Form::Absorbed;
-  if (text == "two-step")
-    return Form::TwoStep;
-  return std::nullopt;
-}
+using Form = FoldForm;
 
 /// The latent rope of a selector core as the rope of each head of
 /// `headDim`: every head must see the same rotated blocks.
@@ -376,21 +366,12 @@ struct TuckerFoldPass : tucker::impl::TuckerFoldPassBase<TuckerFoldPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    std::optional<Form> query = parseForm(queryForm);
-    std::optional<Form> output = parseForm(outputForm);
-    if (!query || !output) {
-      getOperation()->emitError()
-          << "tucker-fold: query-form and output-form must be auto, absorbed "
-             "or two-step, got '"
-          << queryForm << "' and '" << outputForm << "'";
-      return signalPassFailure();
-    }
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldAttention>(&getContext(), *query, *output);
+    patterns.add<FoldAttention>(&getContext(), queryForm, outputForm);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     WalkResult result = getOperation()->walk([&](AttentionOp op) {
-      std::optional<std::string> why = whyNotFoldable(op, *query);
+      std::optional<std::string> why = whyNotFoldable(op, queryForm);
       op.emitOpError() << "cannot be folded: "
                        << why.value_or("no fold pattern applied");
       return WalkResult::interrupt();
@@ -403,9 +384,7 @@ struct TuckerFoldPass : tucker::impl::TuckerFoldPassBase<TuckerFoldPass> {
 } // namespace
 
 void mlir::tucker::populateFoldPatterns(RewritePatternSet &patterns,
-                                        StringRef queryForm,
-                                        StringRef outputForm) {
-  patterns.add<FoldAttention>(patterns.getContext(),
-                              parseForm(queryForm).value_or(Form::Auto),
-                              parseForm(outputForm).value_or(Form::Auto));
+                                        FoldForm queryForm,
+                                        FoldForm outputForm) {
+  patterns.add<FoldAttention>(patterns.getContext(), queryForm, outputForm);
 }

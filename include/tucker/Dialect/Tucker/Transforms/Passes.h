@@ -14,16 +14,19 @@ namespace mlir {
 class RewritePatternSet;
 namespace tucker {
 
+/// How --tucker-fold executes the query projection and the output fold of a
+/// dense core (its `query-form` / `output-form` options).
+enum class FoldForm { Auto, Absorbed, TwoStep };
+
 #define GEN_PASS_DECL
 #include "tucker/Dialect/Tucker/Transforms/Passes.h.inc"
 
 /// Patterns of --tucker-lift: mha/gqa/mla to tucker.attention.
 void populateLiftPatterns(RewritePatternSet &patterns);
 
-/// Patterns of --tucker-fold with the given query/output forms
-/// ("auto", "absorbed", "two-step").
-void populateFoldPatterns(RewritePatternSet &patterns, StringRef queryForm,
-                          StringRef outputForm);
+/// Patterns of --tucker-fold with the given query/output forms.
+void populateFoldPatterns(RewritePatternSet &patterns, FoldForm queryForm,
+                          FoldForm outputForm);
 
 /// Patterns of --tucker-fuse-rope.
 void populateFuseRopePatterns(RewritePatternSet &patterns);

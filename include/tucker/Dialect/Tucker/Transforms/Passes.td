@@ -56,11 +56,22 @@ def TuckerFoldPass : Pass<"tucker-fold"> {
     the two-step form by FLOPs unless told otherwise.
   }];
   let options = [
-    Option<"queryForm", "query-form", "std::string", /*default=*/"\"auto\"",
-           "Query projection of dense cores: auto (fewest FLOPs), absorbed "
-           "(x·(U2·G_i)) or two-step ((x·U2)·G_i)">,
-    Option<"outputForm", "output-form", "std::string", /*default=*/"\"auto\"",
-           "Output fold of dense cores: auto, absorbed or two-step">,
+    Option<"queryForm", "query-form", "::mlir::tucker::FoldForm",
+           /*default=*/"::mlir::tucker::FoldForm::Auto",
+           "Query projection of dense cores", [{::llvm::cl::values(
+             clEnumValN(::mlir::tucker::FoldForm::Auto, "auto", "fewest FLOPs"),
+             clEnumValN(::mlir::tucker::FoldForm::Absorbed, "absorbed",
+                        "x·(U2·G_i)"),
+             clEnumValN(::mlir::tucker::FoldForm::TwoStep, "two-step",
+                        "(x·U2)·G_i"))}]>,
+    Option<"outputForm", "output-form", "::mlir::tucker::FoldForm",
+           /*default=*/"::mlir::tucker::FoldForm::Auto",
+           "Output fold of dense cores", [{::llvm::cl::values(
+             clEnumValN(::mlir::tucker::FoldForm::Auto, "auto", "fewest FLOPs"),
+             clEnumValN(::mlir::tucker::FoldForm::Absorbed, "absorbed",
+                        "o_i·(Ũ2·G̃_i)ᵀ"),
+             clEnumValN(::mlir::tucker::FoldForm::TwoStep, "two-step",
+                        "Ũ2·(G̃_i·o_i)"))}]>,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
