@@ -39,7 +39,8 @@ struct DimCheck {
 };
 
 /// The checks of `entry` (a func.func on tensors, before any pipeline):
-/// every static dimension of its arguments and results, and every pair of
+/// every static dimension of its tensor arguments and results (memref
+/// arguments are not checked), and every pair of
 /// dynamic ones that its ops relate (tucker ops by their shape rules, linalg
 /// structured ops by their loops, casts, empties, elementwise ops, returns).
 SmallVector<DimCheck> collectDimChecks(func::FuncOp entry);

@@ -27,13 +27,6 @@ enum class FlashDecodeMode { Auto, On, Off };
 #define GEN_PASS_DECL
 #include "tucker/Conversion/Passes.h.inc"
 
-/// Unit attribute of a `memref.alloc` whose contents a host function keeps
-/// from one call to the next (a workspace region of its own,
-/// --tucker-gpu-device-buffers); --tucker-flash-to-gpu puts it on the decode
-/// kernels' arrival counters. Declared and verified by the dialect.
-inline constexpr llvm::StringLiteral kPersistentAttrName =
-    TuckerDialect::PersistentAttrHelper::getNameStr();
-
 /// Patterns of --tucker-flash-to-linalg: tucker.flash to online-softmax
 /// loops over `queryTile`×`keyTile` tiles of linalg ops on tensors, and
 /// tucker.rope to elementwise linalg ops. The flash pattern does not match

@@ -188,7 +188,7 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     tiles past the diagonal skipped, only diagonal and tail tiles masked.
     GQA reads kv head `h / (Hq/Hkv)` through the TMA coordinates.
 
-    GQA/MQA: `heads-per-tile` query heads of one kv head share the M tile
+    GQA/MQA: the schedule's `heads_per_tile` query heads of one kv head share the M tile
     (128 rows = heads × positions), so each K/V tile is loaded once for all
     of them; when `v` is a column slice of `k` (a shared latent, as
     `--tucker-fold` makes it, also through one `tensor.expand_shape` on
@@ -229,7 +229,7 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
 
     Kernel ABI: `(tmap_q, tmap_k, tmap_v, o, o_partial, stats, lengths:
     !llvm.ptr, nq, nk, tiles_per_split: i32)`, grid `(ceil(Nq / rows) ·
-    splits, Hq / heads-per-tile, B)` with `rows = M / heads-per-tile` (M:
+    splits, Hq / heads_per_tile, B)` with `rows = M / heads_per_tile` (M:
     128, or 64 for decode and wide heads), block 384, dynamic shared memory
     as in the kernel's `tucker.launch` attribute; each tmap points to a
     128-byte `CUtensorMap` in device memory (4-D, dims `(D, N, H, B)`

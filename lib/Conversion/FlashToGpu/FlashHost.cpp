@@ -281,7 +281,7 @@ struct SplitPlan {
 };
 
 SplitPlan planSplits(IndexMath &m, const FlashKernelSpec &spec,
-                     const DecodeOptions &decode, OpFoldResult batch,
+                     const LaunchOptions &decode, OpFoldResult batch,
                      OpFoldResult nq, OpFoldResult nk, int64_t headTiles) {
   FlashTiling tiling(spec);
   SplitPlan plan;
@@ -370,7 +370,7 @@ static func::FuncOp dependentNextFn(ModuleOp module) {
 func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
     OpBuilder &builder, Location loc, ModuleOp module, gpu::GPUFuncOp kernel,
     gpu::GPUFuncOp combine, gpu::GPUFuncOp rope, const FlashKernelSpec &spec,
-    const DecodeOptions &decode, FlashOp op, StringRef name) {
+    const LaunchOptions &decode, FlashOp op, StringRef name) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
   MLIRContext *ctx = builder.getContext();
@@ -542,7 +542,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
 
 void mlir::tucker::flash_to_gpu::replaceWithLaunch(
     RewriterBase &rewriter, FlashOp op, const FlashKernelSpec &spec,
-    const DecodeOptions &decode, bool rotate, func::FuncOp launcher) {
+    const LaunchOptions &decode, bool rotate, func::FuncOp launcher) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
@@ -627,7 +627,8 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
             counterCount(spec, cast<MemRefType>(q.getType()))) {
       auto counters = memref::AllocOp::create(
           rewriter, loc, MemRefType::get({*count}, rewriter.getI32Type()));
-      counters->setAttr(kPersistentAttrName, rewriter.getUnitAttr());
+      counters->setAttr(TuckerDialect::PersistentAttrHelper::getNameStr(),
+                        rewriter.getUnitAttr());
       args.push_back(counters);
     }
   }

@@ -196,7 +196,7 @@ struct TuckerFlashToGpuPass
         launcherOf;
     IRRewriter rewriter(ctx);
     for (auto &[op, opSpec, schedule] : work) {
-      DecodeOptions decodeOptions{schedule.getKvSplits(), schedule.getSmCount(),
+      LaunchOptions launchOptions{schedule.getKvSplits(), schedule.getSmCount(),
                                   schedule.getDependentLaunch()};
       // Prefill with rope: q and k rotated ahead by a kernel of their own,
       // the flash kernel is the one without rope.
@@ -288,14 +288,14 @@ struct TuckerFlashToGpuPass
       if (!launcher) {
         StringRef named = rope ? rope.getName() : kernel.getName();
         launcher = buildLauncher(builder, op.getLoc(), module, kernel, combine,
-                                 rope, spec, decodeOptions, op,
+                                 rope, spec, launchOptions, op,
                                  ("tucker_flash_launch_" + named).str());
         symbols.insert(launcher);
       }
       auto expand = op.getV().getDefiningOp<tensor::ExpandShapeOp>();
       Operation *slice =
           beforeCommonExpand(op).first.getDefiningOp<tensor::ExtractSliceOp>();
-      replaceWithLaunch(rewriter, op, spec, decodeOptions, rotate, launcher);
+      replaceWithLaunch(rewriter, op, spec, launchOptions, rotate, launcher);
       // V was read from K: the slice that made it (and the expand_shape
       // after it) are dead now, and so are the tensor.dim ops that sized it.
       if (spec.valueFromKey && expand && expand->use_empty())

@@ -40,7 +40,7 @@ MemRefType operandBufferType(Value operand);
 FailureOr<FlashKernelSpec> specOf(FlashOp op, FlashScheduleAttr schedule);
 
 /// Host-side choices of a launch (from the op's schedule).
-struct DecodeOptions {
+struct LaunchOptions {
   int64_t kvSplits = 0; // 0: from the shapes
   int64_t smCount = 132;
   /// Launch the flash kernel with programmatic stream serialization.
@@ -59,7 +59,7 @@ struct DecodeOptions {
 func::FuncOp buildLauncher(OpBuilder &builder, Location loc, ModuleOp module,
                            gpu::GPUFuncOp kernel, gpu::GPUFuncOp combine,
                            gpu::GPUFuncOp rope, const FlashKernelSpec &spec,
-                           const DecodeOptions &decode, FlashOp op,
+                           const LaunchOptions &decode, FlashOp op,
                            StringRef name);
 
 /// Replaces `op` (on tensors) by buffers of its operands (no v when the
@@ -68,9 +68,8 @@ func::FuncOp buildLauncher(OpBuilder &builder, Location loc, ModuleOp module,
 /// buffers of rotated q and k, a call of `launcher` and the output as a
 /// tensor.
 void replaceWithLaunch(RewriterBase &rewriter, FlashOp op,
-                       const FlashKernelSpec &spec,
-                       const DecodeOptions &decode, bool rotate,
-                       func::FuncOp launcher);
+                       const FlashKernelSpec &spec, const LaunchOptions &decode,
+                       bool rotate, func::FuncOp launcher);
 
 } // namespace flash_to_gpu
 } // namespace mlir::tucker

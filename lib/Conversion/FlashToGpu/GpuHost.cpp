@@ -403,10 +403,11 @@ struct TuckerGpuDeviceBuffersPass
       MemRefType type = alloc.getType();
       bool placeable = type.hasStaticShape() && type.getLayout().isIdentity() &&
                        alloc->getBlock() == &block;
-      bool persistent = alloc->hasAttr(tucker::kPersistentAttrName);
+      bool persistent = alloc->hasAttr(
+          tucker::TuckerDialect::PersistentAttrHelper::getNameStr());
       if (persistent && !placeable) {
         alloc.emitError("tucker-gpu-pipeline: a persistent buffer ('")
-            << tucker::kPersistentAttrName
+            << tucker::TuckerDialect::PersistentAttrHelper::getNameStr()
             << "') needs a static size, an identity layout and the "
                "function's top block (it has a fixed workspace region)";
         return WalkResult::interrupt();

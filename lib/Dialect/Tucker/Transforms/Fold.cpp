@@ -24,8 +24,6 @@ using namespace mlir::tucker;
 
 namespace {
 
-using Form = FoldForm;
-
 /// The latent rope of a selector core as the rope of each head of
 /// `headDim`: every head must see the same rotated blocks.
 FailureOr<RopeAttr> ropePerHead(RopeAttr rope, int64_t headDim,
@@ -98,10 +96,11 @@ SelectorForm selectorForm(AttentionOp op) {
 }
 
 /// Why `op` cannot be folded with the given forms, or nothing.
-std::optional<std::string> whyNotFoldable(AttentionOp op, Form queryForm) {
+std::optional<std::string> whyNotFoldable(AttentionOp op, FoldForm queryForm) {
   if (op.getSelectorAttr() && selectorForm(op) != SelectorForm::Dense)
     return std::nullopt;
-  if (queryForm == Form::Absorbed && (op.getQueryBias() || op.getQueryNorm()))
+  if (queryForm == FoldForm::Absorbed &&
+      (op.getQueryBias() || op.getQueryNorm()))
     return std::string("the absorbed query form x·(U2·G_i) cannot apply a "
                        "query bias or query norm between U2 and the core");
   return std::nullopt;
@@ -212,7 +211,7 @@ bool sharesKeyLatent(AttentionOp op) {
 }
 
 struct FoldAttention : OpRewritePattern<AttentionOp> {
-  FoldAttention(MLIRContext *ctx, Form queryForm, Form outputForm)
+  FoldAttention(MLIRContext *ctx, FoldForm queryForm, FoldForm outputForm)
       : OpRewritePattern(ctx), queryForm(queryForm), outputForm(outputForm) {}
 
   LogicalResult matchAndRewrite(AttentionOp op,
@@ -315,9 +314,9 @@ private:
                        dims.numHeads * dims.r2 * dims.r3;
     int64_t absorbedQ = dims.model * dims.numHeads * dims.r3;
     bool canAbsorbQ = !op.getQueryBias() && !op.getQueryNorm();
-    bool absorbQ = queryForm == Form::Absorbed ||
-                   (queryForm == Form::Auto && canAbsorbQ &&
-                    absorbedQ < twoStepQ);
+    bool absorbQ =
+        queryForm == FoldForm::Absorbed ||
+        (queryForm == FoldForm::Auto && canAbsorbQ && absorbedQ < twoStepQ);
     Value q;
     if (absorbQ) {
       Value w = buildEinsum(rewriter, loc, "kr,irs->iks", {op.getU2(), core},
@@ -344,8 +343,8 @@ private:
     int64_t twoStepO = dims.numHeads * dims.r3Out * dims.r2Out +
                        (u2OutIdentity ? 0 : dims.r2Out * dims.model);
     int64_t absorbedO = dims.numHeads * dims.r3Out * dims.model;
-    bool absorbO = outputForm == Form::Absorbed ||
-                   (outputForm == Form::Auto && absorbedO < twoStepO);
+    bool absorbO = outputForm == FoldForm::Absorbed ||
+                   (outputForm == FoldForm::Auto && absorbedO < twoStepO);
     if (absorbO) {
       Value w = buildEinsum(rewriter, loc, "dt,its->ids",
                             {op.getU2Out(), coreOut}, elementType);
@@ -359,7 +358,7 @@ private:
                        elementType);
   }
 
-  Form queryForm, outputForm;
+  FoldForm queryForm, outputForm;
 };
 
 struct TuckerFoldPass : tucker::impl::TuckerFoldPassBase<TuckerFoldPass> {
