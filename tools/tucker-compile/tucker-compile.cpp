@@ -290,23 +290,27 @@ static DimSource firstKnown(func::FuncOp entry,
   return DimSource{};
 }
 
-/// Marks the entry arguments that are the `lengths` of a tucker.flash (so
-/// that callers can check them), with the flash's B and Nk.
+/// Marks the entry arguments that are the `lengths` of a tucker.flash or
+/// tucker.flash_backward (so that callers can check them), with its B and Nk.
 static void describeLengths(func::FuncOp entry, Signature &sig) {
-  entry.walk([&](tucker::FlashOp flash) {
-    Value lengths = flash.getLengths();
+  auto describe = [&](Value lengths, Value q, Value k, Value v, Value out) {
     while (lengths && lengths.getDefiningOp<tensor::CastOp>())
       lengths = lengths.getDefiningOp<tensor::CastOp>().getSource();
     auto arg = dyn_cast_or_null<BlockArgument>(lengths);
     if (!arg || arg.getOwner() != &entry.getBody().front())
       return;
     LengthsBound bound;
-    bound.batch = firstKnown(entry, {{flash.getQ(), 0},
-                                     {flash.getK(), 0},
-                                     {flash.getV(), 0},
-                                     {flash.getResult(), 0}});
-    bound.keys = firstKnown(entry, {{flash.getK(), 2}, {flash.getV(), 2}});
+    bound.batch = firstKnown(entry, {{q, 0}, {k, 0}, {v, 0}, {out, 0}});
+    bound.keys = firstKnown(entry, {{k, 2}, {v, 2}});
     sig.inputs[arg.getArgNumber()].lengths.push_back(bound);
+  };
+  entry.walk([&](Operation *op) {
+    if (auto flash = dyn_cast<tucker::FlashOp>(op))
+      describe(flash.getLengths(), flash.getQ(), flash.getK(), flash.getV(),
+               flash.getResult());
+    else if (auto backward = dyn_cast<tucker::FlashBackwardOp>(op))
+      describe(backward.getLengths(), backward.getQ(), backward.getK(),
+               backward.getV(), backward.getOut());
   });
 }
 

@@ -191,6 +191,11 @@ struct TuckerGpuConfigurePass
       }
       op.setScheduleAttr(schedule);
     });
+    module.walk([&](FlashBackwardOp op) {
+      op.emitOpError() << "has no Hopper kernel yet; --tucker-cpu-pipeline "
+                          "runs it";
+      ok = false;
+    });
     if (!ok)
       signalPassFailure();
   }

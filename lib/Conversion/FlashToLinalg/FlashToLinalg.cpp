@@ -25,7 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FlashToLinalgUtils.h"
+#include "FlashLowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -53,28 +53,6 @@ namespace {
 constexpr auto kParallel = utils::IteratorType::parallel;
 constexpr auto kReduction = utils::IteratorType::reduction;
 
-/// The size of dim `dim` of the first of `candidates` where it is static,
-/// else a tensor.dim of the first candidate.
-OpFoldResult sizeOf(OpBuilder &b, Location loc,
-                    ArrayRef<std::pair<Value, int64_t>> candidates) {
-  for (auto [value, dim] : candidates) {
-    int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(dim);
-    if (!ShapedType::isDynamic(size))
-      return b.getIndexAttr(size);
-  }
-  auto [value, dim] = candidates.front();
-  return tensor::getMixedSize(b, loc, value, dim);
-}
-
-/// The tile size used along a dim of `total`: `tile`, or `total` when it is
-/// static and smaller (a short sequence gets one static tile).
-int64_t effectiveTile(OpFoldResult total, int64_t tile) {
-  std::optional<int64_t> size = getConstantIntValue(total);
-  if (size && *size > 0 && *size < tile)
-    return *size;
-  return tile;
-}
-
 /// The running state of the online softmax of one query tile.
 struct SoftmaxState {
   Value rowMax; // m [B, Hkv, G, tq], log2 domain (scores · scale · log2 e)
@@ -84,50 +62,20 @@ struct SoftmaxState {
 
 /// Builds the lowering of one tucker.flash. Index and f32 constants are
 /// created once, before the op, and reused inside the loops.
-class FlashLowering {
+class FlashForward : FlashLoweringBase {
 public:
-  FlashLowering(PatternRewriter &b, FlashOp op, int64_t requestedQueryTile,
-                int64_t requestedKeyTile);
+  FlashForward(PatternRewriter &b, FlashOp op, const FlashProblem &problem,
+               int64_t queryTile, int64_t keyTile)
+      : FlashLoweringBase(b, op, problem, queryTile, keyTile), op(op) {}
 
-  /// The replacement of the op's result.
-  Value build();
+  /// The replacements of the op's results: the output, then the
+  /// log-sum-exp when the op has one.
+  SmallVector<Value> build();
 
 private:
-  // Constants and index arithmetic (folded when static).
-  Value index(int64_t value);
-  Value f32(double value);
-  Value value(OpFoldResult ofr) {
-    if (std::optional<int64_t> c = getConstantIntValue(ofr))
-      return index(*c);
-    return cast<Value>(ofr);
-  }
-  OpFoldResult add(OpFoldResult x, OpFoldResult y);
-  OpFoldResult sub(OpFoldResult x, OpFoldResult y);
-  OpFoldResult attr(int64_t value) { return b.getIndexAttr(value); }
-  /// `tensor` cast to the static sizes among `sizes` where its type has
-  /// dynamic ones (unchanged when nothing is gained).
-  Value refine(Value tensor, ArrayRef<OpFoldResult> sizes);
-  /// The softmax scale times log2(e): exp(s·x) = exp2(s·log2(e)·x).
-  double log2Scale() { return op.getEffectiveScale() * M_LOG2E; }
-
-  /// Extent of the tile at `start` of a dim of `total` cut in tiles of
-  /// `tile`: the static `tile` when `total` is a static multiple of it, else
-  /// min(tile, total − start) (the tail tile is shorter).
-  OpFoldResult tileExtent(OpFoldResult total, int64_t tile, Value start);
-
-  /// [B, Hkv, G, rows].
-  SmallVector<OpFoldResult> rowShape(OpFoldResult rows) {
-    return {batch, attr(kvHeads), attr(group), rows};
-  }
-  /// A new f32 tensor of `shape` filled with `fill`.
-  Value filled(ArrayRef<OpFoldResult> shape, double fill);
-
-  /// The whole query tile at `queryStart`, inserted into `result`.
-  Value queryStep(Value queryStart, Value result);
-  /// keyCounts, fewestKeys and mostKeys from a lengths operand.
-  void countKeys(Value lengths);
-  /// Positions [B, Nq] of the queries under rope with lengths: m + L_b − Nq.
-  Value queryPositions();
+  /// The whole query tile at `queryStart`, inserted into `result` (and its
+  /// log-sum-exp into `lse` when not null); returns both.
+  std::pair<Value, Value> queryStep(Value queryStart, Value result, Value lse);
 
   /// The loop over key tiles in [lower, upper) (step keyTile), masked
   /// by `maskLimit` unless it is null.
@@ -140,232 +88,40 @@ private:
   /// O rescaled by exp2(m_old − m_new), P = exp2(S·c − m), O += P·V.
   SoftmaxState keyStep(Value qTile, OpFoldResult rows, Value keyStart,
                        SoftmaxState state, OpFoldResult maskLimit);
-  /// In the body of a tile op whose loop 3 is the query row i and loop
-  /// `keyDim` the key column j: whether i sees j in a masked tile whose limit
-  /// is `limit` (see keyStep); `keyCount` is L_b, null without lengths.
-  Value seesKey(OpBuilder &nb, Location nl, unsigned keyDim, Value limit,
-                Value keyCount);
-
-  PatternRewriter &b;
-  Location loc;
-  MLIRContext *ctx;
-  OpBuilder::InsertPoint top;
-  DenseMap<int64_t, Value> indexConstants;
-  DenseMap<uint64_t, Value> f32Constants;
 
   FlashOp op;
-  Type elementType;
-  int64_t kvHeads, group, qkDim, valueDim;
-  OpFoldResult batch, querySeq, keySeq;
-  // Per-sequence key counts L_b (index [B]) with lengths, else null; their
-  // min and max (Nk without lengths), and those minus Nq.
-  Value keyCounts;
-  OpFoldResult fewestKeys, mostKeys, fewestDiag, mostDiag;
-  int64_t queryTile, keyTile;
-  Value q5, k, v; // q as [B, Hkv, G, Nq, D]; k, v (rotated by rope)
 };
 
-FlashLowering::FlashLowering(PatternRewriter &b, FlashOp op,
-                             int64_t requestedQueryTile,
-                             int64_t requestedKeyTile)
-    : b(b), loc(op.getLoc()), ctx(b.getContext()), op(op) {
-  // Everything goes before the op; constants too, at this point, which
-  // precedes every op built afterwards (loops are inserted once their bodies
-  // are built).
-  b.setInsertionPoint(op);
-  top = b.saveInsertionPoint();
-  RankedTensorType qType = op.getQ().getType();
-  elementType = qType.getElementType();
-  kvHeads = op.getK().getType().getDimSize(1);
-  group = qType.getDimSize(1) / kvHeads;
-  qkDim = qType.getDimSize(3);
-  valueDim = op.getV().getType().getDimSize(3);
-  Value q = op.getQ(), result = op.getResult();
-  k = op.getK();
-  v = op.getV();
-  batch = sizeOf(b, loc, {{q, 0}, {k, 0}, {v, 0}, {result, 0}});
-  querySeq = sizeOf(b, loc, {{q, 2}, {result, 2}});
-  keySeq = sizeOf(b, loc, {{k, 2}, {v, 2}});
-  if (Value lengths = op.getLengths()) {
-    countKeys(lengths);
-  } else {
-    fewestKeys = mostKeys = keySeq;
-    fewestDiag = mostDiag = sub(keySeq, querySeq);
-  }
-  // Operand types as static as the sizes known from all operands (so that
-  // the reshapes below see consistent types).
-  q = refine(q, {batch, attr(kvHeads * group), querySeq, attr(qkDim)});
-  k = refine(k, {batch, attr(kvHeads), keySeq, attr(qkDim)});
-  v = refine(v, {batch, attr(kvHeads), keySeq, attr(valueDim)});
-  queryTile = effectiveTile(querySeq, requestedQueryTile);
-  keyTile = effectiveTile(keySeq, requestedKeyTile);
-
-  // RoPE first, as elementwise ops: q at positions m + L − Nq, k at n, both
-  // kept in f32 for the products.
-  if (RopeAttr rope = op.getRopeAttr()) {
-    RopePositions queryPos = keyCounts
-                                 ? RopePositions{queryPositions(), Value()}
-                                 : RopePositions{Value(), value(fewestDiag)};
-    q = buildRope(b, loc, q, rope, queryPos, b.getF32Type());
-    k = buildRope(b, loc, k, rope, RopePositions{}, b.getF32Type());
-  }
-
-  // q [B, Hq, Nq, D] → [B, Hkv, G, Nq, D]: query head h = hk·G + g.
-  SmallVector<OpFoldResult> q5Shape = {batch, attr(kvHeads), attr(group),
-                                       querySeq, attr(qkDim)};
-  SmallVector<int64_t> q5Static;
-  SmallVector<Value> q5Dynamic;
-  dispatchIndexOpFoldResults(q5Shape, q5Dynamic, q5Static);
-  q5 = tensor::ExpandShapeOp::create(
-      b, loc,
-      RankedTensorType::get(
-          q5Static, cast<RankedTensorType>(q.getType()).getElementType()),
-      q, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, q5Shape);
-}
-
-Value FlashLowering::index(int64_t value) {
-  Value &cached = indexConstants[value];
-  if (!cached) {
-    OpBuilder::InsertionGuard guard(b);
-    b.restoreInsertionPoint(top);
-    cached = arith::ConstantIndexOp::create(b, loc, value);
-  }
-  return cached;
-}
-
-Value FlashLowering::f32(double value) {
-  Value &cached = f32Constants[llvm::bit_cast<uint64_t>(value)];
-  if (!cached) {
-    OpBuilder::InsertionGuard guard(b);
-    b.restoreInsertionPoint(top);
-    cached = f32Constant(b, loc, value);
-  }
-  return cached;
-}
-
-OpFoldResult FlashLowering::add(OpFoldResult x, OpFoldResult y) {
-  std::optional<int64_t> cx = getConstantIntValue(x),
-                         cy = getConstantIntValue(y);
-  if (cx && cy)
-    return attr(*cx + *cy);
-  if (cy && *cy == 0)
-    return x;
-  if (cx && *cx == 0)
-    return y;
-  return arith::AddIOp::create(b, loc, value(x), value(y)).getResult();
-}
-
-OpFoldResult FlashLowering::sub(OpFoldResult x, OpFoldResult y) {
-  std::optional<int64_t> cx = getConstantIntValue(x),
-                         cy = getConstantIntValue(y);
-  if (cx && cy)
-    return attr(*cx - *cy);
-  if (cy && *cy == 0)
-    return x;
-  return arith::SubIOp::create(b, loc, value(x), value(y)).getResult();
-}
-
-Value FlashLowering::refine(Value tensor, ArrayRef<OpFoldResult> sizes) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<int64_t> shape;
-  SmallVector<Value> dynamic;
-  dispatchIndexOpFoldResults(sizes, dynamic, shape);
-  if (ArrayRef<int64_t>(shape) == type.getShape())
-    return tensor;
-  return tensor::CastOp::create(b, loc, type.clone(shape), tensor);
-}
-
-OpFoldResult FlashLowering::tileExtent(OpFoldResult total, int64_t tile,
-                                       Value start) {
-  std::optional<int64_t> size = getConstantIntValue(total);
-  if (size && *size % tile == 0)
-    return attr(tile);
-  return arith::MinSIOp::create(b, loc, value(sub(total, start)), index(tile))
-      .getResult();
-}
-
-Value FlashLowering::filled(ArrayRef<OpFoldResult> shape, double fill) {
-  Value empty = tensor::EmptyOp::create(b, loc, shape, b.getF32Type());
-  return linalg::FillOp::create(b, loc, ValueRange{f32(fill)},
-                                ValueRange{empty})
-      .getResult(0);
-}
-
-void FlashLowering::countKeys(Value lengths) {
-  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
-  Value nk = value(keySeq);
-  lengths = refine(lengths, {batch});
-  keyCounts = buildGeneric(
-      b, loc, lengths,
-      tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{batch},
-                              b.getIndexType())
-          .getResult(),
-      {id1, id1}, {kParallel},
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value count =
-            arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
-        count = arith::MaxSIOp::create(nb, nl, count, index(0));
-        linalg::YieldOp::create(
-            nb, nl, arith::MinSIOp::create(nb, nl, count, nk).getResult());
-      })[0];
-  // min and max over the batch, into 0-d tensors (Nk and 0 when B = 0).
-  auto scalarOf = [&](Value init) {
-    Value empty =
-        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, b.getIndexType());
-    return linalg::FillOp::create(b, loc, ValueRange{init}, ValueRange{empty})
-        .getResult(0);
-  };
-  AffineMap toScalar = AffineMap::get(1, 0, {}, ctx);
-  SmallVector<Value> bounds = buildGeneric(
-      b, loc, keyCounts, ValueRange{scalarOf(nk), scalarOf(index(0))},
-      {id1, toScalar, toScalar}, {kReduction},
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
-        linalg::YieldOp::create(
-            nb, nl,
-            ValueRange{arith::MinSIOp::create(nb, nl, args[1], args[0]),
-                       arith::MaxSIOp::create(nb, nl, args[2], args[0])});
-      });
-  fewestKeys = tensor::ExtractOp::create(b, loc, bounds[0]).getResult();
-  mostKeys = tensor::ExtractOp::create(b, loc, bounds[1]).getResult();
-  fewestDiag = sub(fewestKeys, querySeq);
-  mostDiag = sub(mostKeys, querySeq);
-}
-
-Value FlashLowering::queryPositions() {
-  Value nq = value(querySeq);
-  Value init = tensor::EmptyOp::create(
-      b, loc, ArrayRef<OpFoldResult>{batch, querySeq}, b.getIndexType());
-  return buildGeneric(
-      b, loc, keyCounts, init,
-      {dimsMap(ctx, 2, {0}), AffineMap::getMultiDimIdentityMap(2, ctx)},
-      {kParallel, kParallel}, [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value m = linalg::IndexOp::create(nb, nl, 1);
-        Value shift = arith::SubIOp::create(nb, nl, args[0], nq);
-        linalg::YieldOp::create(
-            nb, nl, arith::AddIOp::create(nb, nl, m, shift).getResult());
-      })[0];
-}
-
-Value FlashLowering::build() {
+SmallVector<Value> FlashForward::build() {
   SmallVector<OpFoldResult> resultShape = {batch, attr(kvHeads), attr(group),
                                            querySeq, attr(valueDim)};
-  Value init = tensor::EmptyOp::create(b, loc, resultShape, elementType);
+  SmallVector<Value> inits = {
+      tensor::EmptyOp::create(b, loc, resultShape, elementType)};
+  Value lse = op.getLse();
+  if (lse)
+    inits.push_back(
+        tensor::EmptyOp::create(b, loc, rowShape(querySeq), b.getF32Type()));
   auto loop = scf::ForOp::create(
-      b, loc, index(0), value(querySeq), index(queryTile), ValueRange{init},
+      b, loc, index(0), value(querySeq), index(queryTile), inits,
       [&](OpBuilder &nb, Location nl, Value queryStart, ValueRange iterArgs) {
         // scf.for builds its body with the builder it was given.
         assert(&nb == &b && "expected the body on the rewriter");
-        scf::YieldOp::create(nb, nl, queryStep(queryStart, iterArgs[0]));
+        auto [out, rowLse] =
+            queryStep(queryStart, iterArgs[0], lse ? iterArgs[1] : Value());
+        SmallVector<Value> yields = {out};
+        if (rowLse)
+          yields.push_back(rowLse);
+        scf::YieldOp::create(nb, nl, yields);
       });
-  Value out = tensor::CollapseShapeOp::create(
-      b, loc, loop.getResult(0),
-      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
-  if (out.getType() != op.getType())
-    out = tensor::CastOp::create(b, loc, op.getType(), out);
-  return out;
+  SmallVector<Value> results = {
+      collapseHeads(loop.getResult(0), op.getResult().getType())};
+  if (lse)
+    results.push_back(collapseHeads(loop.getResult(1), lse.getType()));
+  return results;
 }
 
-Value FlashLowering::queryStep(Value queryStart, Value result) {
+std::pair<Value, Value> FlashForward::queryStep(Value queryStart, Value result,
+                                                Value lse) {
   OpFoldResult rows = tileExtent(querySeq, queryTile, queryStart);
 
   // Q tile [B, Hkv, G, tq, D].
@@ -436,14 +192,40 @@ Value FlashLowering::queryStep(Value queryStart, Value result) {
         Value ratio = arith::DivFOp::create(nb, nl, args[0], denom);
         linalg::YieldOp::create(nb, nl, fromF32(nb, nl, ratio, elementType));
       })[0];
-  return tensor::InsertSliceOp::create(b, loc, out, result, offsets, accShape,
-                                       unit);
+  out = tensor::InsertSliceOp::create(b, loc, out, result, offsets, accShape,
+                                      unit);
+  if (!lse)
+    return {out, Value()};
+
+  // lse = ln(Σ exp(s·x)) = ln(2^m · l) = (m + log2 l)·ln 2, −inf where l = 0.
+  AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, ctx);
+  Value tileLse = buildGeneric(
+      b, loc, ValueRange{state.rowMax, state.rowSum},
+      tensor::EmptyOp::create(b, loc, rowShape(rows), b.getF32Type())
+          .getResult(),
+      {id4, id4, id4}, SmallVector<utils::IteratorType>(4, kParallel),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value empty = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                            args[1], f32(0.0));
+        Value log2Sum = math::Log2Op::create(nb, nl, args[1]);
+        Value sum = arith::AddFOp::create(nb, nl, args[0], log2Sum);
+        Value natural = arith::MulFOp::create(nb, nl, sum, f32(M_LN2));
+        linalg::YieldOp::create(
+            nb, nl,
+            arith::SelectOp::create(nb, nl, empty, f32(-INFINITY), natural)
+                .getResult());
+      })[0];
+  SmallVector<OpFoldResult> rowOffsets(4, attr(0));
+  rowOffsets[3] = queryStart;
+  lse = tensor::InsertSliceOp::create(b, loc, tileLse, lse, rowOffsets,
+                                      rowShape(rows),
+                                      SmallVector<OpFoldResult>(4, attr(1)));
+  return {out, lse};
 }
 
-SoftmaxState FlashLowering::keyLoop(Value qTile, OpFoldResult rows,
-                                    OpFoldResult lower, OpFoldResult upper,
-                                    SoftmaxState state,
-                                    OpFoldResult maskLimit) {
+SoftmaxState FlashForward::keyLoop(Value qTile, OpFoldResult rows,
+                                   OpFoldResult lower, OpFoldResult upper,
+                                   SoftmaxState state, OpFoldResult maskLimit) {
   auto loop = scf::ForOp::create(
       b, loc, value(lower), value(upper), index(keyTile),
       ValueRange{state.rowMax, state.rowSum, state.acc},
@@ -458,9 +240,9 @@ SoftmaxState FlashLowering::keyLoop(Value qTile, OpFoldResult rows,
   return {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
 }
 
-SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
-                                    Value keyStart, SoftmaxState state,
-                                    OpFoldResult maskLimit) {
+SoftmaxState FlashForward::keyStep(Value qTile, OpFoldResult rows,
+                                   Value keyStart, SoftmaxState state,
+                                   OpFoldResult maskLimit) {
   OpFoldResult cols = tileExtent(keySeq, keyTile, keyStart);
 
   // K and V tiles [B, Hkv, tk, D] and [B, Hkv, tk, Dv].
@@ -618,18 +400,6 @@ SoftmaxState FlashLowering::keyStep(Value qTile, OpFoldResult rows,
   return {newMax, newSum, acc};
 }
 
-Value FlashLowering::seesKey(OpBuilder &nb, Location nl, unsigned keyDim,
-                             Value limit, Value keyCount) {
-  Value i = op.getCausal() ? linalg::IndexOp::create(nb, nl, 3) : Value();
-  Value j = linalg::IndexOp::create(nb, nl, keyDim);
-  Value last = limit;
-  if (i)
-    last = arith::AddIOp::create(nb, nl, i, last);
-  if (keyCount)
-    last = arith::AddIOp::create(nb, nl, last, keyCount);
-  return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, j, last);
-}
-
 /// tucker.flash → online-softmax loops over query and key tiles.
 struct FlashToLinalg : OpRewritePattern<FlashOp> {
   FlashToLinalg(MLIRContext *ctx, int64_t queryTile, int64_t keyTile)
@@ -637,27 +407,18 @@ struct FlashToLinalg : OpRewritePattern<FlashOp> {
 
   LogicalResult matchAndRewrite(FlashOp op,
                                 PatternRewriter &rewriter) const override {
-    if (queryTile <= 0 || keyTile <= 0)
-      return rewriter.notifyMatchFailure(op, "tile sizes must be positive");
-    RankedTensorType qType = op.getQ().getType(), kType = op.getK().getType(),
-                     vType = op.getV().getType();
-    for (RankedTensorType type : {qType, kType, vType})
-      if (type.getRank() != 4 || ShapedType::isDynamic(type.getDimSize(1)) ||
-          ShapedType::isDynamic(type.getDimSize(3)))
-        return rewriter.notifyMatchFailure(
-            op, "expects q, k, v [B, H, N, D] with static H and D (a "
-                "verified op)");
-    int64_t heads = qType.getDimSize(1), kvHeads = kType.getDimSize(1);
-    if (kvHeads <= 0 || heads % kvHeads != 0)
-      return rewriter.notifyMatchFailure(
-          op, "query heads are not a multiple of key/value heads");
-    if (RopeAttr rope = op.getRopeAttr();
-        rope && rope.getEnd() > qType.getDimSize(3))
-      return rewriter.notifyMatchFailure(op, "rope rotates dims beyond Dqk");
-    if (!(op.getEffectiveScale() > 0.0))
-      return rewriter.notifyMatchFailure(op, "scale must be positive");
-
-    FlashLowering lowering(rewriter, op, queryTile, keyTile);
+    FlashProblem problem{op.getQ(),
+                         op.getK(),
+                         op.getV(),
+                         op.getLengths(),
+                         op.getResult(),
+                         op.getCausal(),
+                         op.getEffectiveScale(),
+                         op.getRopeAttr()};
+    std::string reason;
+    if (failed(checkLowerable(problem, queryTile, keyTile, reason)))
+      return rewriter.notifyMatchFailure(op, reason);
+    FlashForward lowering(rewriter, op, problem, queryTile, keyTile);
     rewriter.replaceOp(op, lowering.build());
     return success();
   }
@@ -687,7 +448,7 @@ struct TuckerFlashToLinalgPass
     RewritePatternSet patterns(ctx);
     populateFlashToLinalgPatterns(patterns, queryTile, keyTile);
     ConversionTarget target(*ctx);
-    target.addIllegalOp<FlashOp, RopeOp>();
+    target.addIllegalOp<FlashOp, FlashBackwardOp, RopeOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(root, target, std::move(patterns))))
       signalPassFailure();
@@ -700,5 +461,6 @@ void mlir::tucker::populateFlashToLinalgPatterns(RewritePatternSet &patterns,
                                                  int64_t queryTile,
                                                  int64_t keyTile) {
   patterns.add<FlashToLinalg>(patterns.getContext(), queryTile, keyTile);
+  populateFlashBackwardToLinalgPatterns(patterns, queryTile, keyTile);
   populateRopeToLinalgPatterns(patterns);
 }

@@ -54,10 +54,12 @@ struct RopePositions {
 /// given positions, as linalg ops: a `cos`/`sin` table of `[N, width/2]`
 /// (`[B, N, width/2]` for per-batch positions) computed in f64 and stored in
 /// f32, and one elementwise linalg.generic over the rotated pairs, read
-/// from `x` through affine indexing maps. Computes in f32; the result has element type `resultType` and the
-/// shape of `x`.
+/// from `x` through affine indexing maps. Computes in f32; the result has
+/// element type `resultType` and the shape of `x`. `inverse` rotates by the
+/// opposite angles (the transpose of the rotation: what takes a gradient
+/// with respect to rotated vectors back to the vectors before rotation).
 Value buildRope(OpBuilder &b, Location loc, Value x, RopeAttr rope,
-                RopePositions positions, Type resultType);
+                RopePositions positions, Type resultType, bool inverse = false);
 
 /// Adds the tucker.rope lowering.
 void populateRopeToLinalgPatterns(RewritePatternSet &patterns);

@@ -128,7 +128,7 @@ static Value convertElements(OpBuilder &b, Location loc, Value x, Type type) {
 
 Value flash_to_linalg::buildRope(OpBuilder &b, Location loc, Value x,
                                  RopeAttr rope, RopePositions pos,
-                                 Type resultType) {
+                                 Type resultType, bool inverse) {
   MLIRContext *ctx = b.getContext();
   auto xType = cast<RankedTensorType>(x.getType());
   int64_t dim = xType.getDimSize(3);
@@ -239,10 +239,13 @@ Value flash_to_linalg::buildRope(OpBuilder &b, Location loc, Value x,
         Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
         Value first =
             arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, side, zero);
-        // First of a pair: x·cos − partner·sin; second: x·cos + partner·sin.
+        // First of a pair: x·cos − partner·sin; second: x·cos + partner·sin
+        // (the signs swap for the inverse rotation).
         Value minus = arith::SubFOp::create(nb, nl, selfCos, partnerSin);
         Value plus = arith::AddFOp::create(nb, nl, selfCos, partnerSin);
-        Value value = arith::SelectOp::create(nb, nl, first, minus, plus);
+        Value value = inverse
+                          ? arith::SelectOp::create(nb, nl, first, plus, minus)
+                          : arith::SelectOp::create(nb, nl, first, minus, plus);
         linalg::YieldOp::create(nb, nl, fromF32(nb, nl, value, resultType));
       })[0];
 

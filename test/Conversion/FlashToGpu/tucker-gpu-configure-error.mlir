@@ -106,3 +106,25 @@ func.func @given_schedule_too_big(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x2
       : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x8x256x128xbf16>
   return %o : tensor<1x8x256x128xbf16>
 }
+
+// -----
+
+// Tests that: a flash that returns its log-sum-exp is refused (the kernels
+// write the output only).
+func.func @lse(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>) -> tensor<1x8x256xf32> {
+  // expected-error @+1 {{'tucker.flash' op cannot run on the Hopper kernels: the kernels do not write the log-sum-exp (the 'lse' result); --tucker-cpu-pipeline computes it}}
+  %o, %lse = tucker.flash %q, %k, %v {causal}
+      : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x8x256x128xbf16>, tensor<1x8x256xf32>
+  return %lse : tensor<1x8x256xf32>
+}
+
+// -----
+
+// Tests that: a flash backward is refused, not lowered to host loops.
+func.func @backward(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %lse: tensor<1x8x256xf32>) -> tensor<1x8x256x128xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op has no Hopper kernel yet; --tucker-cpu-pipeline runs it}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %k, %q, %lse, %q
+      : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x8x256x128xbf16>, tensor<1x8x256xf32>, tensor<1x8x256x128xbf16>
+      -> tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>
+  return %dq : tensor<1x8x256x128xbf16>
+}

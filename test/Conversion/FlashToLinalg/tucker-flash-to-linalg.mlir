@@ -449,3 +449,37 @@ func.func @flash_lengths_rope(%q: tensor<?x2x3x16xf32>, %k: tensor<?x1x?x16xf32>
       : tensor<?x2x3x16xf32>, tensor<?x1x?x16xf32>, tensor<?x1x?x8xf32> -> tensor<?x2x3x8xf32>
   return %o : tensor<?x2x3x8xf32>
 }
+
+// -----
+
+// Tests that the lse result is carried through the query loop beside the
+// output: per query tile, from the final row max m (log2 domain) and row sum
+// l, lse = (m + log2 l)·ln 2, or −inf where l = 0 (a row that saw no key);
+// it is collapsed to [B, Hq, Nq] like the output.
+
+// CHECK-LABEL: func.func @flash_lse
+// CHECK-DAG: %[[NINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[LN2:.+]] = arith.constant 0.693147182 : f32
+// CHECK: %[[LOOP:.+]]:2 = scf.for %[[QS:.+]] = {{.+}} iter_args(%[[OUT:.+]] = %{{.+}}, %[[LSE:.+]] = %{{.+}}) -> (tensor<1x2x2x8x8xf32>, tensor<1x2x2x8xf32>)
+// CHECK:   %[[STATE:.+]]:3 = scf.for
+// CHECK:   %[[O:.+]] = tensor.insert_slice %{{.+}} into %[[OUT]]
+// CHECK:   %[[TL:.+]] = linalg.generic {{.*}} ins(%[[STATE]]#0, %[[STATE]]#1 :
+// CHECK:   ^bb0(%[[M:.+]]: f32, %[[L:.+]]: f32, %{{.+}}: f32):
+// CHECK:     %[[EMPTY:.+]] = arith.cmpf oeq, %[[L]], %{{.+}}
+// CHECK:     %[[LOG:.+]] = math.log2 %[[L]]
+// CHECK:     %[[SUM:.+]] = arith.addf %[[M]], %[[LOG]]
+// CHECK:     %[[NAT:.+]] = arith.mulf %[[SUM]], %[[LN2]]
+// CHECK:     arith.select %[[EMPTY]], %[[NINF]], %[[NAT]]
+// CHECK:   %[[NL:.+]] = tensor.insert_slice %[[TL]] into %[[LSE]][0, 0, 0, %[[QS]]] [1, 2, 2, 8]
+// CHECK:   scf.yield %[[O]], %[[NL]]
+// CHECK: %[[RO:.+]] = tensor.collapse_shape %[[LOOP]]#0 {{\[}}[0], [1, 2], [3], [4]]
+// CHECK: %[[RL:.+]] = tensor.collapse_shape %[[LOOP]]#1 {{\[}}[0], [1, 2], [3]] : tensor<1x2x2x8xf32> into tensor<1x4x8xf32>
+// CHECK: return %[[RO]], %[[RL]]
+func.func @flash_lse(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>,
+                     %v: tensor<1x2x8x8xf32>)
+    -> (tensor<1x4x8x8xf32>, tensor<1x4x8xf32>) {
+  %o, %lse = tucker.flash %q, %k, %v
+      : tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>
+      -> tensor<1x4x8x8xf32>, tensor<1x4x8xf32>
+  return %o, %lse : tensor<1x4x8x8xf32>, tensor<1x4x8xf32>
+}

@@ -590,6 +590,95 @@ func.func @flash_scale(%q: tensor<1x1x16x64xf16>) -> tensor<1x1x16x64xf16> {
 
 // -----
 
+// Tests that: a flash's lse is [B, Hq, Nq] of q.
+func.func @flash_lse_shape(%q: tensor<1x4x16x64xf16>, %k: tensor<1x1x16x64xf16>) -> tensor<1x4x16xf32> {
+  // expected-error @+1 {{operand 'lse' must have shape [1, 4, 16] ([B, Hq, Nq] of 'q', one log-sum-exp per query row), got [1, 1, 16]}}
+  %o, %lse = tucker.flash %q, %k, %k : tensor<1x4x16x64xf16>, tensor<1x1x16x64xf16>, tensor<1x1x16x64xf16> -> tensor<1x4x16x64xf16>, tensor<1x1x16xf32>
+  return %lse : tensor<1x1x16xf32>
+}
+
+// -----
+
+// Tests that: a flash's lse is f32, whatever the element type.
+func.func @flash_lse_type(%q: tensor<1x4x16x64xf16>) -> tensor<1x4x16xf16> {
+  // expected-error @+1 {{result #1 must be ranked tensor of 32-bit float values, but got 'tensor<1x4x16xf16>'}}
+  %o, %lse = tucker.flash %q, %q, %q : tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16> -> tensor<1x4x16x64xf16>, tensor<1x4x16xf16>
+  return %lse : tensor<1x4x16xf16>
+}
+
+// -----
+
+// Tests that: a flash backward's operands are those of a flash (here, q and k disagree on Dqk).
+func.func @flash_backward_qk_width(%q: tensor<1x4x16x64xf16>, %k: tensor<1x1x16x32xf16>, %o: tensor<1x4x16x32xf16>, %lse: tensor<1x4x16xf32>) {
+  // expected-error @+1 {{operand 'k' must have shape [1, ?, ?, 64] ([B, Hkv, Nk, Dqk] with B and Dqk of 'q'), got [1, 1, 16, 32]}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %k, %o, %lse, %o : tensor<1x4x16x64xf16>, tensor<1x1x16x32xf16>, tensor<1x1x16x32xf16>, tensor<1x4x16x32xf16>, tensor<1x4x16xf32>, tensor<1x4x16x32xf16> -> tensor<1x4x16x64xf16>, tensor<1x1x16x32xf16>, tensor<1x1x16x32xf16>
+  return
+}
+
+// -----
+
+// Tests that: a flash backward's out is [B, Hq, Nq, Dv].
+func.func @flash_backward_out(%q: tensor<1x4x16x64xf16>, %k: tensor<1x1x16x64xf16>, %v: tensor<1x1x16x32xf16>, %o: tensor<1x4x16x64xf16>, %lse: tensor<1x4x16xf32>) {
+  // expected-error @+1 {{operand 'out' must have shape [1, 4, 16, 32] ([B, Hq, Nq, Dv] of 'q' and 'v'), got [1, 4, 16, 64]}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %o, %lse, %o : tensor<1x4x16x64xf16>, tensor<1x1x16x64xf16>, tensor<1x1x16x32xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16xf32>, tensor<1x4x16x64xf16> -> tensor<1x4x16x64xf16>, tensor<1x1x16x64xf16>, tensor<1x1x16x32xf16>
+  return
+}
+
+// -----
+
+// Tests that: a flash backward's out_grad has the shape of out.
+func.func @flash_backward_out_grad(%q: tensor<1x4x16x64xf16>, %o: tensor<1x4x16x64xf16>, %do: tensor<1x4x8x64xf16>, %lse: tensor<1x4x16xf32>) {
+  // expected-error @+1 {{operand 'out_grad' must have shape [1, 4, 16, 64] ([B, Hq, Nq, Dv] of 'out'), got [1, 4, 8, 64]}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %q, %q, %o, %lse, %do : tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16xf32>, tensor<1x4x8x64xf16> -> tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>
+  return
+}
+
+// -----
+
+// Tests that: a flash backward's lse is that of the flash.
+func.func @flash_backward_lse(%q: tensor<1x4x16x64xf16>, %lse: tensor<1x4x15xf32>) {
+  // expected-error @+1 {{operand 'lse' must have shape [1, 4, 16] ([B, Hq, Nq] of 'q', one log-sum-exp per query row), got [1, 4, 15]}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %q, %q, %q, %lse, %q : tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x15xf32>, tensor<1x4x16x64xf16> -> tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>
+  return
+}
+
+// -----
+
+// Tests that: each gradient has the type of its operand.
+func.func @flash_backward_grad_type(%q: tensor<1x4x16x64xf16>, %lse: tensor<1x4x16xf32>) {
+  // expected-error @+1 {{result 'k_grad' must have the type of 'k' ('tensor<1x4x16x64xf16>'), got 'tensor<1x4x?x64xf16>'}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %q, %q, %q, %lse, %q : tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16xf32>, tensor<1x4x16x64xf16> -> tensor<1x4x16x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x16x64xf16>
+  return
+}
+
+// -----
+
+// Tests that: a flash backward's element types agree.
+func.func @flash_backward_types(%q: tensor<1x4x16x64xf16>, %do: tensor<1x4x16x64xbf16>, %lse: tensor<1x4x16xf32>) {
+  // expected-error @+1 {{'out_grad' has element type 'bf16' but 'q' has 'f16'; all operands and the result must agree}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %q, %q, %q, %lse, %do : tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16xf32>, tensor<1x4x16x64xbf16> -> tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16>
+  return
+}
+
+// -----
+
+// Tests that: a flash backward's lengths are a flash's, and its rope fits Dqk.
+func.func @flash_backward_lengths(%q: tensor<2x1x1x64xf16>, %k: tensor<2x1x16x64xf16>, %lse: tensor<2x1x1xf32>, %len: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'lengths' must have shape [2] ([B] of 'q', one key count per sequence), got [3]}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %k, %q, %lse, %q lengths(%len : tensor<3xi32>) : tensor<2x1x1x64xf16>, tensor<2x1x16x64xf16>, tensor<2x1x16x64xf16>, tensor<2x1x1x64xf16>, tensor<2x1x1xf32>, tensor<2x1x1x64xf16> -> tensor<2x1x1x64xf16>, tensor<2x1x16x64xf16>, tensor<2x1x16x64xf16>
+  return
+}
+
+// -----
+
+func.func @flash_backward_rope(%q: tensor<1x1x16x64xf16>, %lse: tensor<1x1x16xf32>) {
+  // expected-error @+1 {{rope rotates dims [0, 128) but the query/key head (Dqk) has only 64 dims}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %q, %q, %q, %lse, %q {rope = #tucker.rope<theta = 10000.0, width = 64, repeat = 2, style = half>} : tensor<1x1x16x64xf16>, tensor<1x1x16x64xf16>, tensor<1x1x16x64xf16>, tensor<1x1x16x64xf16>, tensor<1x1x16xf32>, tensor<1x1x16x64xf16> -> tensor<1x1x16x64xf16>, tensor<1x1x16x64xf16>, tensor<1x1x16x64xf16>
+  return
+}
+
+// -----
+
 // Tests that: flash lengths are i32.
 func.func @flash_lengths_type(%q: tensor<2x1x1x64xf16>, %k: tensor<2x1x16x64xf16>, %len: tensor<2xi64>) -> tensor<2x1x1x64xf16> {
   // expected-error @+1 {{operand 'lengths' must have element type i32 (valid keys per sequence), got 'i64'}}

@@ -156,6 +156,36 @@ func.func @flash_lengths(%q: tensor<4x8x1x64xbf16>, %k: tensor<4x2x512x64xbf16>,
   return %o : tensor<4x8x1x32xbf16>
 }
 
+// CHECK-LABEL: func @flash_lse
+// CHECK: %{{.*}}, %{{.*}} = tucker.flash %{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}} {causal} : tensor<2x8x100x64xbf16>, tensor<2x2x120x64xbf16>, tensor<2x2x120x32xbf16> -> tensor<2x8x100x32xbf16>, tensor<2x8x100xf32>
+func.func @flash_lse(%q: tensor<2x8x100x64xbf16>, %k: tensor<2x2x120x64xbf16>,
+                     %v: tensor<2x2x120x32xbf16>)
+    -> (tensor<2x8x100x32xbf16>, tensor<2x8x100xf32>) {
+  %o, %lse = tucker.flash %q, %k, %v {causal}
+      : tensor<2x8x100x64xbf16>, tensor<2x2x120x64xbf16>,
+        tensor<2x2x120x32xbf16> -> tensor<2x8x100x32xbf16>, tensor<2x8x100xf32>
+  return %o, %lse : tensor<2x8x100x32xbf16>, tensor<2x8x100xf32>
+}
+
+// CHECK-LABEL: func @flash_backward
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: {{.*}}, %[[K:[a-z0-9]+]]: {{.*}}, %[[V:[a-z0-9]+]]: {{.*}}, %[[O:[a-z0-9]+]]: {{.*}}, %[[LSE:[a-z0-9]+]]: {{.*}}, %[[DO:[a-z0-9]+]]: {{.*}}, %[[LEN:[a-z0-9]+]]: tensor<?xi32>)
+// CHECK: tucker.flash_backward %[[Q]], %[[K]], %[[V]], %[[O]], %[[LSE]], %[[DO]] lengths(%[[LEN]] : tensor<?xi32>) {causal, rope = #tucker.rope<theta = 1.000000e+04, width = 32, style = half>, scale = 1.250000e-01 : f64} : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x32xbf16>, tensor<?x8x?x32xbf16>, tensor<?x8x?xf32>, tensor<?x8x?x32xbf16> -> tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x32xbf16>
+func.func @flash_backward(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
+                          %v: tensor<?x2x?x32xbf16>, %o: tensor<?x8x?x32xbf16>,
+                          %lse: tensor<?x8x?xf32>, %do: tensor<?x8x?x32xbf16>,
+                          %len: tensor<?xi32>)
+    -> (tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x32xbf16>) {
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %o, %lse, %do
+      lengths(%len : tensor<?xi32>)
+      {causal, scale = 0.125 : f64,
+       rope = #tucker.rope<theta = 10000.0, width = 32, style = half>}
+      : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x32xbf16>,
+        tensor<?x8x?x32xbf16>, tensor<?x8x?xf32>, tensor<?x8x?x32xbf16>
+      -> tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x32xbf16>
+  return %dq, %dk, %dv
+      : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x32xbf16>
+}
+
 // CHECK-LABEL: func @flash_lengths_dynamic
 // CHECK: tucker.flash %{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}} lengths(%{{[a-z0-9]+}} : tensor<?xi32>) : tensor<?x4x?x64xf32>, tensor<3x1x?x64xf32>, tensor<?x1x?x64xf32> -> tensor<?x4x?x64xf32>
 func.func @flash_lengths_dynamic(%q: tensor<?x4x?x64xf32>, %k: tensor<3x1x?x64xf32>,

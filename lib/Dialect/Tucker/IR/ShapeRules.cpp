@@ -418,9 +418,12 @@ FailureOr<TuckerDims> mlir::tucker::verifyTucker(EmitErrorFn emitError,
 }
 
 FailureOr<FlashDims> mlir::tucker::verifyFlash(EmitErrorFn emitError, Value q,
-                                               Value k, Value v, Value result) {
-  for (auto [name, value] : {std::pair<StringRef, Value>{"q", q}, {"k", k},
-                             {"v", v}, {"result", result}}) {
+                                               Value k, Value v, Value result,
+                                               StringRef resultName) {
+  for (auto [name, value] : {std::pair<StringRef, Value>{"q", q},
+                             {"k", k},
+                             {"v", v},
+                             {resultName, result}}) {
     ArrayRef<int64_t> shape = shapeOf(value);
     if (shape.size() != 4)
       return emitError() << "'" << name
@@ -445,11 +448,42 @@ FailureOr<FlashDims> mlir::tucker::verifyFlash(EmitErrorFn emitError, Value q,
   ArrayRef<int64_t> vs = shapeOf(v);
   if (failed(expectShape(emitError, "v", v, {qs[0], kvHeads, ks[2], kAny},
                          "[B, Hkv, Nk, Dv] with B, Hkv, Nk of 'k'")) ||
-      failed(expectShape(emitError, "result", result,
+      failed(expectShape(emitError, resultName, result,
                          {qs[0], heads, qs[2], vs[3]},
                          "[B, Hq, Nq, Dv] of 'q' and 'v'")))
     return failure();
   return FlashDims{qs[0], heads, kvHeads, qs[2], ks[2], qs[3], vs[3]};
+}
+
+LogicalResult mlir::tucker::verifyFlashLse(EmitErrorFn emitError, Value lse,
+                                           const FlashDims &dims) {
+  return expectShape(emitError, "lse", lse,
+                     {dims.batch, dims.numHeads, dims.querySeq},
+                     "[B, Hq, Nq] of 'q', one log-sum-exp per query row");
+}
+
+FailureOr<FlashDims>
+mlir::tucker::verifyFlashBackward(EmitErrorFn emitError,
+                                  const FlashBackwardOperands &ops) {
+  FailureOr<FlashDims> dims =
+      verifyFlash(emitError, ops.q, ops.k, ops.v, ops.out, "out");
+  if (failed(dims) ||
+      failed(expectShape(
+          emitError, "out_grad", ops.outGrad,
+          {dims->batch, dims->numHeads, dims->querySeq, dims->valueDim},
+          "[B, Hq, Nq, Dv] of 'out'")) ||
+      failed(verifyFlashLse(emitError, ops.lse, *dims)))
+    return failure();
+  for (auto [name, grad, operandName, operand] :
+       {std::tuple<StringRef, Value, StringRef, Value>{"q_grad", ops.qGrad, "q",
+                                                       ops.q},
+        {"k_grad", ops.kGrad, "k", ops.k},
+        {"v_grad", ops.vGrad, "v", ops.v}})
+    if (grad.getType() != operand.getType())
+      return emitError() << "result '" << name << "' must have the type of '"
+                         << operandName << "' (" << operand.getType()
+                         << "), got " << grad.getType();
+  return dims;
 }
 
 LogicalResult mlir::tucker::verifyFlashSchedule(EmitErrorFn emitError,
@@ -500,20 +534,38 @@ SmallVector<DimTie> mlir::tucker::getDimTies(Operation *op) {
     tie(result, 0, "result", x, 0, "x", "the batch B");
     tie(result, 1, "result", x, 1, "x", "the sequence length N");
   };
-  if (auto flash = dyn_cast<FlashOp>(op)) {
-    Value q = flash.getQ(), k = flash.getK(), v = flash.getV();
-    Value result = flash.getResult();
+  // q, k, v, lengths and the output of a flash; its log-sum-exp when given.
+  auto flashTies = [&](Value q, Value k, Value v, Value lengths, Value result,
+                       StringRef resultName, Value lse) {
     tie(k, 0, "k", q, 0, "q", "the batch B");
     tie(v, 0, "v", q, 0, "q", "the batch B");
     tie(v, 1, "v", k, 1, "k", "the key/value heads Hkv");
     tie(v, 2, "v", k, 2, "k", "the key count Nk");
     tie(k, 3, "k", q, 3, "q", "the query/key width Dqk");
-    if (Value lengths = flash.getLengths())
+    if (lengths)
       tie(lengths, 0, "lengths", q, 0, "q", "the batch B");
-    tie(result, 0, "result", q, 0, "q", "the batch B");
-    tie(result, 1, "result", q, 1, "q", "the query heads Hq");
-    tie(result, 2, "result", q, 2, "q", "the query count Nq");
-    tie(result, 3, "result", v, 3, "v", "the value width Dv");
+    tie(result, 0, resultName, q, 0, "q", "the batch B");
+    tie(result, 1, resultName, q, 1, "q", "the query heads Hq");
+    tie(result, 2, resultName, q, 2, "q", "the query count Nq");
+    tie(result, 3, resultName, v, 3, "v", "the value width Dv");
+    if (lse)
+      for (unsigned d = 0; d < 3; ++d)
+        tie(lse, d, "lse", q, d, "q", "a dim of [B, Hq, Nq] of 'q'");
+  };
+  if (auto flash = dyn_cast<FlashOp>(op)) {
+    flashTies(flash.getQ(), flash.getK(), flash.getV(), flash.getLengths(),
+              flash.getResult(), "result", flash.getLse());
+  } else if (auto backward = dyn_cast<FlashBackwardOp>(op)) {
+    Value q = backward.getQ(), k = backward.getK(), v = backward.getV();
+    Value out = backward.getOut();
+    flashTies(q, k, v, backward.getLengths(), out, "out", backward.getLse());
+    for (unsigned d = 0; d < 4; ++d) {
+      tie(backward.getOutGrad(), d, "out_grad", out, d, "out",
+          "a dim of 'out'");
+      tie(backward.getQGrad(), d, "q_grad", q, d, "q", "a dim of 'q'");
+      tie(backward.getKGrad(), d, "k_grad", k, d, "k", "a dim of 'k'");
+      tie(backward.getVGrad(), d, "v_grad", v, d, "v", "a dim of 'v'");
+    }
   } else if (auto rope = dyn_cast<RopeOp>(op)) {
     Value x = rope.getX();
     for (unsigned d = 0; d < 4; ++d)

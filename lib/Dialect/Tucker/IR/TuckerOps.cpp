@@ -210,6 +210,9 @@ LogicalResult FlashOp::verify() {
   if (Value lengths = getLengths();
       lengths && failed(verifyFlashLengths(errorAt(*this), lengths, dims->batch)))
     return failure();
+  if (Value lse = getLse();
+      lse && failed(verifyFlashLse(errorAt(*this), lse, *dims)))
+    return failure();
   if (FlashScheduleAttr schedule = getScheduleAttr();
       schedule && failed(verifyFlashSchedule(errorAt(*this), schedule, *dims)))
     return failure();
@@ -218,6 +221,36 @@ LogicalResult FlashOp::verify() {
 }
 
 double FlashOp::getEffectiveScale() {
+  int64_t qkDim = getQ().getType().getDimSize(3);
+  return toDouble(getScale()).value_or(1.0 / std::sqrt(double(qkDim)));
+}
+
+//===----------------------------------------------------------------------===//
+// FlashBackwardOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FlashBackwardOp::verify() {
+  if (failed(
+          verifySameElementType(errorAt(*this), {{"q", getQ()},
+                                                 {"k", getK()},
+                                                 {"v", getV()},
+                                                 {"out", getOut()},
+                                                 {"out_grad", getOutGrad()}})))
+    return failure();
+  FailureOr<FlashDims> dims = verifyFlashBackward(
+      errorAt(*this), {getQ(), getK(), getV(), getOut(), getLse(), getOutGrad(),
+                       getQGrad(), getKGrad(), getVGrad()});
+  if (failed(dims) || failed(verifyScale(errorAt(*this), toDouble(getScale()))))
+    return failure();
+  if (Value lengths = getLengths();
+      lengths &&
+      failed(verifyFlashLengths(errorAt(*this), lengths, dims->batch)))
+    return failure();
+  return verifyRopeFits(errorAt(*this), getRopeAttr(), dims->qkDim,
+                        "query/key head (Dqk)");
+}
+
+double FlashBackwardOp::getEffectiveScale() {
   int64_t qkDim = getQ().getType().getDimSize(3);
   return toDouble(getScale()).value_or(1.0 / std::sqrt(double(qkDim)));
 }

@@ -241,17 +241,19 @@ struct FoldAttention : OpRewritePattern<AttentionOp> {
   }
 
 private:
-  FlashOp flash(AttentionOp op, PatternRewriter &rewriter, Value q, Value k,
-                Value v, RopeAttr rope) const {
+  Value flash(AttentionOp op, PatternRewriter &rewriter, Value q, Value k,
+              Value v, RopeAttr rope) const {
     auto qType = cast<RankedTensorType>(q.getType());
     auto vType = cast<RankedTensorType>(v.getType());
     SmallVector<int64_t> shape(qType.getShape());
     shape.back() = vType.getShape().back();
     return FlashOp::create(rewriter, op.getLoc(),
                            RankedTensorType::get(shape, qType.getElementType()),
-                           q, k, v, /*lengths=*/Value(), op.getCausal(),
+                           /*lse=*/Type(), q, k, v, /*lengths=*/Value(),
+                           op.getCausal(),
                            rewriter.getF64FloatAttr(op.getEffectiveScale()),
-                           rope, /*schedule=*/nullptr);
+                           rope, /*schedule=*/nullptr)
+        .getResult();
   }
 
   /// MHA/GQA: heads of width head_dim over the stacked projections; with

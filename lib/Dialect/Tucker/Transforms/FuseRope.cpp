@@ -49,9 +49,10 @@ struct FuseRopeIntoFlash : OpRewritePattern<FlashOp> {
           op, "query and key lengths are not statically equal, so query "
               "positions would shift");
     rewriter.replaceOpWithNewOp<FlashOp>(
-        op, op.getType(), qRope.getX(), kRope.getX(), op.getV(),
-        op.getLengths(), op.getCausalAttr(), op.getScaleAttr(), qRope.getRope(),
-        op.getScheduleAttr());
+        op, op.getResult().getType(),
+        op.getLse() ? op.getLse().getType() : Type(), qRope.getX(),
+        kRope.getX(), op.getV(), op.getLengths(), op.getCausalAttr(),
+        op.getScaleAttr(), qRope.getRope(), op.getScheduleAttr());
     return success();
   }
 };

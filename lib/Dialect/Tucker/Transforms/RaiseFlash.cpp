@@ -202,9 +202,9 @@ mlir::tucker::raise::raiseToFlash(RewriterBase &rewriter, Operation *root,
                                operand.read->access, operand.shape,
                                operand.index));
   auto flash = FlashOp::create(
-      rewriter, loc, RankedTensorType::get(oShape, element), qkv[0], qkv[1],
-      qkv[2], /*lengths=*/Value(), causal, rewriter.getF64FloatAttr(core.scale),
-      *rope, /*schedule=*/nullptr);
+      rewriter, loc, RankedTensorType::get(oShape, element), /*lse=*/Type(),
+      qkv[0], qkv[1], qkv[2], /*lengths=*/Value(), causal,
+      rewriter.getF64FloatAttr(core.scale), *rope, /*schedule=*/nullptr);
   Value out = *materialize(rewriter, loc, ev, flash.getResult(), oAccess,
                            type.getShape(), rootIndex);
   rewriter.replaceOp(root, out);

@@ -98,8 +98,27 @@ FailureOr<TuckerDims> verifyTucker(EmitErrorFn emitError,
                                    const TuckerOperands &operands,
                                    RanksAttr ranks, SelectorAttr selector);
 
+/// Checks q, k, v and the output of a flash; `resultName` names the output
+/// in messages ("result" of tucker.flash, "out" of tucker.flash_backward).
 FailureOr<FlashDims> verifyFlash(EmitErrorFn emitError, Value q, Value k,
-                                 Value v, Value result);
+                                 Value v, Value result,
+                                 StringRef resultName = "result");
+
+/// Checks a flash's log-sum-exp: `[B, Hq, Nq]` of the flash (its f32 element
+/// type is the op's constraint).
+LogicalResult verifyFlashLse(EmitErrorFn emitError, Value lse,
+                             const FlashDims &dims);
+
+/// Operands and results of `tucker.flash_backward`.
+struct FlashBackwardOperands {
+  Value q, k, v, out, lse, outGrad;
+  Value qGrad, kGrad, vGrad;
+};
+/// Checks a flash backward: its forward operands as a flash's, `out_grad`
+/// of the shape of `out`, `lse` of the flash, and each gradient of the type
+/// of its operand.
+FailureOr<FlashDims> verifyFlashBackward(EmitErrorFn emitError,
+                                         const FlashBackwardOperands &ops);
 
 /// Checks a flash's schedule against its shapes: the heads packed into a
 /// query tile divide Hq / Hkv and fit its rows; a decode schedule has a

@@ -218,6 +218,12 @@ def Tucker_FlashOp : Tucker_Op<"flash", [Pure]> {
     zeros. `rope` rotates queries at positions `m + L − Nq` and keys at
     positions `n` (their cache index) on the fly.
 
+    `lse` (an optional second result, f32 `[B, Hq, Nq]`) is the log-sum-exp
+    of each query row: the natural log of `Σ_n exp(s·q[b,h,m]·k[b,g,n])`
+    over the keys the row sees, `−inf` for a row that sees none. It is what
+    `tucker.flash_backward` needs to recompute the probabilities, and what a
+    caller needs to merge partial results over key blocks.
+
     `schedule` (optional, `#tucker.flash_schedule`) says how the op runs on
     a Hopper GPU; `--tucker-gpu-configure` stamps it where it is absent and
     `--tucker-flash-to-gpu` reads it. It does not change what the op
@@ -232,6 +238,10 @@ def Tucker_FlashOp : Tucker_Op<"flash", [Pure]> {
     %d = tucker.flash %q1, %kc, %vc lengths(%len : tensor<2xi32>) {causal}
         : tensor<2x8x1x64xbf16>, tensor<2x2x4096x64xbf16>,
           tensor<2x2x4096x64xbf16> -> tensor<2x8x1x64xbf16>
+    // Training: the output and the log-sum-exp of each row.
+    %o2, %lse = tucker.flash %q, %k, %v {causal}
+        : tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>,
+          tensor<2x2x128x64xbf16> -> tensor<2x8x128x64xbf16>, tensor<2x8x128xf32>
     ```
   }];
   let arguments = !con((ins Tucker_FloatTensor:$q, Tucker_FloatTensor:$k,
@@ -239,10 +249,69 @@ def Tucker_FlashOp : Tucker_Op<"flash", [Pure]> {
                             Optional<AnyRankedTensor>:$lengths),
                        Tucker_CommonAttrs,
                        (ins OptionalAttr<Tucker_FlashScheduleAttr>:$schedule));
-  let results = (outs Tucker_FloatTensor:$result);
+  let results = (outs Tucker_FloatTensor:$result,
+                      Optional<RankedTensorOf<[F32]>>:$lse);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`lengths` `(` $lengths^ `:` type($lengths) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($result)
+    (`,` type($lse)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    double getEffectiveScale();
+  }];
+}
+
+def Tucker_FlashBackwardOp : Tucker_Op<"flash_backward", [Pure]> {
+  let summary = "gradients of a tucker.flash";
+  let description = [{
+    The gradients `q_grad`, `k_grad`, `v_grad` of a scalar loss with respect
+    to the operands of the `tucker.flash` that computed `out` and `lse` from
+    `q`, `k`, `v` with the same `lengths`, `causal`, `scale` and `rope`,
+    given `out_grad`, the loss's gradient with respect to `out`. With
+    `P = exp(s·q·kᵀ − lse)` (zero where the mask hides a key) and
+    `D = rowsum(out_grad ∘ out)`:
+
+    ```
+    v_grad = Pᵀ·out_grad        dS = P ∘ (out_grad·vᵀ − D)
+    q_grad = s·dS·k             k_grad = s·dSᵀ·q
+    ```
+
+    summed over the query heads that share a key/value head (GQA, MQA,
+    latent MQA). Keys a sequence does not see (`n ≥ L`) get zero gradients.
+    With `rope`, the products above use the rotated q and k and the
+    rotation is undone on `q_grad` and `k_grad` (they are gradients with
+    respect to the operands before rotation). When `v` is a column slice of
+    `k` (shared latent), the gradient of the shared tensor is `k_grad` with
+    `v_grad` added to its first `Dv` columns.
+
+    Types: `q`, `k`, `v`, `out`, `out_grad` share an element type (f32,
+    f16, bf16); `lse` is f32 `[B, Hq, Nq]`; each gradient has the type of
+    its operand. Products and sums are computed in f32.
+
+    Example:
+    ```mlir
+    %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %o, %lse, %do {causal}
+        : tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>,
+          tensor<2x2x128x64xbf16>, tensor<2x8x128x64xbf16>,
+          tensor<2x8x128xf32>, tensor<2x8x128x64xbf16>
+        -> tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>,
+           tensor<2x2x128x64xbf16>
+    ```
+  }];
+  let arguments = !con((ins Tucker_FloatTensor:$q, Tucker_FloatTensor:$k,
+                            Tucker_FloatTensor:$v, Tucker_FloatTensor:$out,
+                            RankedTensorOf<[F32]>:$lse,
+                            Tucker_FloatTensor:$out_grad,
+                            Optional<AnyRankedTensor>:$lengths),
+                       Tucker_CommonAttrs);
+  let results = (outs Tucker_FloatTensor:$q_grad, Tucker_FloatTensor:$k_grad,
+                      Tucker_FloatTensor:$v_grad);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $out `,` $lse `,` $out_grad
+    (`lengths` `(` $lengths^ `:` type($lengths) `)`)? attr-dict `:`
+    type($q) `,` type($k) `,` type($v) `,` type($out) `,` type($lse) `,`
+    type($out_grad) `->` type($q_grad) `,` type($k_grad) `,` type($v_grad)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
