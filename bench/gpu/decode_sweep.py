@@ -72,7 +72,7 @@ def main():
                     v = k[..., vcol:vcol + Dv]
                     o = kernel(q, k, lens)
                 torch.cuda.synchronize()
-                ref = reference(q, k, v, c["causal"], Dqk ** -0.5, c.get("rope"), lengths)
+                ref, _ = reference(q, k, v, c["causal"], Dqk ** -0.5, c.get("rope"), lengths)
                 nan = int(torch.isnan(o).sum())
                 rel = float((o.float() - ref).nan_to_num(nan=1e9).norm()
                             / ref.norm().clamp_min(1e-30))

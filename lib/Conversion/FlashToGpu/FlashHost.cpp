@@ -68,7 +68,7 @@ linalg::TransposeOp
 mlir::tucker::flash_to_gpu::resultTranspose(FlashOp op) {
   if (!op.getResult().hasOneUse())
     return {};
-  auto transpose = dyn_cast<linalg::TransposeOp>(*op->user_begin());
+  auto transpose = dyn_cast<linalg::TransposeOp>(*op.getResult().user_begin());
   return transpose && headsTranspose(transpose->getResult(0)) ? transpose
                                                                : nullptr;
 }
@@ -386,6 +386,8 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   if (spec.lengths)
     argTypes.push_back(bufferType(op.getLengths().getType()));
   argTypes.push_back(oType);
+  if (spec.lse)
+    argTypes.push_back(bufferType(op.getLse().getType()));
   if (spec.decode)
     argTypes.append(2, partialType);
   std::optional<int64_t> counterSlots = counterCount(spec, qType);
@@ -404,6 +406,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   Value v = spec.valueFromKey ? Value() : args[next++];
   Value lengths = spec.lengths ? args[next++] : Value();
   Value o = args[next++];
+  Value lse = spec.lse ? args[next++] : Value();
   Value oPartial = spec.decode ? args[next++] : Value();
   Value stats = spec.decode ? args[next++] : Value();
   Value counters = counterSlots ? args[next++] : Value();
@@ -467,6 +470,8 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
                                 m.i32(plan.tilesPerSplit)};
   if (spec.mergesSplits()) // null: the combine kernel merges
     kernelArgs.push_back(countersPtr);
+  if (lse)
+    kernelArgs.push_back(pointerOf(b, loc, lse));
   // Decode without counters: the combine kernel merges each row of the
   // output from its splits' partials.
   bool combines = spec.decode && !counters;
@@ -590,6 +595,16 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
           rewriter, loc, q, dim == 0 ? 0 : 2));
   Value o = memref::AllocOp::create(rewriter, loc, oType, dynamicSizes);
   args.push_back(o);
+  Value lse;
+  if (spec.lse) { // [B, Hq, Nq]: its dims 0 and 2 are those of q
+    MemRefType lseType = bufferType(op.getLse().getType());
+    SmallVector<Value> lseSizes;
+    for (int64_t dim : {0, 2})
+      if (lseType.isDynamicDim(dim))
+        lseSizes.push_back(memref::DimOp::create(rewriter, loc, q, dim));
+    lse = memref::AllocOp::create(rewriter, loc, lseType, lseSizes);
+    args.push_back(lse);
+  }
   if (spec.decode) {
     // Partial results: f32 O and (max, sum) per output row and partial.
     IndexMath m(rewriter, loc);
@@ -662,12 +677,18 @@ void mlir::tucker::flash_to_gpu::replaceWithLaunch(
     if (init && isa<tensor::EmptyOp>(init) && init->use_empty())
       rewriter.eraseOp(init);
   };
+  if (lse)
+    rewriter.replaceAllUsesWith(op.getLse(),
+                                bufferization::ToTensorOp::create(
+                                    rewriter, loc, op.getLse().getType(), lse,
+                                    /*restrict=*/true, /*writable=*/true));
   if (after) { // the kernel wrote the transposed output
     rewriter.replaceAllUsesWith(after->getResult(0), result);
     eraseDead(after);
     rewriter.eraseOp(op);
   } else {
-    rewriter.replaceOp(op, result);
+    rewriter.replaceAllUsesWith(op.getResult(), result);
+    rewriter.eraseOp(op);
   }
   for (Operation *transpose : transposes)
     eraseDead(transpose);

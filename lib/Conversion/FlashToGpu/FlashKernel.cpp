@@ -32,6 +32,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -59,7 +60,8 @@ public:
                      ValueRange args, StringRef ropeFrequencies)
       : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
         tmapQ(args[0]), tmapK(args[1]), tmapV(args[2]), out(args[3]),
-        lengths(args[6]), nq(args[7]), nk(args[8]) {
+        lengths(args[6]), nq(args[7]), nk(args[8]),
+        lseOut(spec.lse ? args.back() : Value()) {
     ns = t.blockN / 2;
     np = t.blockN / 4;
     nacc = spec.valueDim / 2;
@@ -77,6 +79,7 @@ private:
   FlashTiling t;
   StringRef ropeFrequencies; // global of the rope frequencies, if any
   Value tmapQ, tmapK, tmapV, out, lengths, nq, nk;
+  Value lseOut; // f32 [B, Hq, Nq] when the spec writes the log-sum-exp
   int64_t ns, np, nacc;
   NVVM::WGMMATypes abType;
   Type halfType;
@@ -395,6 +398,35 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
 void FlashKernelBuilder::epilogue(const RowState &st) {
   storeOutput(e, spec, st.o, st.l, w, rows, out, nq, t2, /*column0=*/0,
               halfType);
+  if (!lseOut)
+    return;
+  // lse = ln Σ exp(scale·s) = (m·scale·log2 e + log2 l)·ln 2, with m the
+  // row max of the raw scores (the same in every thread of the quad) and l
+  // the quad's sum; −inf where no key was seen (l = 0).
+  OpBuilder &b = e.builder();
+  Value heads = spec.headsPerTile == 1
+                    ? e.gridDimY()
+                    : e.mul(e.gridDimY(), e.i32(spec.headsPerTile));
+  for (int64_t row = 0; row < 2; ++row) {
+    Value sum = st.l[row];
+    for (int64_t off : {1, 2})
+      sum = e.fadd(sum, e.shuffleXor(sum, off));
+    Value log2Sum = e.fma(st.m[row], scaleLog2e, e.log2Approx(sum));
+    Value empty = arith::CmpFOp::create(b, e.loc(), arith::CmpFPredicate::OEQ,
+                                        sum, e.f32(0.0f));
+    Value lse = e.select(empty, e.f32(-std::numeric_limits<float>::infinity()),
+                         e.fmul(log2Sum, e.f32(float(M_LN2))));
+    Value inRange = e.cmp(Pred::slt, rows.pos[row], nq);
+    Value first = e.cmp(Pred::eq, t2, e.i32(0));
+    e.ifThen(arith::AndIOp::create(b, e.loc(), inRange, first), [&] {
+      Value index = e.zext64(
+          e.add(e.mul(e.add(e.mul(w.batch, heads), rows.head[row]), nq),
+                rows.pos[row]));
+      Value ptr = LLVM::GEPOp::create(b, e.loc(), e.globalPtr(), e.f32(),
+                                      lseOut, ValueRange{index});
+      LLVM::StoreOp::create(b, e.loc(), lse, ptr, /*alignment=*/4);
+    });
+  }
 }
 
 //===----------------------------------------------------------------------===//

@@ -514,6 +514,8 @@ mlir::tucker::flash_to_gpu::kernelArgumentTypes(MLIRContext *ctx,
   SmallVector<Type> types{ptr, ptr, ptr, ptr, ptr, ptr, ptr, i32, i32, i32};
   if (spec.mergesSplits())
     types.push_back(ptr);
+  if (spec.lse)
+    types.push_back(ptr);
   return types;
 }
 

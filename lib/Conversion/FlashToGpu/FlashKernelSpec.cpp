@@ -37,6 +37,8 @@ std::string FlashKernelSpec::baseName() const {
     name += llvm::formatv("_n{0}", keysPerTile).str();
   if (consumers() != 2)
     name += llvm::formatv("_w{0}", consumers()).str();
+  if (lse)
+    name += "_lse";
   return name;
 }
 
@@ -190,6 +192,9 @@ mlir::tucker::flash_to_gpu::unsupportedReason(const FlashKernelSpec &spec) {
                          spec.valueColumn, spec.valueColumn + spec.valueDim,
                          spec.qkDim)
         .str();
+  if (spec.lse && (spec.decode || spec.wide()))
+    return "the log-sum-exp ('lse') is written by the prefill kernel only "
+           "(not decode, heads up to 256 wide)";
   FlashTiling tiling(spec);
   if (spec.wide() && wideValueColumns(spec, 1).second <= 0)
     return llvm::formatv("Dv = {0} leaves the second consumer warpgroup of "

@@ -68,14 +68,16 @@ struct FlashKernelSpec {
   // Three hide more of the softmax when it outweighs the wgmma (narrow
   // heads); the decode and split-O kernels always run two.
   int64_t consumerGroups = 2;
+  // The prefill kernel also writes the log-sum-exp of each query row (f32
+  // [B, Hq, Nq], natural log; −inf for a row that sees no key).
+  bool lse = false;
 
   auto key() const {
-    return std::make_tuple(element, qkDim, valueDim, groupSize, headsPerTile,
-                           valueFromKey, valueColumn, causal, scaleLog2e,
-                           pingPong, ropeTheta, ropeWidth, ropeOffset,
-                           ropeRepeat, ropeStride, ropeInterleaved, lengths,
-                           decode, outputTransposed, keysPerTile,
-                           consumerGroups);
+    return std::make_tuple(
+        element, qkDim, valueDim, groupSize, headsPerTile, valueFromKey,
+        valueColumn, causal, scaleLog2e, pingPong, ropeTheta, ropeWidth,
+        ropeOffset, ropeRepeat, ropeStride, ropeInterleaved, lengths, decode,
+        outputTransposed, keysPerTile, consumerGroups, lse);
   }
   bool rope() const { return ropeWidth > 0; }
   /// The same spec without rope (what the flash kernel is when q and k are

@@ -87,8 +87,10 @@ struct TuckerGpuConfigurePass
     int64_t group = qType.getDimSize(1) / op.getK().getType().getDimSize(1);
     bool wide = qkDim > 256 || valueDim > 256;
     bool fewQueries = !ShapedType::isDynamic(nq) && nq <= kMaxDecodeQueries;
+    // The log-sum-exp is written by the prefill kernel only: a flash that
+    // returns it is never configured for decode by the heuristic.
     bool isDecode = decode == FlashDecodeMode::Auto
-                        ? fewQueries
+                        ? fewQueries && !op.getLse()
                         : decode == FlashDecodeMode::On;
     if (decode == FlashDecodeMode::On && !fewQueries) {
       fail() << "decode=on needs a static Nq of at most " << kMaxDecodeQueries

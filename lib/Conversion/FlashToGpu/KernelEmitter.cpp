@@ -118,6 +118,13 @@ Value KernelEmitter::exp2Ftz(Value x) {
       .getResult(0);
 }
 
+Value KernelEmitter::log2Approx(Value x) {
+  return LLVM::CallIntrinsicOp::create(
+             b, location, f32(), b.getStringAttr("llvm.nvvm.lg2.approx.f"),
+             ValueRange{x})
+      .getResult(0);
+}
+
 Value KernelEmitter::threadIdX() {
   return NVVM::ThreadIdXOp::create(b, location, i32());
 }

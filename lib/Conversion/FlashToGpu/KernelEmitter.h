@@ -71,6 +71,8 @@ public:
   /// 2^x as one `ex2.approx.ftz.f32` (math.exp2 lowers to the non-ftz form,
   /// which ptxas wraps in a denormal fix-up).
   Value exp2Ftz(Value x);
+  /// log2(x) by lg2.approx (relative error about 2^-22).
+  Value log2Approx(Value x);
 
   // Special registers.
   Value threadIdX();

@@ -685,3 +685,30 @@ func.func @value_in_expanded_key(%q: tensor<1x4x96x160xbf16>, %kv: tensor<1x96x1
   %o = tucker.flash %q, %kh, %vh : tensor<1x4x96x160xbf16>, tensor<1x1x96x160xbf16>, tensor<1x1x96x128xbf16> -> tensor<1x4x96x128xbf16>
   return %o : tensor<1x4x96x128xbf16>
 }
+
+// -----
+
+// Tests that: a flash that returns its log-sum-exp gets an f32 [B, Hq, Nq]
+// buffer beside the output, passed to the launcher and, as the kernel's last
+// argument, to the prefill kernel, which stores per row (lane t2 = 0 of each
+// quad, rows inside Nq) (m·scale·log2 e + lg2(l))·ln 2, −inf where l = 0.
+
+// CHECK-LABEL: func.func @lse(
+// CHECK: %[[O:.+]] = memref.alloc() : memref<2x8x300x64xbf16>
+// CHECK: %[[L:.+]] = memref.alloc() : memref<2x8x300xf32>
+// CHECK: call @tucker_flash_launch_flash_fwd_bf16_d64_g4_p4_causal_w3_lse(%{{.+}}, %{{.+}}, %{{.+}}, %[[O]], %[[L]])
+// CHECK: %[[RO:.+]] = bufferization.to_tensor %[[O]]
+// CHECK: %[[RL:.+]] = bufferization.to_tensor %[[L]] restrict writable : memref<2x8x300xf32> to tensor<2x8x300xf32>
+// CHECK: return %[[RO]], %[[RL]]
+// CHECK: gpu.func @flash_fwd_bf16_d64_g4_p4_causal_w3_lse({{.*}}, %[[LSE:.+]]: !llvm.ptr) kernel
+// CHECK-COUNT-2: llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
+// CHECK: llvm.getelementptr %[[LSE]][%{{.+}}] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK: func.func private @tucker_flash_launch_flash_fwd_bf16_d64_g4_p4_causal_w3_lse({{.*}}, %[[LB:.+]]: memref<2x8x300xf32>)
+// CHECK: %[[LI:.+]] = memref.extract_aligned_pointer_as_index %[[LB]]
+// CHECK: %[[LW:.+]] = arith.index_cast %[[LI]] : index to i64
+// CHECK: %[[LP:.+]] = llvm.inttoptr %[[LW]] : i64 to !llvm.ptr
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d64_g4_p4_causal_w3_lse {{.*}} args({{.*}} : i32, %[[LP]] : !llvm.ptr)
+func.func @lse(%q: tensor<2x8x300x64xbf16>, %k: tensor<2x2x300x64xbf16>, %v: tensor<2x2x300x64xbf16>) -> (tensor<2x8x300x64xbf16>, tensor<2x8x300xf32>) {
+  %o, %lse = tucker.flash %q, %k, %v {causal} : tensor<2x8x300x64xbf16>, tensor<2x2x300x64xbf16>, tensor<2x2x300x64xbf16> -> tensor<2x8x300x64xbf16>, tensor<2x8x300xf32>
+  return %o, %lse : tensor<2x8x300x64xbf16>, tensor<2x8x300xf32>
+}

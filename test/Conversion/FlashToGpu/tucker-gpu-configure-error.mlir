@@ -109,13 +109,13 @@ func.func @given_schedule_too_big(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x2
 
 // -----
 
-// Tests that: a flash that returns its log-sum-exp is refused (the kernels
-// write the output only).
-func.func @lse(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %v: tensor<1x2x256x128xbf16>) -> tensor<1x8x256xf32> {
-  // expected-error @+1 {{'tucker.flash' op cannot run on the Hopper kernels: the kernels do not write the log-sum-exp (the 'lse' result); --tucker-cpu-pipeline computes it}}
+// Tests that: a wide flash (absorbed MLA) that returns its log-sum-exp is
+// refused: only the prefill kernel writes it.
+func.func @lse_wide(%q: tensor<1x16x256x576xbf16>, %k: tensor<1x1x256x576xbf16>, %v: tensor<1x1x256x512xbf16>) -> tensor<1x16x256xf32> {
+  // expected-error @+1 {{'tucker.flash' op cannot run on the Hopper kernels: the log-sum-exp ('lse') is written by the prefill kernel only (not decode, heads up to 256 wide)}}
   %o, %lse = tucker.flash %q, %k, %v {causal}
-      : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x8x256x128xbf16>, tensor<1x8x256xf32>
-  return %lse : tensor<1x8x256xf32>
+      : tensor<1x16x256x576xbf16>, tensor<1x1x256x576xbf16>, tensor<1x1x256x512xbf16> -> tensor<1x16x256x512xbf16>, tensor<1x16x256xf32>
+  return %lse : tensor<1x16x256xf32>
 }
 
 // -----

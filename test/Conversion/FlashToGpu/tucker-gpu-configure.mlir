@@ -48,6 +48,16 @@ func.func @decode(%q: tensor<4x8x1x128xbf16>, %k: tensor<4x2x4096x128xbf16>, %v:
 
 // -----
 
+// Tests that: one query per sequence, but the flash returns its log-sum-exp, which only the prefill kernel writes: not decode.
+// CHECK-LABEL: func @decode_shape_with_lse
+// CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = false,
+func.func @decode_shape_with_lse(%q: tensor<4x8x1x128xbf16>, %k: tensor<4x2x4096x128xbf16>, %v: tensor<4x2x4096x128xbf16>) -> tensor<4x8x1xf32> {
+  %o, %lse = tucker.flash %q, %k, %v : tensor<4x8x1x128xbf16>, tensor<4x2x4096x128xbf16>, tensor<4x2x4096x128xbf16> -> tensor<4x8x1x128xbf16>, tensor<4x8x1xf32>
+  return %lse : tensor<4x8x1xf32>
+}
+
+// -----
+
 // Tests that: absorbed MLA (Dqk 576, Dv 512): the split-O kernel runs two consumer warpgroups.
 // CHECK-LABEL: func @mla_wide
 // CHECK: tucker.flash {{.*}}schedule = #tucker.flash_schedule<decode = false, consumers = 2, heads_per_tile = 1, keys_per_tile = 0, kv_splits = 0, sm_count = 132, ping_pong = true, rope_kernel = true, dependent_launch = false>

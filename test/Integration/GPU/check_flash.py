@@ -17,6 +17,9 @@ needs beyond the signature's shapes:
     lengths       absent, or the per-sequence key counts passed as the
                   entry's i32 lengths argument (L = clamp(lengths[b], 0, Nk);
                   without it L = Nk)
+When the entry also returns the flash's log-sum-exp (f32 [B, Hq, Nq]), it is
+compared with torch.logsumexp of the masked, scaled float32 scores: -inf
+exactly where a row sees no key, else within an absolute 1e-3 (lse is a log).
 Inputs are random (seeded), the output is poisoned with NaN before every call
 (the block tucker's Kernel allocates it in is filled with NaN first),
 and the result is compared with a float32 torch reference on the GPU: causal
@@ -111,12 +114,13 @@ def rotate(x, rope, positions):
 
 
 def reference(q, k, v, causal, scale, rope=None, lengths=None):
-    """float32 attention, [B, Hq, Nq, Dv]; GQA by repeating kv heads; batch
-    entry b sees its first L_b keys."""
+    """float32 attention, [B, Hq, Nq, Dv], and the log-sum-exp of each row, [B, Hq, Nq]; GQA by
+    repeating kv heads; batch entry b sees its first L_b keys."""
     B, Hq, Nq, _ = q.shape
     Hkv, Nk = k.shape[1], k.shape[2]
     g = Hq // Hkv
     out = torch.empty(B, Hq, Nq, v.shape[-1], device=q.device, dtype=torch.float32)
+    lse = torch.empty(B, Hq, Nq, device=q.device, dtype=torch.float32)
     for b in range(B):
         L = Nk if lengths is None else min(max(int(lengths[b]), 0), Nk)
         qb, kb, vb = q[b:b + 1], k[b:b + 1], v[b:b + 1]
@@ -134,9 +138,10 @@ def reference(q, k, v, causal, scale, rope=None, lengths=None):
             if causal:
                 hidden = hidden | (j > i + (L - Nq))
             s = s.masked_fill(hidden, float("-inf"))
+            lse[b:b + 1, :, r0:r1] = torch.logsumexp(s, dim=-1)
             p = torch.softmax(s, dim=-1).nan_to_num(0.0)  # rows that see no key: 0
             out[b:b + 1, :, r0:r1] = torch.matmul(p, vf)
-    return out
+    return out, lse
 
 
 def main():
@@ -165,13 +170,18 @@ def main():
     if heads_major:  # the reference takes [B, H, N, D]
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))
     scale = case.get("scale") or 1.0 / math.sqrt(q.shape[-1])
-    ref = reference(q, k, v, case.get("causal", False), scale, case.get("rope"), lengths)
+    ref, ref_lse = reference(q, k, v, case.get("causal", False), scale, case.get("rope"),
+                             lengths)
     if heads_major:
         ref = ref.transpose(1, 2).contiguous()
+    with_lse = len(kernel.signature.results) == 2
 
-    worst, ok = 0.0, True
+    worst, worst_lse, ok = 0.0, 0.0, True
     for _ in range(args.repeat):
         o, reused = call_poisoned(kernel, inputs, tuple(ref.shape), dt)
+        lse = None
+        if with_lse:
+            o, lse = o
         if not reused:
             print("note: the output did not reuse the poisoned block")
         nan = int(torch.isnan(o).sum())
@@ -179,11 +189,19 @@ def main():
         rel = float(diff.norm() / ref.norm().clamp_min(1e-30))
         worst = max(worst, rel)
         ok &= nan == 0 and rel <= TOLERANCE[element]
-        del o
+        if lse is not None:
+            seen = torch.isfinite(ref_lse)
+            same_empty = bool(torch.equal(torch.isfinite(lse), seen)) and bool(
+                (lse[~seen] == float("-inf")).all())
+            lse_err = float((lse[seen] - ref_lse[seen]).abs().max()) if seen.any() else 0.0
+            worst_lse = max(worst_lse, lse_err)
+            ok &= same_empty and lse_err <= 1e-3
+        del o, lse
     shapes = " ".join(f"{tuple(s.shape)}" for s in specs)
     print(f"{'PASS' if ok else 'FAIL'} {os.path.basename(args.case)}: {element} {shapes} "
           f"causal={case.get('causal', False)} rope={'rope' in case} "
-          f"lengths={lengths} rel_err={worst:.2e} (tol {TOLERANCE[element]:.0e})")
+          f"lengths={lengths} rel_err={worst:.2e} (tol {TOLERANCE[element]:.0e})"
+          + (f" lse_abs_err={worst_lse:.2e} (tol 1e-03)" if with_lse else ""))
     return 0 if ok else 1
 
 
