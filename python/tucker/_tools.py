@@ -1,7 +1,8 @@
 """Finding and running the tucker command-line tools (the subprocess backend).
 
 Lookup order for a tool (tucker-compile, tucker-opt): $TUCKER_BUILD_DIR (its bin/, then the
-directory itself), then PATH, then <repo>/build/bin of the source tree this package sits in.
+directory itself), then the package's own bin/ (where `pip install` puts the tools, next to this
+file), then PATH, then <repo>/build/bin of the source tree this package sits in.
 """
 
 import os
@@ -10,7 +11,9 @@ import subprocess
 
 __all__ = ["CompileError", "ToolNotFoundError", "find_tool", "run_tool"]
 
-_REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_BIN = os.path.join(_PACKAGE_DIR, "bin")
+_REPO_ROOT = os.path.abspath(os.path.join(_PACKAGE_DIR, os.pardir, os.pardir))
 
 
 class CompileError(RuntimeError):
@@ -54,6 +57,7 @@ def _candidates(name):
     if build:
         yield "$TUCKER_BUILD_DIR/bin", os.path.join(build, "bin", name)
         yield "$TUCKER_BUILD_DIR", os.path.join(build, name)
+    yield "the package's bin", os.path.join(_PACKAGE_BIN, name)
     on_path = shutil.which(name)
     yield "PATH", on_path
     yield "<repo>/build/bin", os.path.join(_REPO_ROOT, "build", "bin", name)
@@ -68,7 +72,8 @@ def find_tool(name):
         looked.append(f"{where} ({path})" if path else where)
     raise ToolNotFoundError(
         f"cannot find {name}: looked in " + ", ".join(looked)
-        + ". Build it (ninja -C <build> " + name + ") and set TUCKER_BUILD_DIR=<build> or put it on PATH")
+        + ". Build it (ninja -C <build> " + name + ") and set TUCKER_BUILD_DIR=<build> or put it on PATH,"
+        " or install the package with its tools (pip install <repo>)")
 
 
 def run_tool(name, args, *, what=None):
