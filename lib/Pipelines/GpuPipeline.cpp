@@ -51,6 +51,7 @@ void tucker::buildTuckerGpuPipeline(OpPassManager &pm,
   // The tucker stage: model ops to tucker.flash, then the generated kernel
   // and its launcher.
   pm.addPass(createTuckerLiftPass());
+  pm.addPass(createTuckerShrinkRanksPass());
   pm.addPass(createTuckerFoldPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

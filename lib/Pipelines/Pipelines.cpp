@@ -36,6 +36,7 @@ void tucker::buildTuckerToLinalgPipeline(
   if (options.tuckerStage) {
     // Model ops to the Tucker form, then to projections + tucker.flash.
     pm.addPass(createTuckerLiftPass());
+    pm.addPass(createTuckerShrinkRanksPass());
     TuckerFoldPassOptions fold;
     fold.queryForm = options.queryForm;
     fold.outputForm = options.outputForm;

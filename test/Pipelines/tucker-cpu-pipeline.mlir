@@ -13,6 +13,7 @@
 // the check that nothing else is left.
 // PIPE:      builtin.module(
 // PIPE-NEXT:   tucker-lift,
+// PIPE-NEXT:   tucker-shrink-ranks,
 // PIPE-NEXT:   tucker-fold{output-form=auto query-form=auto},
 // PIPE-NEXT:   canonicalize
 // PIPE-NEXT:   cse,

@@ -25,6 +25,7 @@
 // workspace, elementwise kernels, then the upstream NVVM lowering.
 // PIPE:      builtin.module(
 // PIPE-NEXT:   tucker-lift,
+// PIPE-NEXT:   tucker-shrink-ranks,
 // PIPE-NEXT:   tucker-fold{
 // PIPE-NEXT:   canonicalize
 // PIPE-NEXT:   cse,

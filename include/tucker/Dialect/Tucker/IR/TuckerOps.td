@@ -194,7 +194,6 @@ def Tucker_AttentionOp : Tucker_Op<"attention",
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
-  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     TuckerDims getDims();
     double getEffectiveScale();

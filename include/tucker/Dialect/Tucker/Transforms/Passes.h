@@ -31,6 +31,9 @@ void populateFoldPatterns(RewritePatternSet &patterns, FoldForm queryForm,
 /// Patterns of --tucker-fuse-rope.
 void populateFuseRopePatterns(RewritePatternSet &patterns);
 
+/// Adds the --tucker-shrink-ranks pattern.
+void populateShrinkRanksPatterns(RewritePatternSet &patterns);
+
 /// Patterns of --tucker-raise (layers to tucker.mha / tucker.gqa, and with
 /// `raiseFlash` attention cores to tucker.flash); apply them bottom-up.
 void populateRaisePatterns(RewritePatternSet &patterns, bool raiseFlash);

@@ -79,6 +79,21 @@ def TuckerFoldPass : Pass<"tucker-fold"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def TuckerShrinkRanksPass : Pass<"tucker-shrink-ranks"> {
+  let summary = "Absorb dense-core ranks larger than their modes into the cores";
+  let description = [{
+    A rank of a dense-core `tucker.attention` larger than its mode's size
+    carries no information: the factor is absorbed into the core and the
+    mode takes the identity (`r2 > d`: `𝒞'_a = U2·𝒞_a`, `U2' = I_d`), one
+    mode per rewrite until none exceeds its size. Modes followed by a query
+    bias, a norm or a rope keep their factor, since those act on the latent.
+    Both pipelines run it between `--tucker-lift` and `--tucker-fold`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def TuckerFuseRopePass : Pass<"tucker-fuse-rope"> {
   let summary = "Fold tucker.rope producers of tucker.flash into its rope attribute";
   let description = [{
