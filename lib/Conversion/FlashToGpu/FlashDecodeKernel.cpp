@@ -51,11 +51,12 @@ namespace {
 class DecodeKernelBuilder {
 public:
   DecodeKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
-                      ValueRange args, StringRef ropeFrequencies)
+                      const FlashKernelArgs &args, StringRef ropeFrequencies)
       : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
-        tmapQ(args[0]), tmapK(args[1]), tmapV(args[2]), out(args[3]),
-        oPartial(args[4]), stats(args[5]), lengths(args[6]), nq(args[7]),
-        nkAll(args[8]), tilesPerSplit(args[9]), counters(args[10]) {
+        tmapQ(args.tmapQ), tmapK(args.tmapK), tmapV(args.tmapV), out(args.out),
+        oPartial(args.oPartial), stats(args.stats), lengths(args.lengths),
+        nq(args.nq), nkAll(args.nk), tilesPerSplit(args.tilesPerSplit),
+        counters(args.counters) {
     ns = t.blockN / 2;
     nacc = spec.valueDim / 2;
     bool bf16 = spec.element == FlashElement::BF16;
@@ -576,7 +577,8 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashDecodeKernel(
     const FlashKernelSpec &spec, StringRef name) {
   return createFlashKernelFunc(
       builder, loc, module, spec, name,
-      [&](KernelEmitter &e, ValueRange args, StringRef frequencies) {
+      [&](KernelEmitter &e, const FlashKernelArgs &args,
+          StringRef frequencies) {
         DecodeKernelBuilder(e, spec, args, frequencies).build();
       });
 }

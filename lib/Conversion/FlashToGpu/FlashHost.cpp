@@ -464,14 +464,20 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   gpu::KernelDim3 grid{m.value(m.mul(plan.qTiles, plan.splits)),
                        index(headTiles), batch};
   gpu::KernelDim3 block{index(spec.threads()), index(1), index(1)};
-  SmallVector<Value> kernelArgs{mapQ,       mapK,      mapV,
-                                oPtr,       partialPtr, statsPtr,
-                                lengthsPtr, m.i32(fold(nq)), m.i32(fold(nk)),
-                                m.i32(plan.tilesPerSplit)};
-  if (spec.mergesSplits()) // null: the combine kernel merges
-    kernelArgs.push_back(countersPtr);
-  if (lse)
-    kernelArgs.push_back(pointerOf(b, loc, lse));
+  FlashKernelArgs launchArgs;
+  launchArgs.tmapQ = mapQ;
+  launchArgs.tmapK = mapK;
+  launchArgs.tmapV = mapV;
+  launchArgs.out = oPtr;
+  launchArgs.oPartial = partialPtr;
+  launchArgs.stats = statsPtr;
+  launchArgs.lengths = lengthsPtr;
+  launchArgs.nq = m.i32(fold(nq));
+  launchArgs.nk = m.i32(fold(nk));
+  launchArgs.tilesPerSplit = m.i32(plan.tilesPerSplit);
+  launchArgs.counters = countersPtr; // null: the combine kernel merges
+  launchArgs.lse = lse ? pointerOf(b, loc, lse) : Value();
+  SmallVector<Value> kernelArgs = launchArgs.pack(spec);
   // Decode without counters: the combine kernel merges each row of the
   // output from its splits' partials.
   bool combines = spec.decode && !counters;

@@ -57,11 +57,10 @@ struct SoftmaxResult {
 class FlashKernelBuilder {
 public:
   FlashKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
-                     ValueRange args, StringRef ropeFrequencies)
+                     const FlashKernelArgs &args, StringRef ropeFrequencies)
       : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
-        tmapQ(args[0]), tmapK(args[1]), tmapV(args[2]), out(args[3]),
-        lengths(args[6]), nq(args[7]), nk(args[8]),
-        lseOut(spec.lse ? args.back() : Value()) {
+        tmapQ(args.tmapQ), tmapK(args.tmapK), tmapV(args.tmapV), out(args.out),
+        lengths(args.lengths), nq(args.nq), nk(args.nk), lseOut(args.lse) {
     ns = t.blockN / 2;
     np = t.blockN / 4;
     nacc = spec.valueDim / 2;
@@ -438,7 +437,8 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashKernel(
     const FlashKernelSpec &spec, StringRef name) {
   return createFlashKernelFunc(
       builder, loc, module, spec, name,
-      [&](KernelEmitter &e, ValueRange args, StringRef frequencies) {
+      [&](KernelEmitter &e, const FlashKernelArgs &args,
+          StringRef frequencies) {
         FlashKernelBuilder(e, spec, args, frequencies).build();
       });
 }

@@ -506,9 +506,8 @@ void mlir::tucker::flash_to_gpu::rotateRows(
   });
 }
 
-SmallVector<Type>
-mlir::tucker::flash_to_gpu::kernelArgumentTypes(MLIRContext *ctx,
-                                                const FlashKernelSpec &spec) {
+SmallVector<Type> FlashKernelArgs::types(MLIRContext *ctx,
+                                         const FlashKernelSpec &spec) {
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   auto i32 = IntegerType::get(ctx, 32);
   SmallVector<Type> types{ptr, ptr, ptr, ptr, ptr, ptr, ptr, i32, i32, i32};
@@ -519,17 +518,51 @@ mlir::tucker::flash_to_gpu::kernelArgumentTypes(MLIRContext *ctx,
   return types;
 }
 
+FlashKernelArgs FlashKernelArgs::unpack(ValueRange args,
+                                        const FlashKernelSpec &spec) {
+  FlashKernelArgs a;
+  a.tmapQ = args[0];
+  a.tmapK = args[1];
+  a.tmapV = args[2];
+  a.out = args[3];
+  a.oPartial = args[4];
+  a.stats = args[5];
+  a.lengths = args[6];
+  a.nq = args[7];
+  a.nk = args[8];
+  a.tilesPerSplit = args[9];
+  unsigned next = 10;
+  if (spec.mergesSplits())
+    a.counters = args[next++];
+  if (spec.lse)
+    a.lse = args[next++];
+  assert(next == args.size() && "arguments of another spec");
+  return a;
+}
+
+SmallVector<Value> FlashKernelArgs::pack(const FlashKernelSpec &spec) const {
+  SmallVector<Value> args{tmapQ, tmapK,   tmapV, out, oPartial,
+                          stats, lengths, nq,    nk,  tilesPerSplit};
+  if (spec.mergesSplits())
+    args.push_back(counters);
+  if (spec.lse)
+    args.push_back(lse);
+  return args;
+}
+
 gpu::GPUFuncOp mlir::tucker::flash_to_gpu::createFlashKernelFunc(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
     const FlashKernelSpec &spec, StringRef name,
-    llvm::function_ref<void(KernelEmitter &, ValueRange, StringRef)> body) {
+    llvm::function_ref<void(KernelEmitter &, const FlashKernelArgs &,
+                            StringRef)>
+        body) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
   // A !nvgpu.tensormap.descriptor parameter does not legalize in MLIR 22:
   // tensor maps come in as pointers to the 128-byte CUtensorMap in global
   // memory (docs/gpu-notes.md, "Measured with this toolchain", item 1).
   auto type = builder.getFunctionType(
-      kernelArgumentTypes(builder.getContext(), spec), {});
+      FlashKernelArgs::types(builder.getContext(), spec), {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
@@ -546,6 +579,7 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::createFlashKernelFunc(
   Block &entry = func.getBody().front();
   builder.setInsertionPointToEnd(&entry);
   KernelEmitter emitter(builder, loc, &entry);
-  body(emitter, entry.getArguments(), frequencies);
+  body(emitter, FlashKernelArgs::unpack(entry.getArguments(), spec),
+       frequencies);
   return func;
 }

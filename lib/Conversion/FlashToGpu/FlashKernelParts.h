@@ -157,13 +157,13 @@ void rotateRows(KernelEmitter &e, const FlashKernelSpec &spec,
                 llvm::function_ref<Value(Value row)> position);
 
 /// Creates the gpu.func `name` of a flash kernel for `spec` at the end of
-/// `module` (the ABI of buildFlashKernel, 384 threads, register cap for
-/// setmaxnreg, the rope frequency table when the spec rotates) and lets
-/// `body` fill it from the function's arguments.
+/// `module` (the arguments of FlashKernelArgs, the spec's threads, register
+/// cap for setmaxnreg, the rope frequency table when the spec rotates) and
+/// lets `body` fill it from the function's arguments.
 gpu::GPUFuncOp createFlashKernelFunc(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
     const FlashKernelSpec &spec, llvm::StringRef name,
-    llvm::function_ref<void(KernelEmitter &, ValueRange args,
+    llvm::function_ref<void(KernelEmitter &, const FlashKernelArgs &args,
                             llvm::StringRef ropeFrequencies)>
         body);
 

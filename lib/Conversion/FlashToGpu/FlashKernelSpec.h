@@ -162,12 +162,10 @@ struct FlashTiling {
 std::string unsupportedReason(const FlashKernelSpec &spec);
 
 /// Builds the kernel `name` for `spec` at the end of `module`: a gpu.func
-/// with the ABI of every flash kernel (`kernelArgumentTypes`)
-///   (tmap_q, tmap_k, tmap_v, o, o_partial, stats, lengths : !llvm.ptr,
-///    nq, nk, tiles_per_split : i32)
+/// with the ABI of every flash kernel (FlashKernelArgs)
 /// launched on grid (ceil(nq / rowsPerHead), Hq / headsPerTile, B), block
-/// (spec.threads(), 1, 1), with `FlashTiling(spec).request` bytes of dynamic shared
-/// memory. tmap_v is not read when the spec reads V from K, lengths only
+/// (spec.threads(), 1, 1), with `FlashTiling(spec).request` bytes of dynamic
+/// shared memory. tmap_v is not read when the spec reads V from K, lengths only
 /// when spec.lengths; o_partial, stats and tiles_per_split belong to decode
 /// specs (see buildFlashDecodeKernel).
 gpu::GPUFuncOp buildFlashKernel(OpBuilder &builder, Location loc,
@@ -231,10 +229,26 @@ gpu::GPUFuncOp buildFlashRopeKernel(OpBuilder &builder, Location loc,
 /// Rows per CTA of the rope kernel.
 inline constexpr int64_t kRopeRows = 16;
 
-/// The argument types of the flash kernel of `spec` (see buildFlashKernel),
-/// plus a trailing `counters : !llvm.ptr` when spec.mergesSplits().
-SmallVector<Type> kernelArgumentTypes(MLIRContext *ctx,
-                                      const FlashKernelSpec &spec);
+/// The arguments of every flash kernel, in their order: the ABI that the
+/// launcher and the kernels share. On the host they are the values a launch
+/// passes; in a kernel, its entry block's arguments.
+struct FlashKernelArgs {
+  Value tmapQ, tmapK, tmapV; // pointers to the CUtensorMaps of q, k, v
+  Value out;                 // the output
+  Value oPartial, stats;     // f32 partials of splits, else null pointers
+  Value lengths;             // i32 [B] key counts, else a null pointer
+  Value nq, nk;              // i32
+  Value tilesPerSplit;       // i32: key tiles per split (decode, split-O)
+  Value counters;            // i32 arrival counters: spec.mergesSplits()
+  Value lse;                 // f32 [B, Hq, Nq]: spec.lse
+
+  /// The argument types of the kernel of `spec`.
+  static SmallVector<Type> types(MLIRContext *ctx, const FlashKernelSpec &spec);
+  /// The arguments of a kernel's entry block.
+  static FlashKernelArgs unpack(ValueRange args, const FlashKernelSpec &spec);
+  /// The arguments in order, for a launch of the kernel of `spec`.
+  SmallVector<Value> pack(const FlashKernelSpec &spec) const;
+};
 
 /// Threads per block of the combine kernel.
 inline constexpr int64_t kCombineThreads = 128;

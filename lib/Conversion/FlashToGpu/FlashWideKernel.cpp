@@ -43,11 +43,11 @@ namespace {
 class WideKernelBuilder {
 public:
   WideKernelBuilder(KernelEmitter &e, const FlashKernelSpec &spec,
-                    ValueRange args, StringRef ropeFrequencies)
+                    const FlashKernelArgs &args, StringRef ropeFrequencies)
       : e(e), spec(spec), t(spec), ropeFrequencies(ropeFrequencies),
-        tmapQ(args[0]), tmapK(args[1]), tmapV(args[2]), out(args[3]),
-        oPartial(args[4]), stats(args[5]), lengths(args[6]), nq(args[7]),
-        nk(args[8]), tilesPerSplit(args[9]) {
+        tmapQ(args.tmapQ), tmapK(args.tmapK), tmapV(args.tmapV), out(args.out),
+        oPartial(args.oPartial), stats(args.stats), lengths(args.lengths),
+        nq(args.nq), nk(args.nk), tilesPerSplit(args.tilesPerSplit) {
     ns = t.blockN / 2;
     np = t.blockN / 4;
     bool bf16 = spec.element == FlashElement::BF16;
@@ -330,7 +330,8 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashWideKernel(
     const FlashKernelSpec &spec, StringRef name) {
   return createFlashKernelFunc(
       builder, loc, module, spec, name,
-      [&](KernelEmitter &e, ValueRange args, StringRef frequencies) {
+      [&](KernelEmitter &e, const FlashKernelArgs &args,
+          StringRef frequencies) {
         WideKernelBuilder(e, spec, args, frequencies).build();
       });
 }
