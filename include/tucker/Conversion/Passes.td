@@ -227,8 +227,10 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
     site allocates) and the flash kernel without rope reads them (else
     rotation on the fly inside the flash kernel, as decode always does).
 
-    Kernel ABI: `(tmap_q, tmap_k, tmap_v, o, o_partial, stats, lengths:
-    !llvm.ptr, nq, nk, tiles_per_split: i32)`, grid `(ceil(Nq / rows) ·
+    Kernel ABI (FlashKernelArgs): `(tmap_q, tmap_k, tmap_v, o, o_partial,
+    stats, lengths: !llvm.ptr, nq, nk, tiles_per_split: i32)`, then
+    `counters: !llvm.ptr` for a decode kernel and `lse: !llvm.ptr` (f32
+    `[B, Hq, Nq]`) when the flash returns its log-sum-exp; grid `(ceil(Nq / rows) ·
     splits, Hq / heads_per_tile, B)` with `rows = M / heads_per_tile` (M:
     128, or 64 for decode and wide heads), block 384, dynamic shared memory
     as in the kernel's `tucker.launch` attribute; each tmap points to a
