@@ -11,6 +11,7 @@
 The tools are found as tucker.compile finds them: $TUCKER_BUILD_DIR, PATH, <repo>/build.
 """
 
+import contextlib
 import ctypes
 import glob
 import json
@@ -99,6 +100,18 @@ def test_kernel_passes_one_workspace_per_stream(fake_cuda_library, monkeypatch):
         @staticmethod
         def current_stream(device):
             return type("S", (), {"cuda_stream": next(streams)})()
+
+        @staticmethod
+        def is_current_stream_capturing():
+            return False
+
+        @staticmethod
+        def Stream(device):
+            return type("S", (), {"synchronize": lambda self: None})()
+
+        @staticmethod
+        def stream(s):
+            return contextlib.nullcontext()
 
     class FakeTorch:  # torch with CPU memory for the workspace, a fake current stream
         cuda = FakeCuda

@@ -29,11 +29,13 @@ import functools
 import json
 import os
 import shutil
+import sys
 import tempfile
 from typing import NamedTuple, Optional
 
 import numpy as np
 
+from . import torch_ops as _torch_ops
 from ._tools import CompileError, run_tool
 
 __all__ = ["compile", "Kernel", "Signature", "ArraySpec", "CompileError", "to_bf16_bits", "from_bf16_bits"]
@@ -69,6 +71,13 @@ def _torch_dtype(name):
 def _is_torch_tensor(x):
     torch = _torch() if type(x).__module__.startswith("torch") else None
     return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _compiling():
+    """True while torch.compile (dynamo) traces the caller; imports nothing."""
+    torch = sys.modules.get("torch")
+    compiler = getattr(torch, "compiler", None)
+    return compiler is not None and hasattr(compiler, "is_compiling") and compiler.is_compiling()
 
 
 def to_bf16_bits(a):
@@ -195,17 +204,19 @@ class _NoBackward:
 
                 @staticmethod
                 def backward(ctx, *grads):
-                    raise RuntimeError(
-                        f"@{ctx.entry}: a compiled tucker kernel has no backward: it computes the "
-                        "forward only, so no gradient reaches its inputs. Call it under "
-                        "torch.no_grad() (or on inputs that do not require grad) for inference.")
+                    raise RuntimeError(_torch_ops.no_backward_message(ctx.entry))
             cls._function = NoBackward
         return cls._function
 
 
 class Kernel:
     """A compiled entry function. Call it with one array per argument; returns the output (or a
-    tuple of outputs, or None without results). `signature` describes the arguments and results."""
+    tuple of outputs, or None without results). `signature` describes the arguments and results.
+
+    With torch >= 2.4, `op` is the kernel as a torch op (torch.ops.tucker.<op_name>, see
+    torch_ops.py), and a call traced by torch.compile goes through it. `load()` does a first
+    call's one-time work ahead of time; a CUDA kernel needs it before a call inside CUDA graph
+    capture."""
 
     def __init__(self, library, signature, keep_library=True):
         self.signature = signature if isinstance(signature, Signature) else Signature.from_json(signature)
@@ -227,6 +238,14 @@ class Kernel:
                                                  + int(self._cuda) + int(self.signature.workspace_bytes > 0))
         self._workspaces = {}  # CUstream -> (its device workspace, descriptor), made on first use
         self._fast = None  # what the common call needs, precomputed on the first one (_fast_plan)
+        self._graph_workspace = None  # cuda: (workspace, descriptor) of calls under capture (load)
+        self._loading = False  # load()'s call runs with the capture workspace
+        self._op = None  # (name, torch op) (torch >= 2.4; torch_ops.py)
+        self._op_tried = False
+        self._make_op()  # ready before torch.compile traces a call
+
+    def __deepcopy__(self, memo):
+        return self  # nothing of a kernel changes once it is loaded: copies (of a model) share it
 
     def __repr__(self):
         ins = ", ".join(map(str, self.signature.args))
@@ -302,6 +321,91 @@ class Kernel:
         outs = ", ".join(_fmt_shape(s) for s in shapes[n:])
         raise ValueError(f"{message.decode(errors='replace')} (arguments {ins}; outputs {outs})")
 
+    def _make_op(self):
+        """Registers the op once torch >= 2.4 is imported (nothing is imported here); where that
+        fails the kernel still works and `.op` raises the reason."""
+        if self._op is None and not self._op_tried and _torch_ops.imported():
+            self._op_tried = True
+            try:
+                self._op = _torch_ops.make_op(self)
+            except Exception:  # noqa: BLE001
+                pass
+
+    @property
+    def op(self):
+        """The kernel as a torch op, `torch.ops.tucker.<op_name>` (its default overload): the same
+        arguments and outputs as a call, with a fake implementation from the signature, so that
+        torch.compile(fullgraph=True) traces it; its backward raises. Made on first use, or when
+        the kernel is made while torch >= 2.4 is imported. RuntimeError on older torch."""
+        if self._op is None:
+            self._op = _torch_ops.make_op(self)
+        return self._op[1]
+
+    @property
+    def op_name(self):
+        """The op's name in torch.ops.tucker (`<entry>_<n>`, unique in the process)."""
+        self.op  # noqa: B018 (made on first use)
+        return self._op[0]
+
+    def load(self, *example_args, device=None):
+        """Does the one-time work of a first call now, on the host, and returns the kernel.
+
+        cuda: runs one call (on `example_args`, or on zeros of the signature's shapes, dynamic
+        dimensions 1) with the workspace that calls inside CUDA graph capture use, and waits for
+        it: the module's constants (embedded weights, rope tables) are uploaded to the device
+        (a synchronous copy), the flash kernels' tensor maps of that workspace and of the
+        arguments are made, and the cuBLASLt plans of those shapes are chosen. A call inside
+        capture needs it (RuntimeError otherwise); it also keeps that work out of the first
+        timed call. Capture with the shapes, and for a flash that reads an argument directly the
+        tensors, that load() was given (a new buffer address costs a synchronous tensor-map
+        upload, which capture refuses). Calls captured into graphs share one workspace per
+        kernel: replay those graphs in order (one stream), not concurrently.
+        cpu: nothing to upload; a no-op. device: None or the kernel's device (cuda:0 / cpu)."""
+        torch = _torch()
+        if not self._cuda:
+            if device is not None and str(device) != "cpu":
+                raise ValueError(f"@{self.entry} is a cpu kernel; load(device={device!r}) names another "
+                                 "device")
+            return self
+        if device is not None and (torch.device(device).type != "cuda" or
+                                   (torch.device(device).index or 0) != 0):
+            raise ValueError(f"@{self.entry}: tucker's CUDA runtime runs on cuda:0, not {device}")
+        if torch.cuda.is_current_stream_capturing():
+            raise RuntimeError(f"@{self.entry}: load() runs a call and waits for it, which CUDA graph "
+                               "capture does not allow: call it before capturing")
+        if not example_args:
+            example_args = [torch.zeros([1 if d is None else d for d in spec.shape],
+                                        dtype=_torch_dtype(spec.dtype), device="cuda:0")
+                            for spec in self.signature.args]
+        if self._graph_workspace is None:
+            nbytes = self.signature.workspace_bytes
+            buf = self._device_zeros(nbytes) if nbytes else None
+            self._graph_workspace = (buf, _descriptor(buf.data_ptr(), (nbytes,)) if nbytes else None)
+        self._loading = True
+        try:
+            self._run(tuple(example_args))
+        finally:
+            self._loading = False
+        torch.cuda.current_stream(0).synchronize()
+        return self
+
+    def _call_workspace(self, torch, stream):
+        """(workspace, descriptor) of a cuda call on `stream` (both None without a workspace).
+        Inside CUDA graph capture: the one load() made, whose first call is done; RuntimeError
+        before load(), where the first call would upload constants synchronously."""
+        if self._loading or torch.cuda.is_current_stream_capturing():
+            if self._graph_workspace is None:
+                raise RuntimeError(
+                    f"@{self.entry} was called inside CUDA graph capture before Kernel.load(): its "
+                    "first call uploads the kernel's constants (a synchronous copy) and prepares its "
+                    "workspace, which capture does not allow. Call kernel.load() (with the tensors "
+                    "or shapes to capture) before capturing")
+            return self._graph_workspace
+        if not self.signature.workspace_bytes:
+            return None, None
+        self._workspace(stream)
+        return self._workspaces[stream]
+
     def _workspace(self, stream):
         """The descriptor of this stream's workspace: the device memory of the layer's
         intermediates, allocated once per stream (calls on one stream are ordered and share it;
@@ -309,9 +413,24 @@ class Kernel:
         kernels keep arrival counters there that they leave at zero."""
         if stream not in self._workspaces:
             nbytes = self.signature.workspace_bytes
-            buf = _torch().zeros(nbytes, dtype=_torch().uint8, device="cuda:0")
+            buf = self._device_zeros(nbytes)
             self._workspaces[stream] = (buf, _descriptor(buf.data_ptr(), (nbytes,)))
         return self._workspaces[stream][1]
+
+    def _device_zeros(self, nbytes):
+        """Zero-filled device memory of the kernel's own, allocated on a side stream (outside any
+        memory pool that the caller's stream allocates to: torch.compile's CUDA graph trees send
+        their stream's allocations to the graph's pool, which must hold the graph's tensors
+        only), waited for, and marked as used by the caller's stream (not reused while its calls
+        may still read it, once the kernel is freed)."""
+        torch = _torch()
+        side = torch.cuda.Stream(device=0)
+        with torch.cuda.stream(side):
+            buf = torch.zeros(nbytes, dtype=torch.uint8, device="cuda:0")
+        side.synchronize()
+        if buf.is_cuda:
+            buf.record_stream(torch.cuda.current_stream(0))
+        return buf
 
     def _fast_plan(self):
         """For the common call (every argument a dense torch tensor of the right type, on the
@@ -367,9 +486,9 @@ class Kernel:
             words += (ptr, ptr, 0, *shape, *_strides(shape))
         if cuda:
             stream = torch.cuda.current_stream(0).cuda_stream
+            workspace = self._call_workspace(torch, stream)[0]
             if sig.workspace_bytes:
-                self._workspace(stream)
-                ptr = self._workspaces[stream][0].data_ptr()
+                ptr = workspace.data_ptr()
                 words += (ptr, ptr, 0, sig.workspace_bytes, 1)
         block = (ctypes.c_int64 * len(words))(*words)
         base = ctypes.addressof(block)
@@ -381,12 +500,25 @@ class Kernel:
         return outs
 
     def __call__(self, *args):
+        if _compiling():  # torch.compile traces the op (its fake implementation), not ctypes
+            if self._op is None:
+                # torch.compile cannot register an op while it traces: make it before (the
+                # kernel was made before torch was imported and not called since)
+                raise RuntimeError(f"@{self.entry}: access kernel.op once before torch.compile "
+                                   "traces a call of a kernel made before torch was imported")
+            return self._op[1](*args)
+        if self._op is None:
+            self._make_op()  # ready for a later torch.compile trace
+        return self._results(args, self._run(args))
+
+    def _run(self, args):
+        """The call itself: the list of outputs, outside autograd."""
         sig = self.signature
         if len(args) != len(sig.args):
             raise TypeError(f"@{self.entry} takes {len(sig.args)} arguments, got {len(args)}")
         outs = self._call_fast(args) if args and _is_torch_tensor(args[0]) else None
         if outs is not None:
-            return self._results(args, outs)
+            return outs
         use_torch = any(_is_torch_tensor(a) for a in args)
         keep, descs, shapes = [], [], []
         for i, (x, spec) in enumerate(zip(args, sig.args)):
@@ -420,14 +552,15 @@ class Kernel:
             # torch's current stream: ordered after the work that made the inputs, before the
             # work that reads the outputs; no host synchronization.
             stream = _torch().cuda.current_stream(0).cuda_stream
+            workspace = self._call_workspace(_torch(), stream)[1]
             if sig.workspace_bytes:
-                descs.append(self._workspace(stream))
+                descs.append(workspace)
         pointers = [ctypes.addressof(d) for d in descs]
         if self._cuda:
             pointers.insert(0, stream)
         self._raise_refusal(self._fn(*pointers), shapes + [tuple(r.shape) for r in results])
         del keep
-        return self._results(args, results)
+        return results
 
     def _results(self, args, outs):
         """What a call returns. Where autograd records the call (an input requires grad), the
