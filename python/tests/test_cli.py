@@ -117,7 +117,7 @@ def test_compress_and_compile(mlir_file, tmp_path):
     p = cli("compile", out, "-o", lib)
     assert p.returncode == 0, p.stderr
     assert lib.is_file()
-    assert f"@forward(f32(1, {SEQ}, {D})) -> (f32(1, {SEQ}, {D}))" in p.stdout
+    assert f"@forward(f32(?, ?, {D})) -> (f32(?, ?, {D}))" in p.stdout  # from_torch's dynamic B, N
     assert "[1/1] tucker-compile --target=cpu" in p.stderr
 
 

@@ -77,11 +77,14 @@ MHA_CASES = [
 def test_multihead_attention(B, N, d, H, bias, batch_first, causal):
     m = make_mha(d, H, bias, batch_first, seed=B * 100 + N)
     x = mha_x(m, B, N, d)
-    text = tucker.from_torch(m, x, causal=causal)
+    text = tucker.from_torch(m, x, causal=causal, static_shapes=True)
     xt = f"tensor<{B}x{N}x{d}xf32>" if batch_first else f"tensor<{N}x{B}x{d}xf32>"
     assert f"func.func @forward(%x: {xt}) -> {xt}" in text
     assert ("linalg.transpose" in text) == (not batch_first)
     assert rel_err(tucker.compile(text)(x.numpy()), mha_forward(m, x, causal)) <= TOL[torch.float32]
+    # By default B and N are dynamic (test_from_torch_dynamic.py calls such kernels on many shapes).
+    assert f"func.func @forward(%x: tensor<?x?x{d}xf32>) -> tensor<?x?x{d}xf32>" in \
+        tucker.from_torch(m, x, causal=causal)
 
 
 def test_sequence_first_layout_is_not_batch_first():
@@ -330,7 +333,7 @@ def test_signature_and_hex_constants():
     torch.manual_seed(0)
     m = nn.MultiheadAttention(16, 2, batch_first=True).eval()
     x = torch.randn(3, 5, 16)
-    text = tucker.from_torch(m, x)
+    text = tucker.from_torch(m, x, static_shapes=True)
     assert "func.func @forward(%x: tensor<3x5x16xf32>) -> tensor<3x5x16xf32>" in text
     assert "linalg.transpose" not in text
     assert 'dense<"0x' in text and "causal" not in text and "scale" not in text

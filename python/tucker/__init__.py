@@ -2,7 +2,8 @@
 
 - `tucker.compile(mlir_text, target="cpu", pipeline_options=None)` -> `Kernel`, callable with NumPy
   arrays or torch CPU tensors (subprocess backend around tucker-compile, ctypes for the call);
-- `tucker.from_torch(module, example_x, causal=None, dtype=None, verify=True)` -> MLIR text of the layer
+- `tucker.from_torch(module, example_x, causal=None, dtype=None, verify=True, static_shapes=False,
+  weights="inline", progress=None)` -> MLIR text of the layer, of dynamic batch and sequence length
   (causal None: the module's is_causal; nn.MultiheadAttention, HF attentions with or without
   RoPE (Llama, Qwen2, ViT, BART, CLIP, ...), GPT-2, BERT-style self-attention, HF DeepseekV3
   MLA; verify: the import checked against the module on a few random tokens; see importer.py);

@@ -153,7 +153,7 @@ def _ranks(a):
     plot = _plot_path(a.plot)
     progress = _Progress(2 if plot else 1, a.quiet)
     with progress.step(f"tucker-opt --tucker-ranks {a.file}"):
-        rows = analysis.ranks(_input(a.file), tol=a.tol)
+        rows = analysis.ranks(_input(a.file), tol=a.tol, progress=False)
     if not rows:
         print(f"{a.file}: no attention op with constant weights")
         if plot:
@@ -191,7 +191,7 @@ def _compress(a):
             warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the report below carries them
         try:
-            res = analysis.compress(_input(a.file), ranks=ranks, tol=a.tol)
+            res = analysis.compress(_input(a.file), ranks=ranks, tol=a.tol, progress=False)
         except ValueError as e:
             raise _UsageError(str(e))
     if a.output:
@@ -209,7 +209,7 @@ def _compress(a):
             print(f"  warning: {o['warning']}")
     if plot:
         with progress.step(f"tucker-opt --tucker-ranks {a.file} (spectra)"):
-            spectra = {r["location"]: r for r in analysis.ranks(_input(a.file))}
+            spectra = {r["location"]: r for r in analysis.ranks(_input(a.file), progress=False)}
         rows = [dict(spectra[o["location"]], pre=o["ranks_pre"], post=o["ranks_post"])
                 for o in res.ops if o["location"] in spectra]
         from .plot import plot_singular_values

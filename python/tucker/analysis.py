@@ -1,25 +1,34 @@
 """Rank analysis and compression of attention layers with concrete weights (DESIGN.md §1
 "Compression"), driving `tucker-opt --tucker-ranks` and `tucker-opt --tucker-compress`.
 
-- `ranks(module_or_mlir, tol=1e-6, example_x=None)` -> one dict per attention op with constant
-  weights: {"op": "tucker.mha", "function": "forward", "pre": [r1, r2, r3], "post": [r1, r2, r3],
-  "location": "input:L:C", "tolerance": 1e-06, "notes": [...], "pre_singular_values": [s1, s2, s3],
-  "post_singular_values": [...]} (notes: the remark's `; ...` suffixes, usually none; s1, s2, s3:
+- `ranks(module_or_mlir, tol=1e-6, example_x=None, progress=None)` -> one dict per attention op
+  with constant weights: {"op": "tucker.mha", "function": "forward", "pre": [r1, r2, r3],
+  "post": [r1, r2, r3], "location": "input:L:C", "tolerance": 1e-06, "notes": [...],
+  "pre_singular_values": [s1, s2, s3], "post_singular_values": [...]} (notes: the remark's `; ...` suffixes, usually none; s1, s2, s3:
   the singular values of the head, query, key modes (post: head, output, value) as descending
   float64 NumPy arrays, from `--tucker-ranks=singular-values`). Ops whose weights are not
   constants get no remark and so no entry: the list may be empty.
-- `compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=None)` ->
+- `compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=None,
+  static_shapes=False, progress=None)` ->
   `CompressResult` (exactly one of `ranks` (3 or 6 ints) and `tol`). An op whose Tucker form has
   at least as many parameters as the original (e.g. MHA at full ranks) gets a `UserWarning`
   with both counts, and the same message in `CompressResult.warnings`.
 
 `module_or_mlir` is MLIR text (str), a path to a .mlir file (pathlib.Path / os.PathLike), or a
-torch module that `tucker.from_torch` converts (any module it supports), with from_torch's
-`causal` default (the module's is_causal); without `example_x` the module is converted on a
-dummy [1, 1, d] input, d taken from the module's projections. Ranks and compression depend on
-the weights only, not on the shape of x; but the function of `CompressResult.mlir` takes x of
-that shape, so pass `example_x` shaped like the x the compressed layer is to run on (from_torch
-emits static shapes).
+torch module that `tucker.from_torch` converts (any module it supports) with from_torch's
+defaults: `causal` the module's is_causal, and dynamic batch and sequence dims, so that the
+function of `CompressResult.mlir` takes x of any [B, N, d] as from_torch's own does (N stays
+example_x's where from_torch pins it, with its warning); `static_shapes=True` takes
+example_x's shape. `example_x` (default: zeros of [2, 6, d], d from the module's projections)
+also gives from_torch's self-check its tokens. Ranks and compression depend on the weights only.
+
+Weights in `dense_resource` blobs (from_torch's weights="resource", or any MLIR with a builtin
+`dialect_resources` section) are written inline before tucker-opt runs: its rank and
+compression passes read bf16 and f16 weights from inline constants only.
+
+`progress`: True reports each step (the import, the tucker-opt run; on a terminal the elapsed
+time ticks) on stderr, False never; None (default) where stderr is a terminal and the layer is
+large (8M weights or more).
 
 Errors: `CompileError` when tucker-opt fails (e.g. compressing non-constant weights, bad ranks),
 `ValueError` / `TypeError` for bad arguments.
@@ -34,6 +43,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from ._progress import Progress, enabled as _progress_enabled
 from ._tools import CompileError, run_tool
 
 __all__ = ["ranks", "compress", "CompressResult"]
@@ -92,38 +102,87 @@ class CompressResult:
 # Inputs
 
 
-def _to_mlir(module_or_mlir, example_x=None, causal=None):
-    """(MLIR text, name used in locations) of the argument; `causal` as from_torch's."""
+def _to_mlir(module_or_mlir, example_x=None, causal=None, static_shapes=False, progress=None):
+    """(MLIR text, name used in locations, Progress) of the argument; `causal` and
+    `static_shapes` as from_torch's; resource blobs written inline (_inline_resources)."""
     if isinstance(module_or_mlir, str):
-        return module_or_mlir, "input"
-    if isinstance(module_or_mlir, os.PathLike):
-        path = os.fspath(module_or_mlir)
-        with open(path) as f:
-            return f.read(), path
-    try:
-        from torch import nn
-    except ImportError:  # pragma: no cover - torch is optional for MLIR input
-        nn = None
-    if nn is not None and isinstance(module_or_mlir, nn.Module):
+        text, name = module_or_mlir, "input"
+    elif isinstance(module_or_mlir, os.PathLike):
+        name = os.fspath(module_or_mlir)
+        with open(name) as f:
+            text = f.read()
+    else:
+        try:
+            from torch import nn
+        except ImportError:  # pragma: no cover - torch is optional for MLIR input
+            nn = None
+        if nn is None or not isinstance(module_or_mlir, nn.Module):
+            raise TypeError("expected MLIR text (str), a path to a .mlir file or a torch module, "
+                            f"got {type(module_or_mlir).__name__}")
         from .importer import from_torch, model_dim
+        size = sum(p.numel() for p in module_or_mlir.parameters())
+        report = Progress(_progress_enabled(progress, size))
         if example_x is None:
+            if static_shapes:
+                raise ValueError("static_shapes=True gives the function example_x's shape: pass "
+                                 "example_x")
             import torch
-            example_x = torch.zeros(1, 1, model_dim(module_or_mlir))
-        return from_torch(module_or_mlir, example_x, causal=causal), "input"
-    raise TypeError("expected MLIR text (str), a path to a .mlir file or a torch module, got "
-                    f"{type(module_or_mlir).__name__}")
+            example_x = torch.zeros(2, 6, model_dim(module_or_mlir))
+        text = from_torch(module_or_mlir, example_x, causal=causal, static_shapes=static_shapes,
+                          progress=report)
+        return text, "input", report
+    # MLIR text: its size (hex weights: 4 to 8 characters a value) stands in for the layer's.
+    report = Progress(_progress_enabled(progress, len(text) // 8))
+    return _inline_resources(text), name, report
 
 
-def _run_opt(text, name, pass_arg):
+_RESOURCES_RE = re.compile(r"\{-#(?P<body>.*?)#-\}", re.S)
+_BUILTIN_RE = re.compile(r"\bbuiltin\s*:\s*\{(?P<entries>[^{}]*)\}", re.S)
+_BLOB_RE = re.compile(r'(?P<key>[\w.$-]+|"[^"]*")\s*:\s*"0x(?P<hex>[0-9A-Fa-f]*)"')
+_USE_RE = re.compile(r'dense_resource<(?P<key>[\w.$-]+|"[^"]*")>')
+
+
+def _inline_resources(text):
+    """`text` with each `dense_resource<key>` of a builtin resource blob written as the constant
+    `dense<"0x...">` of the same bytes (the blob's 4-byte alignment prefix dropped), and those
+    blobs removed. Where a key has several blobs, the last one, as MLIR's parser takes it. Text
+    without resource blobs is returned as it is."""
+    if "dense_resource<" not in text or "{-#" not in text:
+        return text
+    blobs = {}
+    for section in _RESOURCES_RE.finditer(text):
+        for builtin in _BUILTIN_RE.finditer(section["body"]):
+            for blob in _BLOB_RE.finditer(builtin["entries"]):
+                blobs[blob["key"].strip('"')] = blob["hex"][8:].upper()
+    if not blobs:
+        return text
+    text = _USE_RE.sub(lambda use: f'dense<"0x{blobs[use["key"].strip(chr(34))]}">'
+                       if use["key"].strip('"') in blobs else use.group(0), text)
+
+    def strip(section):
+        """The section without its builtin blobs, or only its newlines where nothing else is
+        left: the lines after it keep their numbers (the locations of the remarks)."""
+        body = _BUILTIN_RE.sub(lambda b: "\n" * b.group(0).count("\n"), section["body"])
+        rest = re.sub(r"[\s,]", "", re.sub(r"\bdialect_resources\s*:\s*\{[\s,]*\}", "", body))
+        if not rest:
+            return "\n" * section.group(0).count("\n")
+        return "{-#" + re.sub(r",(\s*\})", r"\1", re.sub(r"\{\s*,", "{", body)) + "#-}"
+
+    return _RESOURCES_RE.sub(strip, text)
+
+
+def _run_opt(text, name, pass_arg, progress=None):
     """Runs tucker-opt with one pass on `text`; returns (stdout, stderr lines). Locations in the
-    diagnostics are rewritten from the temporary file's path to `name`."""
+    diagnostics are rewritten from the temporary file's path to `name`. progress: a Progress,
+    the run one step of it."""
     with tempfile.TemporaryDirectory(prefix="tucker-") as tmp:
         path = os.path.join(tmp, "input.mlir")
         with open(path, "w") as f:
             f.write(text)
         try:
-            proc = run_tool("tucker-opt", [path, pass_arg, "--mlir-print-op-on-diagnostic=false"],
-                            what=f"tucker-opt {pass_arg} failed")
+            with (progress or Progress(False)).step(f"tucker-opt {pass_arg}"):
+                proc = run_tool("tucker-opt", [path, pass_arg, "--mlir-print-op-on-diagnostic=false"],
+                                what=f"tucker-opt {pass_arg} failed")
         except CompileError as e:
             e.stderr = e.stderr.replace(path, name)
             e.command = [a.replace(path, name) for a in (e.command or [])]
@@ -171,14 +230,14 @@ def _fmt_tol(value, what):
 # ranks
 
 
-def ranks(module_or_mlir, tol=1e-6, example_x=None):
+def ranks(module_or_mlir, tol=1e-6, example_x=None, *, progress=None):
     """Numerical Tucker ranks and mode singular values of every attention op with constant weights
     (tucker-opt --tucker-ranks=tolerance=tol,singular-values): a list of {"op", "function", "pre",
     "post", "location", "tolerance", "notes", "pre_singular_values", "post_singular_values"} in the
     order of the remarks. See the module docstring."""
-    text, name = _to_mlir(module_or_mlir, example_x)
-    _, lines = _run_opt(text, name,
-                        f"--tucker-ranks=tolerance={_fmt_tol(tol, 'tol')} singular-values")
+    option = f"--tucker-ranks=tolerance={_fmt_tol(tol, 'tol')} singular-values"  # checked first
+    text, name, report = _to_mlir(module_or_mlir, example_x, progress=progress)
+    _, lines = _run_opt(text, name, option, report)
     src = text.splitlines()
     out = []
     for ln in lines:
@@ -216,12 +275,14 @@ def _error(s):
     return float(s), None
 
 
-def compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=None):
+def compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=None, *,
+             static_shapes=False, progress=None):
     """Truncated HOSVD of every attention op with constant weights (tucker-opt --tucker-compress),
     to `ranks` ([r1, r2, r3] for both tensors or [r1, r2, r3, s1, s2, s3]) or to relative error
     `tol`; exactly one of the two. `causal` only applies to torch modules, as from_torch's (None:
-    the module's is_causal); in MLIR input it is an attribute of the op. The compressed layer
-    takes x of example_x's shape ([1, 1, d] without it). Returns a CompressResult; raises
+    the module's is_causal); in MLIR input it is an attribute of the op. A module's compressed
+    layer takes x of any batch and sequence length (static_shapes=True: example_x's shape), as
+    from_torch's import of it. progress: see the module docstring. Returns a CompressResult; raises
     CompileError when tucker-opt refuses (non-constant weights, ranks out of range), ValueError
     when nothing was compressed."""
     if (ranks is None) == (tol is None):
@@ -238,8 +299,8 @@ def compress(module_or_mlir, ranks=None, tol=None, example_x=None, causal=None):
         option = "ranks=" + ",".join(str(r) for r in rs)
     else:
         option = "tolerance=" + _fmt_tol(tol, "tol")
-    text, name = _to_mlir(module_or_mlir, example_x, causal)
-    out_text, lines = _run_opt(text, name, f"--tucker-compress={option}")
+    text, name, report = _to_mlir(module_or_mlir, example_x, causal, static_shapes, progress)
+    out_text, lines = _run_opt(text, name, f"--tucker-compress={option}", report)
     ops = []
     for ln in lines:
         m = _COMPRESS_RE.match(ln)

@@ -1,9 +1,13 @@
 """Importing PyTorch attention modules: tucker.from_torch(module, example_x) -> MLIR text.
 
-The result is a `func.func @forward(%x: tensor<...xT>) -> tensor<...xT>` whose only argument is
-the activation x, shaped like `example_x` in the module's own layout, with the module's weights
-embedded as `arith.constant dense<"0x...">` (little-endian raw bytes of the element type,
-transposed to the dialect's `[in, out]` layout) and one tucker op computing the layer.
+The result is a `func.func @forward(%x: tensor<?x?xdxT>) -> tensor<?x?xdxT>` whose only argument
+is the activation x in the module's own layout, of any batch and sequence length (static_shapes:
+example_x's shape; N also stays example_x's where the module computes something else on longer
+sequences: a sliding window, chunked attention, Llama 4's temperature tuning, dynamic NTK RoPE,
+with a UserWarning), with the module's weights embedded as `arith.constant dense<"0x...">`
+(little-endian raw bytes of the element type, transposed to the dialect's `[in, out]` layout;
+weights="resource": `dense_resource<key>` with the bytes in the module's resource section) and
+one tucker op computing the layer.
 
 Modules:
 - `torch.nn.MultiheadAttention`, self-attention only (q = k = v = x), with or without biases
@@ -28,7 +32,10 @@ Modules:
     SmolLM3's and Llama 4's NoPE layers, ...): no rope attribute.
   -> `tucker.gqa`; with any bias -> `tucker.mha` with the biases and the key/value heads
   repeated over their query groups (exact; a key bias under RoPE is kept, as it does not
-  cancel in the softmax there). Refused: rope scaling, attention_scaling != 1, per-head
+  cancel in the softmax there). RoPE scalings (rope_type): default; linear and llama3 where
+  they change no frequency; dynamic NTK with N pinned (theta for that N). Refused: the other
+  scalings (linear, llama3, yarn, longrope, unknown types: #tucker.rope has one theta, pair 0
+  at frequency 1, no per-frequency form), attention_scaling != 1, per-head
   query/key norms (q_norm/k_norm, qk_norm, q_layernorm/k_layernorm), a sliding window shorter
   than N (the module's `sliding_window`, else the config's: Qwen2's when `use_sliding_window`,
   Mistral's always; a window of at least N keys changes nothing), Llama 4's chunked attention
@@ -65,8 +72,10 @@ disagree, or are float64, is refused unless `dtype` is given); `dtype` = "f32", 
 a torch dtype overrides it, rounding the weights. It is the type of x, the weights and the
 result. The scale is left to the op's default unless the module's `scaling` (CLIP: `scale`)
 differs from it. Anything unsupported raises TypeError (module kind) or ValueError (option,
-shape, dtype, a feature the ops cannot express). Shapes are static: the function takes x of
-example_x's shape only.
+shape, dtype, a feature the ops cannot express).
+
+Progress (progress=True, or None with a terminal and a module of 8M parameters or more):
+reading, checking and writing, each a step on stderr (_progress.py).
 
 Self-check (verify=True, the default): from_torch runs a float64 copy of the module (on the
 CPU) and tucker.reference on the imported op's weights and attributes on the same random x of
@@ -86,14 +95,16 @@ gives a UserWarning that the MLIR is unchecked. verify=False skips the check.
 
 
 import copy
+import hashlib
 import inspect
 import math
 import warnings
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
 from . import reference
+from ._progress import Progress, enabled as _progress_enabled
 
 __all__ = ["from_torch"]
 
@@ -119,7 +130,8 @@ def _fmt(value):
 
 
 def _tensor_type(shape, dtype):
-    return "tensor<" + "x".join(str(int(s)) for s in shape) + f"x{dtype}>"
+    """`tensor<AxBx...xT>`, `?` for a dimension that is None (dynamic)."""
+    return "tensor<" + "x".join("?" if s is None else str(int(s)) for s in shape) + f"x{dtype}>"
 
 
 def _raw_bytes(array, dtype):
@@ -160,10 +172,15 @@ def _numpy(t):
     return t.detach().to(device="cpu", dtype=torch.float64).numpy()
 
 
-def _constant(name, array, dtype):
-    """(line defining %name as a dense constant, its type)."""
-    t = _tensor_type(np.shape(array), dtype)
-    return f'  %{name} = arith.constant dense<"0x{_raw_bytes(array, dtype).hex().upper()}"> : {t}', t
+# The 4-byte little-endian alignment that starts a blob of MLIR's textual resource section.
+_BLOB_ALIGNMENT = (4).to_bytes(4, "little").hex()
+
+
+def _blob_digest(data):
+    """The hash of a weight's bytes that its resource key ends with, so that texts of several
+    imports put in one file never give two blobs one key (MLIR's parser keeps the last blob of a
+    key for every use of it)."""
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def _attrs_text(attrs):
@@ -192,50 +209,88 @@ class _Layer(NamedTuple):
     op: str          # "mha", "gqa" or "mla"
     weights: dict    # operand name -> float64 array ([in, out]), in the op's operand order
     attrs: dict      # the op's attributes; rope a reference.Rope, scale None for the default
-    shape: tuple     # x's shape in the module's layout
+    shape: tuple     # x's shape in the module's layout (example_x's)
     seq_first: bool  # x is [N, B, d], transposed to and from the op's [B, N, d]
+    # Why the module computes something else for other sequence lengths (a sliding window, a
+    # chunk, ...), so that N stays the example's; None where one function serves every N.
+    pins_n: Optional[str] = None
+    # x's dims in the module's layout as the function takes them (None: dynamic); from_torch
+    # sets them, `shape` where None.
+    dims: Optional[tuple] = None
+    # The sequence length whose cos and sin the self-check takes from the module's rotary
+    # (dynamic NTK RoPE: its frequencies at the example's N); None: the check's own length.
+    rope_length: Optional[int] = None
 
 
 _BIASES = ("bq", "bk", "bv", "bo")
 
 
-def _transpose01(dst, src, shape, dtype):
-    """Lines computing `dst` = `src` (of `shape`, rank 3) with its first two dims swapped."""
-    out = _tensor_type((shape[1], shape[0], shape[2]), dtype)
-    return [f"  {dst}_init = tensor.empty() : {out}",
-            f"  {dst} = linalg.transpose ins({src} : {_tensor_type(shape, dtype)}) "
-            f"outs({dst}_init : {out}) permutation = [1, 0, 2]"]
+def _transpose01(dst, src, dims, dtype):
+    """Lines computing `dst` = `src` (rank 3, of `dims`, None where dynamic) with its first two
+    dims swapped; a dynamic size of the result is read from `src` (tensor.dim)."""
+    out_dims = (dims[1], dims[0], dims[2])
+    out = _tensor_type(out_dims, dtype)
+    lines, sizes = [], []
+    for i, size in enumerate(out_dims):
+        if size is None:
+            lines.append(f"  {dst}_d{i} = tensor.dim {src}, %c{1 - i} : {_tensor_type(dims, dtype)}")
+            sizes.append(f"{dst}_d{i}")
+    return lines + [f"  {dst}_init = tensor.empty({', '.join(sizes)}) : {out}",
+                    f"  {dst} = linalg.transpose ins({src} : {_tensor_type(dims, dtype)}) "
+                    f"outs({dst}_init : {out}) permutation = [1, 0, 2]"]
 
 
-def _text(layer, dtype):
+def _text(layer, dtype, weights="inline", progress=None):
     """`func.func @forward(%x)` computing `layer` in element type `dtype`; with seq_first, x and
-    the result are [N, B, d] and transposed to and from the op's [B, N, d]."""
-    lines, types = [], []
-    for name, array in layer.weights.items():
-        line, t = _constant(name, array, dtype)
-        lines.append(line)
-        types.append(t)
-    shape = layer.shape
-    x_type = _tensor_type(shape, dtype)
-    op_shape = (shape[1], shape[0], shape[2]) if layer.seq_first else shape
-    op_type = _tensor_type(op_shape, dtype)
-    x = "%xb" if layer.seq_first else "%x"
-    w = layer.weights
-    if layer.op == "mla":
-        q_a = "q_a(%wq_a, %q_norm), " if "wq_a" in w else ""
-        operands = f"{x}, {q_a}%wq_b, %wkv_a, %kv_norm, %wkv_b, %wo"
-    else:
-        operands = f"{x}, %wq, %wk, %wv, %wo" + "".join(f" {b}(%{b})" for b in _BIASES if b in w)
-    if layer.seq_first:
-        lines += _transpose01("%xb", "%x", shape, dtype)
-    result = "%yb" if layer.seq_first else "%y"
-    lines.append(f"  {result} = tucker.{layer.op} {operands} {_attrs_text(layer.attrs)} : "
-                 f"({', '.join([op_type] + types)}) -> {op_type}")
-    if layer.seq_first:
-        lines += _transpose01("%y", "%yb", op_shape, dtype)
-    body = "\n".join(lines)
-    return (f"func.func @forward(%x: {x_type}) -> {x_type} {{\n{body}\n"
-            f"  return %y : {x_type}\n}}\n")
+    the result are [N, B, d] and transposed to and from the op's [B, N, d]. x's dims are
+    layer.dims (None: dynamic). The weights are `arith.constant dense<"0x...">` (weights="inline")
+    or `dense_resource<key>` with their bytes in the module's resource section ("resource").
+    progress: a Progress, reporting the bytes written."""
+    lines, types, blobs, keys = [], [], {}, {}
+    total = sum(np.size(a) for a in layer.weights.values()) * (4 if dtype == "f32" else 2)
+    with (progress or Progress(False)).step("from_torch: writing the weights", total=total) as advance:
+        for name, array in layer.weights.items():
+            data = _raw_bytes(array, dtype)
+            t = _tensor_type(np.shape(array), dtype)
+            if weights == "resource":
+                digest = _blob_digest(data)
+                key = keys.get(digest)
+                if key is None:  # equal weights (zero biases) share the first one's blob
+                    key = keys[digest] = f"{name}_{digest}"
+                    blobs[key] = data.hex()
+                lines.append(f"  %{name} = arith.constant dense_resource<{key}> : {t}")
+            else:
+                lines.append(f'  %{name} = arith.constant dense<"0x{data.hex().upper()}"> : {t}')
+            types.append(t)
+            advance(len(data))
+        dims = layer.dims if layer.dims is not None else layer.shape
+        x_type = _tensor_type(dims, dtype)
+        op_dims = (dims[1], dims[0], dims[2]) if layer.seq_first else dims
+        op_type = _tensor_type(op_dims, dtype)
+        x = "%xb" if layer.seq_first else "%x"
+        w = layer.weights
+        if layer.op == "mla":
+            q_a = "q_a(%wq_a, %q_norm), " if "wq_a" in w else ""
+            operands = f"{x}, {q_a}%wq_b, %wkv_a, %kv_norm, %wkv_b, %wo"
+        else:
+            operands = f"{x}, %wq, %wk, %wv, %wo" + "".join(f" {b}(%{b})" for b in _BIASES if b in w)
+        if layer.seq_first:
+            if None in dims[:2]:
+                lines += ["  %c0 = arith.constant 0 : index", "  %c1 = arith.constant 1 : index"]
+            lines += _transpose01("%xb", "%x", dims, dtype)
+        result = "%yb" if layer.seq_first else "%y"
+        lines.append(f"  {result} = tucker.{layer.op} {operands} {_attrs_text(layer.attrs)} : "
+                     f"({', '.join([op_type] + types)}) -> {op_type}")
+        if layer.seq_first:
+            lines += _transpose01("%y", "%yb", op_dims, dtype)
+        body = "\n".join(lines)
+        text = (f"func.func @forward(%x: {x_type}) -> {x_type} {{\n{body}\n"
+                f"  return %y : {x_type}\n}}\n")
+        if blobs:
+            entries = ",\n".join(f'      {key}: "0x{_BLOB_ALIGNMENT}{hexdata}"'
+                                 for key, hexdata in blobs.items())
+            text += f"\n{{-#\n  dialect_resources: {{\n    builtin: {{\n{entries}\n    }}\n  }}\n#-}}\n"
+    return text
 
 
 def _reference(layer, x):
@@ -333,53 +388,151 @@ def _from_mha(m, example_x, causal):
 # HF rotary parameters
 
 
-def _rope_theta(module, dim, what):
-    """(theta) of a default-type rotary embedding over `dim` dims, or ValueError."""
+def _rope_config(module):
+    """(rope_type, its parameters, the config attribute they came from) of an HF module's rotary
+    embedding: config.rope_parameters (transformers 5) or config.rope_scaling (4; in 5 an alias),
+    else the rotary's own rope_type; "default" without either."""
+    config = getattr(module, "config", None)
+    for source in ("rope_parameters", "rope_scaling"):
+        value = getattr(config, source, None) if config is not None else None
+        if isinstance(value, dict) and value:
+            kind = value.get("rope_type", value.get("type"))
+            if kind is not None or source == "rope_scaling":
+                return kind or "default", value, source
+        elif value and source == "rope_scaling":  # a bare name
+            return str(value), {}, source
+    params = getattr(config, "rope_parameters", None) if config is not None else None
+    kind = getattr(getattr(module, "rotary_emb", None), "rope_type", None)
+    return kind or "default", params if isinstance(params, dict) else {}, "rotary_emb.rope_type"
+
+
+def _default_frequencies(theta, dim):
+    """1 / theta^(2j/dim), j < dim/2: the frequencies of #tucker.rope<theta, width = dim>."""
+    return 1.0 / theta ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
+
+
+def _llama3_frequencies(freqs, params):
+    """Llama 3.1's rescaled frequencies: wavelengths 2 pi / f above L / low_freq_factor are
+    divided by factor, those below L / high_freq_factor kept, those between interpolated
+    linearly in L / wavelength (L: original_max_position_embeddings)."""
+    factor, low, high = (float(params[k]) for k in ("factor", "low_freq_factor", "high_freq_factor"))
+    context = float(params["original_max_position_embeddings"])
+    wavelength = 2 * math.pi / freqs
+    smooth = (context / wavelength - low) / (high - low) if high != low else np.zeros_like(freqs)
+    between = (1 - smooth) * freqs / factor + smooth * freqs
+    return np.where(wavelength > context / low, freqs / factor,
+                    np.where(wavelength < context / high, freqs, between))
+
+
+# Why a rope_type changes the rotation in a way #tucker.rope does not express: one theta, pair j
+# turned by position * theta^(-2j/width), so pair 0 always at frequency 1.
+_ROPE_WHY = {
+    "linear": "it divides every frequency by factor (positions / factor)",
+    "llama3": "it rescales the frequencies one by one (Llama 3.1: wavelengths above "
+              "original_max_position_embeddings / low_freq_factor divided by factor, those between "
+              "that and original_max_position_embeddings / high_freq_factor interpolated)",
+    "yarn": "it blends interpolated and extrapolated frequencies dimension by dimension (YaRN's "
+            "beta_fast / beta_slow ramp) and scales cos and sin by its attention_factor",
+    "longrope": "it divides each frequency by its own factor (short_factor, or long_factor once "
+                "the sequence passes original_max_position_embeddings) and scales cos and sin by "
+                "its attention_factor",
+}
+_ROPE_TAIL = ("#tucker.rope turns pair j of a head by position * theta^(-2j/width), one theta for "
+              "all pairs (pair 0 at frequency 1), and has no per-frequency form, so no #tucker.rope "
+              "computes this rotation; from_torch refuses it rather than import another one")
+
+
+class _Rope(NamedTuple):
+    theta: float
+    pins_n: Optional[str] = None   # why the frequencies depend on N (see _Layer.pins_n)
+    length: Optional[int] = None   # the N the module's rotary must be run at to match theta
+
+
+def _rope(module, dim, what, n):
+    """The rotary embedding of an HF module over `dim` dims (`what` names them) on sequences of
+    n tokens, as a #tucker.rope theta (_Rope), or ValueError naming the rope_type and why it
+    cannot be expressed. Exact: default RoPE; linear and llama3 where they change no frequency
+    (factor 1); dynamic NTK (one theta for a given N: N stays the example's)."""
     config = getattr(module, "config", None)
     rotary = getattr(module, "rotary_emb", None)
-    # transformers 5 keeps the rope in config.rope_parameters (rope_scaling is an alias of it).
-    params = getattr(config, "rope_parameters", None) if config is not None else None
-    params = params if isinstance(params, dict) else {}
+    kind, params, source = _rope_config(module)
     if config is not None:
-        for name, scaling in (("rope_scaling", getattr(config, "rope_scaling", None)),
-                              ("rope_parameters", params)):
-            if scaling:
-                kind = scaling.get("rope_type", scaling.get("type")) if isinstance(scaling, dict) else scaling
-                if kind not in (None, "default"):
-                    raise ValueError(f"{name} = {scaling!r} is not supported (default RoPE only)")
         factor = getattr(config, "partial_rotary_factor", params.get("partial_rotary_factor", 1.0))
         if factor not in (None, 1, 1.0):
             raise ValueError(f"partial_rotary_factor = {factor} is not supported")
+    described = f"{source} = {params!r}" if params else f"{source} = {kind!r}"
+    if kind not in ("default", "linear", "llama3", "dynamic"):
+        why = _ROPE_WHY.get(kind, "from_torch knows the rope types default, linear, llama3 and "
+                                  "dynamic only, and cannot tell what this one computes")
+        raise ValueError(f"{described}: rope_type {kind!r} is not supported: {why}; {_ROPE_TAIL}")
     if rotary is not None:
         att = getattr(rotary, "attention_scaling", 1.0)
         if att is not None and float(att) != 1.0:
-            raise ValueError(f"rotary_emb.attention_scaling = {att} is not supported")
-        kind = getattr(rotary, "rope_type", "default")
-        if kind not in (None, "default"):
-            raise ValueError(f"rotary_emb.rope_type = {kind!r} is not supported (default RoPE only)")
+            raise ValueError(f"rotary_emb.attention_scaling = {att} is not supported (it scales "
+                             "cos and sin)")
     candidates = (getattr(module, "rope_theta", None), getattr(config, "rope_theta", None),
                   params.get("rope_theta"), getattr(rotary, "base", None))
     theta = next((float(v) for v in candidates if v is not None), None)
-    inv_freq = getattr(rotary, "inv_freq", None) if rotary is not None else None
-    if inv_freq is not None:
-        inv = _numpy(inv_freq).reshape(-1)
-        if 2 * inv.size != dim:
-            raise ValueError(f"rotary_emb.inv_freq has {inv.size} frequencies, but {what} = {dim} "
-                             f"needs {dim // 2} (partial rotary is not supported)")
-        if theta is None:
-            theta = float(inv[1] ** (-dim / 2.0)) if inv.size > 1 else 10000.0
-            theta = float(f"{theta:.12g}")  # 1000 rather than 999.9999999999994
-        expected = 1.0 / theta ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
-        if not np.allclose(inv, expected, rtol=1e-5, atol=0):
-            raise ValueError("rotary_emb.inv_freq is not the default 1/theta^(2j/dim) form "
-                             "(rope scaling is not supported)")
+    # The rotary's frequencies as made (a dynamic one's current ones depend on its last input).
+    inv_freq = None
+    if rotary is not None:
+        inv_freq = getattr(rotary, "original_inv_freq", None) if kind == "dynamic" else None
+        if inv_freq is None:
+            inv_freq = getattr(rotary, "inv_freq", None)
+    inv = None if inv_freq is None else _numpy(inv_freq).reshape(-1)
+    if inv is not None and 2 * inv.size != dim:
+        raise ValueError(f"rotary_emb.inv_freq has {inv.size} frequencies, but {what} = {dim} "
+                         f"needs {dim // 2} (partial rotary is not supported)")
+    if theta is None and inv is not None and kind == "default":
+        theta = float(inv[1] ** (-dim / 2.0)) if inv.size > 1 else 10000.0
+        theta = float(f"{theta:.12g}")  # 1000 rather than 999.9999999999994
     if theta is None:
         raise ValueError("cannot find the rotary base: expected rope_theta, config.rope_theta, "
                          "config.rope_parameters['rope_theta'], rotary_emb.base or "
                          "rotary_emb.inv_freq")
     if not (math.isfinite(theta) and theta > 0):
         raise ValueError(f"rope theta = {theta} is not supported")
-    return theta
+    freqs = _default_frequencies(theta, dim)
+    try:
+        if kind == "linear":
+            freqs = freqs / float(params["factor"])
+        elif kind == "llama3":
+            freqs = _llama3_frequencies(freqs, params)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+        raise ValueError(f"{described}: cannot read the {kind} rope parameters ({e!r})") from None
+    changed = np.flatnonzero(np.abs(freqs / _default_frequencies(theta, dim) - 1) > 1e-12)
+    if changed.size:
+        ratio = _default_frequencies(theta, dim)[changed] / freqs[changed]
+        lo, hi = f"{ratio.min():.4g}", f"{ratio.max():.4g}"
+        raise ValueError(
+            f"{described}: rope_type {kind!r} is not supported: {_ROPE_WHY[kind]}; here "
+            f"{changed.size} of the {dim // 2} frequencies (j = {changed[0]}..{changed[-1]}) are "
+            f"divided by {lo if lo == hi else lo + ' to ' + hi}, which no theta^(-2j/{dim}) "
+            f"gives; {_ROPE_TAIL}")
+    if inv is not None and not np.allclose(inv, freqs, rtol=1e-5, atol=0):
+        if kind == "default":
+            raise ValueError("rotary_emb.inv_freq is not the default 1/theta^(2j/dim) form "
+                             "(rope scaling is not supported)")
+        raise ValueError(f"rotary_emb.inv_freq differs from the frequencies of {described}: "
+                         "cannot tell which the module applies")
+    if kind != "dynamic":
+        return _Rope(theta)
+    # Dynamic NTK: past max_position_embeddings M the base grows with the sequence length N to
+    # theta * (factor * N / M - (factor - 1))^(dim / (dim - 2)); one theta for one N.
+    M = getattr(config, "max_position_embeddings", None)
+    try:
+        factor = float(params["factor"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{described}: cannot read the dynamic rope parameters ({e!r})") from None
+    if M is None:
+        raise ValueError(f"{described}: rope_type 'dynamic' needs config.max_position_embeddings, "
+                         "past which it changes the base")
+    M = int(M)
+    if n > M:
+        theta = theta * (factor * n / M - (factor - 1)) ** (dim / (dim - 2))
+    return _Rope(theta, f"uses rope_type 'dynamic' (dynamic NTK RoPE, factor {factor:g}), whose "
+                        f"base grows with the sequence length past max_position_embeddings = {M}",
+                 n)
 
 
 def _linear(m, name):
@@ -609,27 +762,42 @@ def _from_projections(m, example_x, causal):
     if o.in_features != H * dh or o.out_features != d:
         raise ValueError(f"{out_name} is [{o.out_features}, {o.in_features}], expected [{d}, {H * dh}]")
     n = _example_shape(example_x, d)[1]
+    pins = []  # why other sequence lengths would need another function
     window = _sliding_window(m, config)
     if window is not None and int(window) < n:
         raise ValueError(f"sliding_window = {window} is shorter than the sequence (N = {n}): "
                          "sliding-window attention is not supported (a window of at least N "
                          "keys is plain causal attention, which is)")
-    rope = (_rope_theta(m, dh, "head_dim"), _rope_style(m, dh)) if uses_rope else None
+    if window is not None:
+        pins.append(f"has sliding_window = {window}, which sequences longer than {window} tokens "
+                    "would reach")
+    rotary = _rope(m, dh, "head_dim", n) if uses_rope else None
+    rope = (rotary.theta, _rope_style(m, dh)) if uses_rope else None
+    if rotary is not None and rotary.pins_n:
+        pins.append(rotary.pins_n)
     chunk = getattr(config, "attention_chunk_size", None)
-    if chunk is not None and int(chunk) < n and _chunked(m, config, rope):
-        raise ValueError(f"attention_chunk_size = {chunk} is shorter than the sequence (N = {n}): "
-                         "chunked attention (keys only within the query's chunk) is not "
-                         "supported (a chunk of at least N keys is plain causal attention, "
-                         "which is)")
+    if chunk is not None and _chunked(m, config, rope):
+        if int(chunk) < n:
+            raise ValueError(f"attention_chunk_size = {chunk} is shorter than the sequence (N = "
+                             f"{n}): chunked attention (keys only within the query's chunk) is not "
+                             "supported (a chunk of at least N keys is plain causal attention, "
+                             "which is)")
+        pins.append(f"has attention_chunk_size = {chunk} (chunked attention), which sequences "
+                    f"longer than {chunk} tokens would reach")
     floor_scale = getattr(m, "floor_scale", None)
-    if rope is None and getattr(m, "attn_temperature_tuning", False) and n >= floor_scale:
+    if rope is None and getattr(m, "attn_temperature_tuning", False):
         # Llama 4's NoPE layers scale query m by 1 + attn_scale*log1p(floor((m + 1)/floor_scale)).
-        raise ValueError(f"attn_temperature_tuning scales the queries of positions >= "
-                         f"floor_scale - 1 = {floor_scale - 1}, which N = {n} reaches: "
-                         "position-dependent query scales are not supported")
+        if n >= floor_scale:
+            raise ValueError(f"attn_temperature_tuning scales the queries of positions >= "
+                             f"floor_scale - 1 = {floor_scale - 1}, which N = {n} reaches: "
+                             "position-dependent query scales are not supported")
+        pins.append(f"has attn_temperature_tuning, which scales the queries of positions >= "
+                    f"floor_scale - 1 = {floor_scale - 1}")
     weights = [_numpy(lin.weight).T for lin in (q, k, v, o)]
     biases = {name: _numpy(lin.bias) for name, lin in zip("qkvo", (q, k, v, o)) if lin.bias is not None}
-    return _self_attention(m, example_x, causal, weights, biases, H, Hkv, None, rope)
+    layer = _self_attention(m, example_x, causal, weights, biases, H, Hkv, None, rope)
+    return layer._replace(pins_n="; ".join(pins) or None,
+                          rope_length=rotary.length if rotary is not None else None)
 
 
 def _from_gpt2(m, example_x, causal):
@@ -798,12 +966,12 @@ def _from_mla(m, example_x, causal):
                    wkv_b=_numpy(kv_b.weight).T, wo=_numpy(o.weight).T)
     interleave = attr("rope_interleave")
     style = "half" if interleave is not None and not interleave else "interleaved"
-    theta = _rope_theta(m, r, "qk_rope_head_dim")
+    rotary = _rope(m, r, "qk_rope_head_dim", shape[1])
     attrs = {"num_heads": H, "q_lora_rank": None if ql is None else int(ql), "kv_lora_rank": c,
              "qk_nope_head_dim": p, "qk_rope_head_dim": r, "v_head_dim": e,
              "norm_epsilon": eps, "causal": causal, "scale": _scale_attr(_module_scaling(m), (p + r) ** -0.5),
-             "rope": reference.Rope(theta, p, r, 1, style)}
-    return _Layer("mla", weights, attrs, shape, False)
+             "rope": reference.Rope(rotary.theta, p, r, 1, style)}
+    return _Layer("mla", weights, attrs, shape, False, rotary.pins_n, rope_length=rotary.length)
 
 
 # --------------------------------------------------------------------------------------------
@@ -821,12 +989,19 @@ class _Unchecked(Exception):
     """Why the self-check could not run the module."""
 
 
-def _hf_positions(m, x):
+def _hf_positions(m, x, length=None):
     """HF's position_embeddings for positions 0..N-1 of x: from the module's own rotary_emb, else
     from the model's rotary class beside the attention class (<Prefix>RotaryEmbedding(config=...)
-    of the forward's module, or its only *RotaryEmbedding class); None without one."""
+    of the forward's module, or its only *RotaryEmbedding class); None without one. With
+    `length` > N, the rotary runs on positions 0..length-1 (a dynamic NTK rotary sets its
+    frequencies by that) and the first N positions are returned."""
     import torch
     B, N = x.shape[:2]
+    if length is not None and length > N:
+        whole = _hf_positions(m, x[:, :1].expand(B, length, *x.shape[2:]))
+        if whole is None:
+            return None
+        return tuple(t[:, :N] for t in whole) if isinstance(whole, (tuple, list)) else whole[:, :N]
     rotary = getattr(m, "rotary_emb", None)
     if rotary is None:
         scope = getattr(type(m).forward, "__globals__", {})
@@ -863,7 +1038,7 @@ def _run_hf(m, layer, x):
     if "position_ids" in params:
         kwargs["position_ids"] = torch.arange(N, device=x.device)[None].expand(B, N)
     if "position_embeddings" in params:
-        positions = _hf_positions(m, x)
+        positions = _hf_positions(m, x, layer.rope_length)
         if positions is not None:
             kwargs["position_embeddings"] = positions
         elif params["position_embeddings"].default is inspect.Parameter.empty:
@@ -982,10 +1157,21 @@ def model_dim(module):
     return _kind(module)[1]
 
 
-def from_torch(module, example_x, *, causal=None, dtype=None, verify=True):
-    """MLIR text of `func.func @forward(%x) -> tensor` computing `module` on an x shaped like
-    `example_x`, weights embedded: [B, N, d], or [N, B, d] for an nn.MultiheadAttention with
+_WEIGHTS = ("resource", "inline")
+
+
+def from_torch(module, example_x, *, causal=None, dtype=None, verify=True, static_shapes=False,
+               weights="inline", progress=None):
+    """MLIR text of `func.func @forward(%x) -> tensor` computing `module` on x, weights embedded:
+    x and the result are [B, N, d], or [N, B, d] for an nn.MultiheadAttention with
     batch_first=False (the module's own layout, in and out).
+
+    static_shapes: False (default) gives x and the result dynamic batch and sequence dims
+    (`tensor<?x?xdxT>`), so one compiled kernel serves every B and N; where the module computes
+    something else on longer sequences (a sliding window, chunked attention, Llama 4's
+    temperature tuning, dynamic NTK RoPE), N stays example_x's, with a UserWarning saying why.
+    True: both are example_x's. example_x gives d, the self-check's tokens and, where static,
+    the shape.
 
     causal: None (default) takes the module's `is_causal` (HF decoder attentions set it; the
     model applies a causal mask), else False; True / False force it. dtype: None (default) takes
@@ -994,21 +1180,51 @@ def from_torch(module, example_x, *, causal=None, dtype=None, verify=True):
     HF attention_mask with padding) and no attn_mask other than the causal one, so every
     sequence of the batch is attended in full.
 
+    weights: "inline" (default) writes each weight's bytes into its constant (`dense<"0x...">`);
+    "resource" into the module's resource section (`dense_resource<key>` and `{-#
+    dialect_resources: {builtin: {key: "0x..."}} #-}`), keys being the operand name and a hash
+    of the bytes, so that texts of several imports can be concatenated. Both are hex text of the
+    same size. Some passes read only inline constants (docs/python.md, "Weights in the MLIR"):
+    resource weights compile to the same results, but bf16 / f16 ones are not seen by
+    --tucker-ranks / --tucker-compress (tucker.ranks / compress inline them first), and the GPU
+    pipeline does not concatenate them at compile time.
+
     verify: True (default) runs a float64 copy of the module and the float64 reference of the
     imported op (tucker.reference, the same weights and attributes, before rounding to dtype) on
     a random x of at most 2 x 6 tokens, and raises ValueError, naming the module's class and the
     difference, where they differ by more than 1e-5 (relative); a module it cannot run (see the
     module docstring) gives a UserWarning instead. False skips the check.
 
+    progress: True reports the steps (reading, checking, writing the weights) on stderr, False
+    never; None (default) where stderr is a terminal and the module has at least 8M parameters.
+
     Supported: torch.nn.MultiheadAttention (self-attention); HF attentions with q_proj / k_proj /
     v_proj and o_proj or out_proj, with RoPE (Llama, Qwen2 with its key bias, Mistral, Cohere,
     Llama 4's RoPE layers) or without (ViT, BART, CLIP, SmolLM3's and Llama 4's NoPE layers, ...);
     GPT-2 and GPTBigCode (c_attn, c_proj); BERT-style self-attention (query, key, value); HF
     DeepseekV3Attention (MLA). See the module docstring for the details and what is refused."""
+    if weights not in _WEIGHTS:
+        raise ValueError(f"weights = {weights!r}: expected 'resource' or 'inline'")
     build, _ = _kind(module)
     name = _module_dtype(module) if dtype is None else _dtype_name(dtype)
     causal = bool(getattr(module, "is_causal", False)) if causal is None else bool(causal)
-    layer = build(module, example_x, causal)
+    size = sum(p.numel() for p in module.parameters())
+    report = progress if isinstance(progress, Progress) else Progress(_progress_enabled(progress, size))
+    cls = type(module).__name__
+    with report.step(f"from_torch: reading {cls} ({size / 1e6:.1f}M parameters)"):
+        layer = build(module, example_x, causal)
     if verify:
-        _verify(module, layer)
-    return _text(layer, name)
+        with report.step(f"from_torch: checking the import against {cls}"):
+            _verify(module, layer)
+    dims = list(layer.shape)
+    if not static_shapes:
+        b, n = (1, 0) if layer.seq_first else (0, 1)
+        dims[b] = None
+        if layer.pins_n is None:
+            dims[n] = None
+        else:
+            warnings.warn(f"from_torch: {cls} {layer.pins_n}, so the function takes sequences of "
+                          f"N = {layer.shape[n]} tokens only (example_x's), with a dynamic batch; "
+                          "static_shapes=True pins the batch as well, without this warning",
+                          UserWarning, stacklevel=2)
+    return _text(layer._replace(dims=tuple(dims)), name, weights, report)
