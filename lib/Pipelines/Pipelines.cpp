@@ -100,15 +100,26 @@ void tucker::buildTuckerCpuLoweringPipeline(
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Buffers to loops, and the loops to the LLVM dialect (vector ops, as
+  // Linalg on buffers to register-tiled vector code (products as FMA
+  // kernels, elementwise ops and reductions on whole vectors); what it
+  // leaves to loops, and the loops to the LLVM dialect (vector ops, as
   // vector.print in tests, included).
   OpPassManager &loopsPm = pm.nest<func::FuncOp>();
+  if (options.vectorize) {
+    TuckerCpuVectorizePassOptions vectorize;
+    vectorize.vectorBits = options.vectorBits;
+    loopsPm.addPass(createTuckerCpuVectorizePass(vectorize));
+  }
   loopsPm.addPass(createConvertVectorToSCFPass());
   loopsPm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   addCleanups(pm);
-  pm.addPass(createConvertVectorToLLVMPass());
+  // Row sums of whole vectors as trees of adds (an ordered reduction would
+  // be a chain of dependent scalar adds).
+  ConvertVectorToLLVMPassOptions vectorToLlvm;
+  vectorToLlvm.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLlvm));
   // bf16 <-> f32 as integer ops (the host's libgcc lacks __truncsfbf2); math
   // on f16/bf16 computed in f32.
   arith::ArithExpandOpsPassOptions expand;

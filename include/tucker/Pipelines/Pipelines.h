@@ -66,6 +66,17 @@ struct TuckerCpuPipelineOptions
       llvm::cl::desc("Fuse producer/consumer elementwise linalg ops on "
                      "tensors before bufferization"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Tile linalg ops to registers and vectorize them "
+                     "(tucker-cpu-vectorize) before bufferization; off: "
+                     "scalar loops"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> vectorBits{
+      *this, "vector-bits",
+      llvm::cl::desc("tucker-cpu-vectorize: bits of a vector register (0: "
+                     "the host's)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> hoistLoopBuffers{
       *this, "hoist-loop-buffers",
       llvm::cl::desc("Hoist loop-invariant buffer allocations (the per-tile "
@@ -78,9 +89,10 @@ struct TuckerCpuPipelineOptions
 void buildTuckerToLinalgPipeline(OpPassManager &pm,
                                  const TuckerCpuPipelineOptions &options);
 
-/// The CPU lowering half: one-shot bufferization (function boundaries,
-/// identity layouts), results to out-params (the caller owns every output),
-/// buffer deallocation, linalg to loops, and everything to the LLVM dialect.
+/// The CPU lowering half: register-tiled vector code (tucker-cpu-vectorize),
+/// one-shot bufferization (function boundaries, identity layouts), results
+/// to out-params (the caller owns every output), buffer deallocation, what
+/// is left of linalg to loops, and everything to the LLVM dialect.
 void buildTuckerCpuLoweringPipeline(OpPassManager &pm,
                                     const TuckerCpuPipelineOptions &options);
 

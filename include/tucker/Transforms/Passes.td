@@ -40,6 +40,51 @@ def TuckerDecomposeAggregatesPass : Pass<"tucker-decompose-aggregates"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def TuckerCpuVectorizePass
+    : Pass<"tucker-cpu-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tile linalg ops on tensors to registers and vectorize them";
+  let description = [{
+    The CPU pipeline's code generation for linalg on tensors, through
+    upstream transformations only. Every linalg op whose indexing maps are
+    projected permutations, whose body is arith/math and whose results are
+    floats is tiled (`scf::tileUsingSCF`) to a vector tile: the loop that is
+    innermost in most operands (weighted by their rank) is the vector dim,
+    tiled by a few registers' worth of lanes; an op that reduces along a
+    parallel vector dim (a product) also gets a row dim, a parallel output
+    dim that an input with the vector dim lacks, tiled by the register rows
+    (8 with 32 vector registers, else 6); every other dim is tiled by 1, the
+    reductions innermost. Loops whose extent the tile does not divide are
+    peeled (`scf::peelForLoopAndSimplifyBounds`) and the partial tiles tiled
+    by 1 along the dims still dynamic, so that every tile has a static shape;
+    `linalg::vectorize` turns each into vector ops.
+
+    The vector ops are then lowered by the upstream patterns: reductions of
+    products into `vector.contract`, slices folded into the transfers, n-D
+    vectors unrolled into rows of the innermost dim, the accumulator rows
+    hoisted out of the reduction loops (`hoistLoopInvariantSubsets`: they
+    stay in registers), contractions into outer products and `vector.fma`,
+    row reductions into `vector.reduction`; f32 `math.exp2` and `math.exp`
+    become the polynomial approximation (libm's are scalar calls). A matmul
+    becomes the register-blocked kernel: per reduction step one vector row of
+    B, one broadcast element of A per row, rows × vectors FMAs.
+
+    Ops it does not take (other maps, regions in the body, integer results)
+    stay as they are, for `convert-linalg-to-loops`.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"0",
+           "Bits of a vector register (0: the host's: 512 with AVX-512, "
+           "256 with AVX, else 128); 512 also means 32 registers">,
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def TuckerVerifyLoweredPass
     : Pass<"tucker-verify-lowered", "::mlir::ModuleOp"> {
   let summary = "Fail, naming the op, when a pipeline left an op outside its target";

@@ -73,24 +73,88 @@ public:
   SmallVector<Value> build();
 
 private:
-  /// The whole query tile at `queryStart`, inserted into `result` (and its
-  /// log-sum-exp into `lse` when not null); returns both.
-  std::pair<Value, Value> queryStep(Value queryStart, Value result, Value lse);
+  using TileBody = function_ref<SmallVector<Value>(
+      Value start, OpFoldResult extent, ValueRange iterArgs)>;
+  /// The tiles of `tile` at lower, lower + tile, ... below `upper` of a dim
+  /// of `total` (`lower` a multiple of `tile`): the tiles that end within
+  /// `total` in one scf.for whose body sees the static extent `tile`, the
+  /// last, shorter one in a second scf.for (at most one iteration) that sees
+  /// its extent; `body` yields the next iter args. Returns the final ones.
+  SmallVector<Value> tileLoops(OpFoldResult lower, OpFoldResult upper,
+                               OpFoldResult total, int64_t tile,
+                               ValueRange inits, TileBody body);
+
+  /// The whole query tile of `rows` rows at `queryStart`, inserted into
+  /// `result` (and its log-sum-exp into `lse` when not null); returns both.
+  std::pair<Value, Value> queryStep(Value queryStart, OpFoldResult rows,
+                                    Value result, Value lse);
 
   /// The loop over key tiles in [lower, upper) (step keyTile), masked
   /// by `maskLimit` unless it is null.
   SoftmaxState keyLoop(Value qTile, OpFoldResult rows, OpFoldResult lower,
                        OpFoldResult upper, SoftmaxState state,
                        OpFoldResult maskLimit);
-  /// One key tile at `keyStart`: S = Q·Kᵀ, the mask (masked tiles only:
-  /// query row i of sequence b sees key column j iff j <= [i +] maskLimit
-  /// [+ L_b] − keyStart, i when causal, L_b with lengths), m and l updated,
-  /// O rescaled by exp2(m_old − m_new), P = exp2(S·c − m), O += P·V.
+  /// One key tile of `cols` keys at `keyStart`: S = Q·Kᵀ, the mask (masked
+  /// tiles only: query row i of sequence b sees key column j iff
+  /// j <= [i +] maskLimit [+ L_b] − keyStart, i when causal, L_b with
+  /// lengths), m and l updated, O rescaled by exp2(m_old − m_new),
+  /// P = exp2(S·c − m), O += P·V.
   SoftmaxState keyStep(Value qTile, OpFoldResult rows, Value keyStart,
-                       SoftmaxState state, OpFoldResult maskLimit);
+                       OpFoldResult cols, SoftmaxState state,
+                       OpFoldResult maskLimit);
 
   FlashOp op;
+  // k as [B, Hkv, D, Nk]: a key tile is then [D, tk] with the keys
+  // contiguous, as the vector dim of S = Q·Kᵀ wants them.
+  Value kT;
 };
+
+SmallVector<Value> FlashForward::tileLoops(OpFoldResult lower,
+                                           OpFoldResult upper,
+                                           OpFoldResult total, int64_t tile,
+                                           ValueRange inits, TileBody body) {
+  std::optional<int64_t> staticTotal = getConstantIntValue(total);
+  auto loop = [&](OpFoldResult from, OpFoldResult to, bool whole,
+                  ValueRange args) {
+    auto forOp = scf::ForOp::create(
+        b, loc, value(from), value(to), index(tile), args,
+        [&](OpBuilder &nb, Location nl, Value start, ValueRange iterArgs) {
+          // scf.for builds its body with the builder it was given.
+          assert(&nb == &b && "expected the body on the rewriter");
+          // The short tile starts at ⌊total / tile⌋·tile.
+          OpFoldResult extent = whole         ? attr(tile)
+                                : staticTotal ? attr(*staticTotal % tile)
+                                              : tileExtent(total, tile, start);
+          scf::YieldOp::create(nb, nl, body(start, extent, iterArgs));
+        });
+    return SmallVector<Value>(forOp.getResults());
+  };
+  if (staticTotal && *staticTotal % tile == 0)
+    return loop(lower, upper, /*whole=*/true, inits);
+  // Tiles that start below ⌊total / tile⌋·tile end within total.
+  OpFoldResult wholeEnd =
+      staticTotal
+          ? attr(*staticTotal / tile * tile)
+          : OpFoldResult(
+                arith::MulIOp::create(
+                    b, loc,
+                    arith::DivUIOp::create(b, loc, value(total), index(tile)),
+                    index(tile))
+                    .getResult());
+  // split = max(lower, min(upper, wholeEnd)), folded where static.
+  auto fold = [&](OpFoldResult x, OpFoldResult y, bool isMax) -> OpFoldResult {
+    std::optional<int64_t> cx = getConstantIntValue(x),
+                           cy = getConstantIntValue(y);
+    if (cx && cy)
+      return attr(isMax ? std::max(*cx, *cy) : std::min(*cx, *cy));
+    if (isMax)
+      return arith::MaxSIOp::create(b, loc, value(x), value(y)).getResult();
+    return arith::MinSIOp::create(b, loc, value(x), value(y)).getResult();
+  };
+  OpFoldResult split = fold(lower, fold(upper, wholeEnd, false), true);
+  SmallVector<Value> args = loop(lower, split, /*whole=*/true, inits);
+  return loop(split, upper, /*whole=*/false, args);
+}
 
 SmallVector<Value> FlashForward::build() {
   SmallVector<OpFoldResult> resultShape = {batch, attr(kvHeads), attr(group),
@@ -101,29 +165,36 @@ SmallVector<Value> FlashForward::build() {
   if (lse)
     inits.push_back(
         tensor::EmptyOp::create(b, loc, rowShape(querySeq), b.getF32Type()));
-  auto loop = scf::ForOp::create(
-      b, loc, index(0), value(querySeq), index(queryTile), inits,
-      [&](OpBuilder &nb, Location nl, Value queryStart, ValueRange iterArgs) {
-        // scf.for builds its body with the builder it was given.
-        assert(&nb == &b && "expected the body on the rewriter");
-        auto [out, rowLse] =
-            queryStep(queryStart, iterArgs[0], lse ? iterArgs[1] : Value());
-        SmallVector<Value> yields = {out};
-        if (rowLse)
-          yields.push_back(rowLse);
-        scf::YieldOp::create(nb, nl, yields);
-      });
+
+  // Kᵀ, once.
+  SmallVector<OpFoldResult> kTShape = {batch, attr(kvHeads), attr(qkDim),
+                                       keySeq};
+  Value kTInit = tensor::EmptyOp::create(
+      b, loc, kTShape, cast<RankedTensorType>(k.getType()).getElementType());
+  kT = linalg::TransposeOp::create(b, loc, k, kTInit,
+                                   ArrayRef<int64_t>{0, 1, 3, 2})
+           .getResult()[0];
+
+  SmallVector<Value> final =
+      tileLoops(attr(0), querySeq, querySeq, queryTile, inits,
+                [&](Value queryStart, OpFoldResult rows, ValueRange iterArgs) {
+                  auto [out, rowLse] = queryStep(queryStart, rows, iterArgs[0],
+                                                 lse ? iterArgs[1] : Value());
+                  SmallVector<Value> yields = {out};
+                  if (rowLse)
+                    yields.push_back(rowLse);
+                  return yields;
+                });
   SmallVector<Value> results = {
-      collapseHeads(loop.getResult(0), op.getResult().getType())};
+      collapseHeads(final[0], op.getResult().getType())};
   if (lse)
-    results.push_back(collapseHeads(loop.getResult(1), lse.getType()));
+    results.push_back(collapseHeads(final[1], lse.getType()));
   return results;
 }
 
-std::pair<Value, Value> FlashForward::queryStep(Value queryStart, Value result,
+std::pair<Value, Value> FlashForward::queryStep(Value queryStart,
+                                                OpFoldResult rows, Value result,
                                                 Value lse) {
-  OpFoldResult rows = tileExtent(querySeq, queryTile, queryStart);
-
   // Q tile [B, Hkv, G, tq, D].
   SmallVector<OpFoldResult> offsets(5, attr(0));
   offsets[3] = queryStart;
@@ -226,32 +297,30 @@ std::pair<Value, Value> FlashForward::queryStep(Value queryStart, Value result,
 SoftmaxState FlashForward::keyLoop(Value qTile, OpFoldResult rows,
                                    OpFoldResult lower, OpFoldResult upper,
                                    SoftmaxState state, OpFoldResult maskLimit) {
-  auto loop = scf::ForOp::create(
-      b, loc, value(lower), value(upper), index(keyTile),
-      ValueRange{state.rowMax, state.rowSum, state.acc},
-      [&](OpBuilder &nb, Location nl, Value keyStart, ValueRange iterArgs) {
-        assert(&nb == &b && "expected the body on the rewriter");
-        SoftmaxState next =
-            keyStep(qTile, rows, keyStart,
-                    {iterArgs[0], iterArgs[1], iterArgs[2]}, maskLimit);
-        scf::YieldOp::create(nb, nl,
-                             ValueRange{next.rowMax, next.rowSum, next.acc});
-      });
-  return {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
+  SmallVector<Value> final =
+      tileLoops(lower, upper, keySeq, keyTile,
+                ValueRange{state.rowMax, state.rowSum, state.acc},
+                [&](Value keyStart, OpFoldResult cols, ValueRange iterArgs) {
+                  SoftmaxState next = keyStep(
+                      qTile, rows, keyStart, cols,
+                      {iterArgs[0], iterArgs[1], iterArgs[2]}, maskLimit);
+                  return SmallVector<Value>{next.rowMax, next.rowSum, next.acc};
+                });
+  return {final[0], final[1], final[2]};
 }
 
 SoftmaxState FlashForward::keyStep(Value qTile, OpFoldResult rows,
-                                   Value keyStart, SoftmaxState state,
-                                   OpFoldResult maskLimit) {
-  OpFoldResult cols = tileExtent(keySeq, keyTile, keyStart);
-
-  // K and V tiles [B, Hkv, tk, D] and [B, Hkv, tk, Dv].
+                                   Value keyStart, OpFoldResult cols,
+                                   SoftmaxState state, OpFoldResult maskLimit) {
+  // Kᵀ and V tiles [B, Hkv, D, tk] and [B, Hkv, tk, Dv].
   SmallVector<OpFoldResult> kvOffsets(4, attr(0));
   kvOffsets[2] = keyStart;
   SmallVector<OpFoldResult> unit(4, attr(1));
+  SmallVector<OpFoldResult> kTOffsets(4, attr(0));
+  kTOffsets[3] = keyStart;
   Value kTile = tensor::ExtractSliceOp::create(
-      b, loc, k, kvOffsets,
-      SmallVector<OpFoldResult>{batch, attr(kvHeads), cols, attr(qkDim)}, unit);
+      b, loc, kT, kTOffsets,
+      SmallVector<OpFoldResult>{batch, attr(kvHeads), attr(qkDim), cols}, unit);
   Value vTile = tensor::ExtractSliceOp::create(
       b, loc, v, kvOffsets,
       SmallVector<OpFoldResult>{batch, attr(kvHeads), cols, attr(valueDim)},
@@ -273,12 +342,12 @@ SoftmaxState FlashForward::keyStep(Value qTile, OpFoldResult rows,
         nb, nl, arith::AddFOp::create(nb, nl, args[2], prod).getResult());
   };
 
-  // S[b,hk,g,i,j] = Σ_d Q[b,hk,g,i,d]·K[b,hk,j,d], in f32.
+  // S[b,hk,g,i,j] = Σ_d Q[b,hk,g,i,d]·Kᵀ[b,hk,d,j], in f32.
   SmallVector<OpFoldResult> scoreShape = rowShape(rows);
   scoreShape.push_back(cols);
   Value scores = buildGeneric(
       b, loc, ValueRange{qTile, kTile}, filled(scoreShape, 0.0),
-      {dimsMap(ctx, 6, {0, 1, 2, 3, 5}), dimsMap(ctx, 6, {0, 1, 4, 5}),
+      {dimsMap(ctx, 6, {0, 1, 2, 3, 5}), dimsMap(ctx, 6, {0, 1, 5, 4}),
        dimsMap(ctx, 6, {0, 1, 2, 3, 4})},
       contract, multiplyAdd)[0];
 
@@ -376,15 +445,17 @@ SoftmaxState FlashForward::keyStep(Value qTile, OpFoldResult rows,
       })[0];
   // In a masked tile a masked key must add nothing, not even 0·NaN or
   // 0·Inf of its value (a cache past L_b may hold anything): its product is
-  // skipped, so the output never depends on keys it does not see.
+  // replaced by 0 (the select never reads it), so the output never depends
+  // on keys it does not see.
   auto maskedMultiplyAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
     Value prod = arith::MulFOp::create(nb, nl, toF32(nb, nl, args[0]),
                                        toF32(nb, nl, args[1]));
-    Value old = args.back();
-    Value sum = arith::AddFOp::create(nb, nl, old, prod);
     Value seen = seesKey(nb, nl, 5, limit, keyCounts ? args[2] : Value());
+    // The product or 0, then the sum: the body stays an add reduction
+    // (what the vectorizer takes).
+    Value term = arith::SelectOp::create(nb, nl, seen, prod, f32(0.0));
     linalg::YieldOp::create(
-        nb, nl, arith::SelectOp::create(nb, nl, seen, sum, old).getResult());
+        nb, nl, arith::AddFOp::create(nb, nl, args.back(), term).getResult());
   };
   SmallVector<Value> pvIns = {probs, vTile};
   SmallVector<AffineMap> pvMaps = {dimsMap(ctx, 6, {0, 1, 2, 3, 5}),

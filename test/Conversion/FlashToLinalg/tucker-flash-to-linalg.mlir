@@ -6,14 +6,15 @@
 // loop carrying the row max, the row sum and the accumulator, with S = Q·Kᵀ
 // and O += P·V as contractions, exp2 with scale·log2(e) folded into one
 // constant (1/√16 · log2 e), the rescale of l and O by alpha, and O / l
-// guarded against l = 0. GQA: q is split into [B, Hkv, G, Nq, D]; k and v are
-// read per kv head through the indexing maps. Static multiples of the tile
-// keep static tile shapes.
+// guarded against l = 0. GQA: q is split into [B, Hkv, G, Nq, D]; k is
+// transposed once to [B, Hkv, D, Nk] (a key tile is [D, tk], keys
+// contiguous), and Kᵀ and v are read per kv head through the indexing maps
+// (the same map: (b, hk, c, r) for S's reduction c = d and P·V's c = j).
+// Static multiples of the tile keep static tile shapes.
 
 // CHECK-DAG: #[[$Q:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5)>
-// CHECK-DAG: #[[$K:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
+// CHECK-DAG: #[[$KV:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d5, d4)>
 // CHECK-DAG: #[[$S:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>
-// CHECK-DAG: #[[$V:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d5, d4)>
 // CHECK-DAG: #[[$ID5:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
 // CHECK-DAG: #[[$ROW:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
 
@@ -21,6 +22,7 @@
 // CHECK-SAME: (%[[Q:.+]]: tensor<2x4x128x16xf32>, %[[K:.+]]: tensor<2x2x128x16xf32>, %[[V:.+]]: tensor<2x2x128x8xf32>)
 // CHECK: %[[Q5:.+]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3], [4]] output_shape [2, 2, 2, 128, 16]
 // CHECK-SAME: into tensor<2x2x2x128x16xf32>
+// CHECK: %[[KTR:.+]] = linalg.transpose ins(%[[K]] : tensor<2x2x128x16xf32>) outs(%{{.+}} : tensor<2x2x16x128xf32>) permutation = [0, 1, 3, 2]
 // CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
 // CHECK-DAG: %[[C128:.+]] = arith.constant 128 : index
@@ -30,9 +32,9 @@
 // CHECK:   %[[QT:.+]] = tensor.extract_slice %[[Q5]][0, 0, 0, %[[QS]], 0] [2, 2, 2, 64, 16]
 // CHECK:   %[[M0:.+]] = linalg.fill ins(%[[NINF]] : f32) outs(%{{.+}} : tensor<2x2x2x64xf32>)
 // CHECK:   %[[STATE:.+]]:3 = scf.for %[[KS:.+]] = %[[C0]] to %[[C128]] step %[[C64]] iter_args(%[[M:.+]] = %[[M0]], %[[L:.+]] = %{{.+}}, %[[ACC:.+]] = %{{.+}}) -> (tensor<2x2x2x64xf32>, tensor<2x2x2x64xf32>, tensor<2x2x2x64x8xf32>)
-// CHECK:     %[[KT:.+]] = tensor.extract_slice %[[K]][0, 0, %[[KS]], 0] [2, 2, 64, 16]
+// CHECK:     %[[KT:.+]] = tensor.extract_slice %[[KTR]][0, 0, 0, %[[KS]]] [2, 2, 16, 64]
 // CHECK:     %[[VT:.+]] = tensor.extract_slice %[[V]][0, 0, %[[KS]], 0] [2, 2, 64, 8]
-// CHECK:     %[[SC:.+]] = linalg.generic {indexing_maps = [#[[$Q]], #[[$K]], #[[$S]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK:     %[[SC:.+]] = linalg.generic {indexing_maps = [#[[$Q]], #[[$KV]], #[[$S]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
 // CHECK-SAME:    ins(%[[QT]], %[[KT]] : {{.*}}) outs(%{{.+}} : tensor<2x2x2x64x64xf32>)
 // CHECK:       arith.mulf
 // CHECK:       arith.addf
@@ -56,7 +58,7 @@
 // CHECK:       arith.addf
 // CHECK:     %[[RESCALED:.+]] = linalg.generic {indexing_maps = [#[[$ROW]], #[[$ID5]]], {{.*}} ins(%[[ST]]#2 : {{.*}}) outs(%[[ACC]] :
 // CHECK:       arith.mulf
-// CHECK:     %[[PV:.+]] = linalg.generic {indexing_maps = [#[[$Q]], #[[$V]], #[[$S]]], {{.*}} ins(%[[P]], %[[VT]] : {{.*}}) outs(%[[RESCALED]] :
+// CHECK:     %[[PV:.+]] = linalg.generic {indexing_maps = [#[[$Q]], #[[$KV]], #[[$S]]], {{.*}} ins(%[[P]], %[[VT]] : {{.*}}) outs(%[[RESCALED]] :
 // CHECK:     scf.yield %[[ST]]#0, %[[LNEW]], %[[PV]]
 // CHECK-NOT: scf.for
 // CHECK:   %[[NORM:.+]] = linalg.generic {{.*}} ins(%[[STATE]]#2, %[[STATE]]#1 : {{.*}})
@@ -87,26 +89,28 @@ func.func @flash_gqa(%q: tensor<2x4x128x16xf32>, %k: tensor<2x2x128x16xf32>,
 // -----
 
 // Tests causal attention with Nq = 100, Nk = 150 (no multiples of 64): the
-// tiles are dynamic min(64, N − start) slices; per query tile the key loop
-// ends at min(start + rows + Nk − Nq, Nk) and is split into an unmasked part
+// query tiles are a loop of whole 64-row tiles and one of the 36-row tail,
+// each with static shapes. Per query tile the key loop ends at
+// min(start + rows + Nk − Nq, Nk) and is split into an unmasked part
 // [0, full) and a masked part [full, end), where only the second masks
-// (j > i + start + Nk − Nq − keyStart gets −inf, and adds nothing to P·V).
+// (j > i + start + Nk − Nq − keyStart gets −inf, and adds nothing to P·V);
+// each part is a loop of whole 64-key tiles (below ⌊150 / 64⌋·64 = 128) and
+// one of the 22-key tail.
 
 // CHECK-LABEL: func.func @flash_causal_tails
 // CHECK-SAME: (%[[Q:.+]]: tensor<1x4x100x16xf32>, %[[K:.+]]: tensor<1x4x150x16xf32>, %[[V:.+]]: tensor<1x4x150x8xf32>)
+// CHECK: %[[KTR:.+]] = linalg.transpose ins(%[[K]] : tensor<1x4x150x16xf32>)
 // CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG: %[[C1:.+]] = arith.constant 1 : index
 // CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
-// CHECK-DAG: %[[C100:.+]] = arith.constant 100 : index
+// CHECK-DAG: %[[C128:.+]] = arith.constant 128 : index
 // CHECK-DAG: %[[C150:.+]] = arith.constant 150 : index
 // CHECK-DAG: %[[C50:.+]] = arith.constant 50 : index
 // CHECK-DAG: %[[NINF:.+]] = arith.constant 0xFF800000 : f32
-// CHECK: scf.for %[[QS:.+]] = %[[C0]] to %[[C100]] step %[[C64]]
-// CHECK:   %[[REST:.+]] = arith.subi %[[C100]], %[[QS]]
-// CHECK:   %[[ROWS:.+]] = arith.minsi %[[REST]], %[[C64]]
-// CHECK:   tensor.extract_slice %{{.+}}[0, 0, 0, %[[QS]], 0] [1, 4, 1, %[[ROWS]], 16]
+// CHECK: %[[WHOLEQ:.+]] = scf.for %[[QS:.+]] = %[[C0]] to %[[C64]] step %[[C64]]
+// CHECK:   tensor.extract_slice %{{.+}}[0, 0, 0, %[[QS]], 0] [1, 4, 1, 64, 16]
 // CHECK:   %[[LIMIT:.+]] = arith.addi %[[QS]], %[[C50]]
-// CHECK:   %[[LAST:.+]] = arith.addi %[[LIMIT]], %[[ROWS]]
+// CHECK:   %[[LAST:.+]] = arith.addi %[[LIMIT]], %[[C64]]
 // CHECK:   %[[END:.+]] = arith.minsi %[[LAST]], %[[C150]]
 // CHECK:   %[[FIRST:.+]] = arith.addi %[[LIMIT]], %[[C1]]
 // CHECK:   %[[POS:.+]] = arith.maxsi %[[FIRST]], %[[C0]]
@@ -114,14 +118,20 @@ func.func @flash_gqa(%q: tensor<2x4x128x16xf32>, %k: tensor<2x2x128x16xf32>,
 // CHECK:   %[[WHOLE:.+]] = arith.muli %[[NT]], %[[C64]]
 // CHECK:   %[[ALL:.+]] = arith.cmpi sge, %[[FIRST]], %[[C150]]
 // CHECK:   %[[FULL:.+]] = arith.select %[[ALL]], %[[C150]], %[[WHOLE]]
-// CHECK:   %[[UNMASKED:.+]]:3 = scf.for %[[KS:.+]] = %[[C0]] to %[[FULL]] step %[[C64]]
-// CHECK:     %[[KREST:.+]] = arith.subi %[[C150]], %[[KS]]
-// CHECK:     %[[COLS:.+]] = arith.minsi %[[KREST]], %[[C64]]
-// CHECK:     tensor.extract_slice %[[K]][0, 0, %[[KS]], 0] [1, 4, %[[COLS]], 16]
+// CHECK:   %[[FULLW:.+]] = arith.minsi %[[FULL]], %[[C128]]
+// CHECK:   %[[SPLIT:.+]] = arith.maxsi %[[C0]], %[[FULLW]]
+// CHECK:   %[[UNMASKED:.+]]:3 = scf.for %[[KS:.+]] = %[[C0]] to %[[SPLIT]] step %[[C64]]
+// CHECK:     tensor.extract_slice %[[KTR]][0, 0, 0, %[[KS]]] [1, 4, 16, 64]
 // CHECK-NOT: linalg.index
 // CHECK:     math.exp2
 // CHECK:     scf.yield
-// CHECK:   %[[MASKED:.+]]:3 = scf.for %[[KS2:.+]] = %[[FULL]] to %[[END]] step %[[C64]] iter_args(%{{.+}} = %[[UNMASKED]]#0, %{{.+}} = %[[UNMASKED]]#1, %{{.+}} = %[[UNMASKED]]#2)
+// CHECK:   %[[UNMASKEDTAIL:.+]]:3 = scf.for %[[KST:.+]] = %[[SPLIT]] to %[[FULL]] step %[[C64]] iter_args(%{{.+}} = %[[UNMASKED]]#0, %{{.+}} = %[[UNMASKED]]#1, %{{.+}} = %[[UNMASKED]]#2)
+// CHECK:     tensor.extract_slice %[[KTR]][0, 0, 0, %[[KST]]] [1, 4, 16, 22]
+// CHECK-NOT: linalg.index
+// CHECK:     scf.yield
+// CHECK:   %[[ENDW:.+]] = arith.minsi %[[END]], %[[C128]]
+// CHECK:   %[[MSPLIT:.+]] = arith.maxsi %[[FULL]], %[[ENDW]]
+// CHECK:   %[[MASKED:.+]]:3 = scf.for %[[KS2:.+]] = %[[FULL]] to %[[MSPLIT]] step %[[C64]] iter_args(%{{.+}} = %[[UNMASKEDTAIL]]#0, %{{.+}} = %[[UNMASKEDTAIL]]#1, %{{.+}} = %[[UNMASKEDTAIL]]#2)
 // CHECK:     %[[SC:.+]] = linalg.generic
 // CHECK:     %[[OFF:.+]] = arith.subi %[[LIMIT]], %[[KS2]]
 // CHECK:     linalg.generic {{.*}} outs(%[[SC]] :
@@ -131,18 +141,29 @@ func.func @flash_gqa(%q: tensor<2x4x128x16xf32>, %k: tensor<2x2x128x16xf32>,
 // CHECK:       %[[SEEN:.+]] = arith.cmpi sle, %[[J]], %[[JMAX]]
 // CHECK:       arith.select %[[SEEN]], %{{.+}}, %[[NINF]]
 // CHECK:     math.exp2
-// The masked P·V skips the keys a row does not see (no 0·NaN from them).
-// CHECK:     linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<1x4x1x?x?xf32>, tensor<1x4x?x8xf32>)
-// CHECK:       %[[PVSUM:.+]] = arith.addf
+// The masked P·V adds 0 for the keys a row does not see (no 0·NaN from
+// them: the select never reads their product).
+// CHECK:     linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<1x4x1x64x64xf32>, tensor<1x4x64x8xf32>)
+// CHECK:     ^bb0(%{{.+}}: f32, %{{.+}}: f32, %[[OLD:.+]]: f32):
+// CHECK:       %[[PROD:.+]] = arith.mulf
 // CHECK:       %[[PI:.+]] = linalg.index 3
 // CHECK:       %[[PJ:.+]] = linalg.index 5
 // CHECK:       %[[PJMAX:.+]] = arith.addi %[[PI]], %[[OFF]]
 // CHECK:       %[[PSEEN:.+]] = arith.cmpi sle, %[[PJ]], %[[PJMAX]]
-// CHECK:       arith.select %[[PSEEN]], %[[PVSUM]], %{{.+}}
+// CHECK:       %[[TERM:.+]] = arith.select %[[PSEEN]], %[[PROD]], %{{.+}}
+// CHECK:       arith.addf %[[OLD]], %[[TERM]]
 // CHECK:     scf.yield
-// CHECK:   linalg.generic {{.*}} ins(%[[MASKED]]#2, %[[MASKED]]#1
+// CHECK:   %[[MASKEDTAIL:.+]]:3 = scf.for %{{.+}} = %[[MSPLIT]] to %[[END]] step %[[C64]] iter_args(%{{.+}} = %[[MASKED]]#0, %{{.+}} = %[[MASKED]]#1, %{{.+}} = %[[MASKED]]#2)
+// CHECK:     linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<1x4x1x64x22xf32>, tensor<1x4x22x8xf32>)
+// CHECK:       linalg.index 5
+// CHECK:     scf.yield
+// CHECK:   linalg.generic {{.*}} ins(%[[MASKEDTAIL]]#2, %[[MASKEDTAIL]]#1
 // CHECK:   arith.divf
-// CHECK:   tensor.insert_slice {{.*}}[0, 0, 0, %[[QS]], 0] [1, 4, 1, %[[ROWS]], 8]
+// CHECK:   tensor.insert_slice {{.*}}[0, 0, 0, %[[QS]], 0] [1, 4, 1, 64, 8]
+// CHECK: %[[C100:.+]] = arith.constant 100 : index
+// CHECK: scf.for %[[QST:.+]] = %[[C64]] to %[[C100]] step %[[C64]] iter_args(%{{.+}} = %[[WHOLEQ]])
+// CHECK:   tensor.extract_slice %{{.+}}[0, 0, 0, %[[QST]], 0] [1, 4, 1, 36, 16]
+// CHECK:   tensor.insert_slice {{.*}}[0, 0, 0, %[[QST]], 0] [1, 4, 1, 36, 8]
 func.func @flash_causal_tails(%q: tensor<1x4x100x16xf32>, %k: tensor<1x4x150x16xf32>,
                               %v: tensor<1x4x150x8xf32>) -> tensor<1x4x100x8xf32> {
   %o = tucker.flash %q, %k, %v {causal}
@@ -206,9 +227,10 @@ func.func @flash_dynamic_bf16(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf1
 // CHECK: linalg.generic {{.*}} ins(%[[K]], %[[K]], %[[KTAB]]#0, %[[KTAB]]#1 : {{.*}})
 // CHECK: %[[KR:.+]] = tensor.collapse_shape {{.*}} into tensor<1x1x24x32xf32>
 // CHECK: tensor.expand_shape %[[QR]] {{.*}} into tensor<1x1x2x16x32xf32>
+// CHECK: %[[KRT:.+]] = linalg.transpose ins(%[[KR]] : tensor<1x1x24x32xf32>) outs(%{{.+}} : tensor<1x1x32x24xf32>)
 // CHECK: scf.for
 // CHECK:   scf.for
-// CHECK:     tensor.extract_slice %[[KR]]{{.*}} [1, 1, 24, 32]
+// CHECK:     tensor.extract_slice %[[KRT]]{{.*}} [1, 1, 32, 24]
 // CHECK:     tensor.extract_slice %[[V]]{{.*}} [1, 1, 24, 32]
 // CHECK:   arith.truncf %{{.+}} : f32 to f16
 func.func @flash_rope(%q: tensor<1x2x16x32xf16>, %k: tensor<1x1x24x32xf16>,
@@ -380,12 +402,21 @@ func.func @flash_mixed_static(%q: tensor<?x2x?x8xf32>, %k: tensor<2x1x16x8xf32>,
 // CHECK:   %[[FIRST:.+]] = arith.addi %[[FLIMIT]], %[[C1]]
 // CHECK:   %[[BASE:.+]] = arith.subi %[[QS]], %[[C2]]
 // CHECK:   %[[FULL:.+]] = arith.select
-// CHECK:   %[[UNMASKED:.+]]:3 = scf.for %{{.+}} = %[[C0]] to %[[FULL]] step %[[C64]]
+// The whole 64-key tiles, then the 36-key tail, unmasked and masked.
+// CHECK:   %[[FULLW:.+]] = arith.minsi %[[FULL]], %[[C64]]
+// CHECK:   %[[SPLIT:.+]] = arith.maxsi %[[C0]], %[[FULLW]]
+// CHECK:   %[[UNMASKED:.+]]:3 = scf.for %{{.+}} = %[[C0]] to %[[SPLIT]] step %[[C64]]
 // CHECK-NOT: linalg.index
 // CHECK:     scf.yield
-// CHECK:   scf.for %[[KS:.+]] = %[[FULL]] to %[[END]] step %[[C64]] iter_args(%{{.+}} = %[[UNMASKED]]#0
+// CHECK:   %[[UNMASKEDTAIL:.+]]:3 = scf.for %{{.+}} = %[[SPLIT]] to %[[FULL]] step %[[C64]] iter_args(%{{.+}} = %[[UNMASKED]]#0
+// CHECK:     tensor<4x2x2x2x36xf32>
+// CHECK-NOT: linalg.index
+// CHECK:     scf.yield
+// CHECK:   %[[ENDW:.+]] = arith.minsi %[[END]], %[[C64]]
+// CHECK:   %[[MSPLIT:.+]] = arith.maxsi %[[FULL]], %[[ENDW]]
+// CHECK:   %[[MASKED:.+]]:3 = scf.for %[[KS:.+]] = %[[FULL]] to %[[MSPLIT]] step %[[C64]] iter_args(%{{.+}} = %[[UNMASKEDTAIL]]#0
 // CHECK:     %[[OFF:.+]] = arith.subi %[[BASE]], %[[KS]]
-// CHECK:     linalg.generic {{.*}} ins(%[[COUNTS]] : tensor<4xindex>) outs(%{{.+}} : tensor<4x2x2x2x?xf32>)
+// CHECK:     linalg.generic {{.*}} ins(%[[COUNTS]] : tensor<4xindex>) outs(%{{.+}} : tensor<4x2x2x2x64xf32>)
 // CHECK:     ^bb0(%[[L:.+]]: index, %[[S:.+]]: f32):
 // CHECK:       %[[I:.+]] = linalg.index 3
 // CHECK:       %[[J:.+]] = linalg.index 4
@@ -393,15 +424,18 @@ func.func @flash_mixed_static(%q: tensor<?x2x?x8xf32>, %k: tensor<2x1x16x8xf32>,
 // CHECK:       %[[JMAX:.+]] = arith.addi %[[IOFF]], %[[L]]
 // CHECK:       %[[SEEN:.+]] = arith.cmpi sle, %[[J]], %[[JMAX]]
 // CHECK:       arith.select %[[SEEN]], %[[S]], %[[NINF]]
-// CHECK:     linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[COUNTS]] : tensor<4x2x2x2x?xf32>, tensor<4x2x?x8xf32>, tensor<4xindex>)
+// CHECK:     linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[COUNTS]] : tensor<4x2x2x2x64xf32>, tensor<4x2x64x8xf32>, tensor<4xindex>)
 // CHECK:     ^bb0(%{{.+}}: f32, %{{.+}}: f32, %[[PL:.+]]: index, %[[OLD:.+]]: f32):
-// CHECK:       %[[SUM:.+]] = arith.addf %[[OLD]]
+// CHECK:       %[[PROD:.+]] = arith.mulf
 // CHECK:       %[[PI:.+]] = linalg.index 3
 // CHECK:       %[[PJ:.+]] = linalg.index 5
 // CHECK:       %[[PIOFF:.+]] = arith.addi %[[PI]], %[[OFF]]
 // CHECK:       %[[PJMAX:.+]] = arith.addi %[[PIOFF]], %[[PL]]
 // CHECK:       %[[PSEEN:.+]] = arith.cmpi sle, %[[PJ]], %[[PJMAX]]
-// CHECK:       arith.select %[[PSEEN]], %[[SUM]], %[[OLD]]
+// CHECK:       %[[TERM:.+]] = arith.select %[[PSEEN]], %[[PROD]], %{{.+}}
+// CHECK:       arith.addf %[[OLD]], %[[TERM]]
+// CHECK:   scf.for %{{.+}} = %[[MSPLIT]] to %[[END]] step %[[C64]] iter_args(%{{.+}} = %[[MASKED]]#0
+// CHECK:     linalg.generic {{.*}} ins(%[[COUNTS]] : tensor<4xindex>) outs(%{{.+}} : tensor<4x2x2x2x36xf32>)
 func.func @flash_lengths_causal(%q: tensor<4x4x2x16xf32>, %k: tensor<4x2x100x16xf32>,
                                 %v: tensor<4x2x100x8xf32>, %len: tensor<4xi32>) -> tensor<4x4x2x8xf32> {
   %o = tucker.flash %q, %k, %v lengths(%len : tensor<4xi32>) {causal}
@@ -432,10 +466,25 @@ func.func @flash_lengths_causal(%q: tensor<4x4x2x16xf32>, %k: tensor<4x2x100x16x
 // CHECK: scf.for
 // CHECK:   arith.maxsi %[[FEWEST]]
 // CHECK:   %[[FULL:.+]] = arith.select
-// CHECK:   %[[UNMASKED:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[FULL]]
+// The whole tiles below ⌊Nk / 64⌋·64 have the static 64 keys, the tail
+// loops the dynamic rest.
+// CHECK:   %[[NT:.+]] = arith.divui %[[NK:.+]], %[[C64:.+]] : index
+// CHECK:   %[[WHOLE:.+]] = arith.muli %[[NT]], %[[C64]]
+// CHECK:   %[[FULLW:.+]] = arith.minsi %[[FULL]], %[[WHOLE]]
+// CHECK:   %[[SPLIT:.+]] = arith.maxsi %{{.+}}, %[[FULLW]]
+// CHECK:   %[[UNMASKED:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[SPLIT]]
+// CHECK-NOT: linalg.index
+// CHECK:     tensor<?x1x2x3x64xf32>
 // CHECK-NOT: linalg.index
 // CHECK:     scf.yield
-// CHECK:   scf.for %[[KS:.+]] = %[[FULL]] to %[[MOST]]
+// CHECK:   %[[UNMASKEDTAIL:.+]]:3 = scf.for %{{.+}} = %[[SPLIT]] to %[[FULL]]
+// CHECK:     %[[REST:.+]] = arith.subi %[[NK]], %{{.+}}
+// CHECK:     arith.minsi %[[REST]], %[[C64]]
+// CHECK-NOT: linalg.index
+// CHECK:     scf.yield
+// CHECK:   %[[MOSTW:.+]] = arith.minsi %[[MOST]], %{{.+}}
+// CHECK:   %[[MSPLIT:.+]] = arith.maxsi %[[FULL]], %[[MOSTW]]
+// CHECK:   scf.for %[[KS:.+]] = %[[FULL]] to %[[MSPLIT]]
 // CHECK:     %[[OFF:.+]] = arith.subi %[[CM1]], %[[KS]]
 // CHECK:     linalg.generic {{.*}} ins(%[[COUNTS]] : tensor<?xindex>)
 // CHECK:     ^bb0(%[[L:.+]]: index, %{{.+}}: f32):
