@@ -11,11 +11,12 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -79,7 +80,13 @@ using PFN_cuMemcpyHtoD = CUresult (*)(CUdeviceptr, const void *, size_t);
 using PFN_cuMemcpyHtoDAsync = CUresult (*)(CUdeviceptr, const void *, size_t,
                                            CUstream);
 using PFN_cuMemcpyDtoH = CUresult (*)(void *, CUdeviceptr, size_t);
+using PFN_cuMemsetD8Async = CUresult (*)(CUdeviceptr, unsigned char, size_t,
+                                         CUstream);
 using PFN_cuStreamSynchronize = CUresult (*)(CUstream);
+using PFN_cuStreamCreate = CUresult (*)(CUstream *, unsigned);
+using PFN_cuThreadExchangeStreamCaptureMode = CUresult (*)(int *);
+constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 using CUmemoryPool = void *;
 using PFN_cuMemAllocAsync = CUresult (*)(CUdeviceptr *, size_t, CUstream);
 using PFN_cuMemFreeAsync = CUresult (*)(CUdeviceptr, CUstream);
@@ -139,7 +146,11 @@ struct Driver {
   PFN_cuMemcpyHtoD cuMemcpyHtoD = nullptr;
   PFN_cuMemcpyHtoDAsync cuMemcpyHtoDAsync = nullptr;
   PFN_cuMemcpyDtoH cuMemcpyDtoH = nullptr;
+  PFN_cuMemsetD8Async cuMemsetD8Async = nullptr;
   PFN_cuStreamSynchronize cuStreamSynchronize = nullptr;
+  PFN_cuStreamCreate cuStreamCreate = nullptr;
+  PFN_cuThreadExchangeStreamCaptureMode cuThreadExchangeStreamCaptureMode =
+      nullptr;
   PFN_cuTensorMapEncodeTiled cuTensorMapEncodeTiled = nullptr;
   // Stream-ordered allocation (CUDA 11.2 on); optional.
   PFN_cuMemAllocAsync cuMemAllocAsync = nullptr;
@@ -284,6 +295,10 @@ int loadDriverLocked(const char *libraryPath) {
   loadSymbol(handle, d.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", missing);
   loadSymbol(handle, d.cuMemcpyDtoH, "cuMemcpyDtoH_v2", missing);
   loadSymbol(handle, d.cuStreamSynchronize, "cuStreamSynchronize", missing);
+  loadSymbol(handle, d.cuMemsetD8Async, "cuMemsetD8Async", missing);
+  loadSymbol(handle, d.cuStreamCreate, "cuStreamCreate", missing);
+  loadSymbol(handle, d.cuThreadExchangeStreamCaptureMode,
+             "cuThreadExchangeStreamCaptureMode", missing);
   // cuTensorMapEncodeTiled exists from CUDA 12.0 on; without it everything
   // else still works, and tuckerCudaEncodeTiledTensorMap reports it.
   d.cuTensorMapEncodeTiled = reinterpret_cast<PFN_cuTensorMapEncodeTiled>(
@@ -716,6 +731,64 @@ int tuckerCudaMemcpyHtoDAsync(uint64_t dst, const void *src, size_t bytes,
   return check(gDriver.cuMemcpyHtoDAsync(dst, src, bytes,
                                          reinterpret_cast<CUstream>(stream)),
                "cuMemcpyHtoDAsync", std::to_string(bytes) + " bytes");
+}
+
+/// cuMemAlloc of `bytes`, filled by `fill` (enqueued on a private stream)
+/// and complete on return. A stream of this thread may be capturing a graph
+/// (torch's capture streams are non-blocking): in the relaxed capture mode
+/// this thread may allocate, and the private non-blocking stream fills
+/// without joining the capture; waiting on that stream alone makes the fill
+/// complete for every later launch.
+static int
+allocateFilled(uint64_t *devicePtr, size_t bytes,
+               const std::function<CUresult(CUdeviceptr, CUstream)> &fill) {
+  Driver &d = gDriver;
+  std::string what = std::to_string(bytes) + " bytes";
+  if (int rc = ensureContext(what.c_str()))
+    return rc;
+  static std::once_flag once;
+  static CUstream fills = nullptr;
+  static int streamStatus = 0;
+  std::call_once(once, [&] {
+    streamStatus = check(d.cuStreamCreate(&fills, CU_STREAM_NON_BLOCKING),
+                         "cuStreamCreate", "fill stream");
+  });
+  if (streamStatus)
+    return streamStatus;
+  int mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+  if (int rc = check(d.cuThreadExchangeStreamCaptureMode(&mode),
+                     "cuThreadExchangeStreamCaptureMode", what))
+    return rc;
+  CUdeviceptr ptr = 0;
+  int rc = check(d.cuMemAlloc(&ptr, bytes), "cuMemAlloc", what);
+  if (!rc)
+    rc = check(fill(ptr, fills), "filling", what);
+  if (!rc)
+    rc = check(d.cuStreamSynchronize(fills), "cuStreamSynchronize", what);
+  int restore = check(d.cuThreadExchangeStreamCaptureMode(&mode),
+                      "cuThreadExchangeStreamCaptureMode", what);
+  if (rc && ptr)
+    d.cuMemFree(ptr);
+  if (rc || restore)
+    return rc ? rc : restore;
+  *devicePtr = ptr;
+  return 0;
+}
+
+int tuckerCudaUpload(uint64_t *devicePtr, const void *src, size_t bytes) {
+  TUCKER_REQUIRE_ARG(devicePtr && src, "tuckerCudaUpload: NULL pointer");
+  TUCKER_REQUIRE_DRIVER();
+  return allocateFilled(devicePtr, bytes, [&](CUdeviceptr dst, CUstream s) {
+    return gDriver.cuMemcpyHtoDAsync(dst, src, bytes, s);
+  });
+}
+
+int tuckerCudaAllocZeroed(uint64_t *devicePtr, size_t bytes) {
+  TUCKER_REQUIRE_ARG(devicePtr, "tuckerCudaAllocZeroed: devicePtr is NULL");
+  TUCKER_REQUIRE_DRIVER();
+  return allocateFilled(devicePtr, bytes, [&](CUdeviceptr dst, CUstream s) {
+    return gDriver.cuMemsetD8Async(dst, 0, bytes, s);
+  });
 }
 
 int tuckerCudaMemcpyDtoH(void *dst, uint64_t src, size_t bytes) {

@@ -26,13 +26,17 @@
 //  - Constants (weights, tables): each read goes through
 //    tuckerDeviceConstant, which uploads the host global once and keeps the
 //    copy for the life of the process.
+//  - Both uploads go through tuckerCudaUpload, which is legal while a stream
+//    is capturing a CUDA graph: a call captured with buffers or shapes not
+//    seen before (dynamic shapes, a graph's own static buffers) still works.
 //  - Launches: a launch that the host code announces with
 //    tuckerLaunchDependentNext() (a flash whose schedule has
 //    dependent_launch: the decode kernels, which wait for the previous grid
 //    themselves) goes through tuckerCudaLaunchDependent (programmatic
 //    stream serialization).
 //  - Device allocations (buffers of dynamic size; the static ones live in
-//    the entry's workspace): stream-ordered on the given stream, from the
+//    the entry's workspace): stream-ordered on the given stream (none given:
+//    the caller's, inside its bracket), from the
 //    device's default memory pool (cuMemAllocAsync / cuMemFreeAsync), so they
 //    neither wait nor, once the pool holds enough, allocate.
 //  - Errors: every failure prints "tucker mgpu: <call>: <message>" on stderr
@@ -200,8 +204,17 @@ MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
 /// Stream-ordered on `stream` (the caller's inside a C entry): a buffer of
 /// dynamic size costs neither a synchronization nor, once the pool holds
 /// enough, a driver allocation.
+/// The stream of an allocation or free: a synchronous gpu.alloc or
+/// gpu.dealloc passes none (the legacy default stream), which inside a
+/// caller's bracket is the caller's stream (also what CUDA graph capture
+/// requires: no work on the legacy stream while a stream captures).
+static void *allocationStream(void *stream) {
+  return stream || callerStreams.empty() ? stream : callerStreams.back();
+}
+
 MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream,
                                bool isHostShared) {
+  stream = allocationStream(stream);
   if (isHostShared)
     fail("mgpuMemAlloc", "host-shared (managed) memory is not supported");
   ensureContext("mgpuMemAlloc");
@@ -216,6 +229,7 @@ MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream,
 MGPU_EXPORT void mgpuMemFree(void *pointer, void *stream) {
   if (pointer == nullptr)
     return;
+  stream = allocationStream(stream);
   ensureContext("mgpuMemFree");
   check(tuckerCudaFreeAsync(reinterpret_cast<uint64_t>(pointer),
                             static_cast<TuckerCudaStream>(stream)),
@@ -270,9 +284,7 @@ MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
   if (it != cache.end())
     return reinterpret_cast<void *>(it->second);
   uint64_t device = 0;
-  check(tuckerCudaMalloc(&device, TUCKER_TENSOR_MAP_BYTES), call);
-  check(tuckerCudaMemcpyHtoD(device, map.data(), TUCKER_TENSOR_MAP_BYTES),
-        call);
+  check(tuckerCudaUpload(&device, map.data(), TUCKER_TENSOR_MAP_BYTES), call);
   cache.emplace(map, device);
   return reinterpret_cast<void *>(device);
 }
@@ -281,9 +293,8 @@ MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
 ///   func.func private @tuckerDeviceConstant(i64, i64, i64) -> memref<?xi8>):
 /// the device copy of the `bytes` at host address `host`, uploaded on the
 /// first call and kept, its device address in the module's zero-initialized
-/// int64 at `slot`, for the life of the process. The first call synchronizes
-/// the context (the copy is complete before any stream reads it), so it must
-/// not run under stream capture.
+/// int64 at `slot`, for the life of the process. The copy is complete before
+/// the first call returns, and may be made under stream capture.
 MGPU_EXPORT void _mlir_ciface_tuckerDeviceConstant(Descriptor *result,
                                                    int64_t host, int64_t bytes,
                                                    int64_t slot) {
@@ -296,11 +307,9 @@ MGPU_EXPORT void _mlir_ciface_tuckerDeviceConstant(Descriptor *result,
     address = __atomic_load_n(device, __ATOMIC_ACQUIRE);
     if (address == 0) {
       ensureContext(call);
-      check(tuckerCudaMalloc(&address, static_cast<size_t>(bytes)), call);
-      check(tuckerCudaMemcpyHtoD(address, reinterpret_cast<const void *>(host),
-                                 static_cast<size_t>(bytes)),
+      check(tuckerCudaUpload(&address, reinterpret_cast<const void *>(host),
+                             static_cast<size_t>(bytes)),
             call);
-      check(tuckerCudaContextSynchronize(), call);
       __atomic_store_n(device, address, __ATOMIC_RELEASE);
     }
   }

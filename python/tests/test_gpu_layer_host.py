@@ -129,6 +129,9 @@ def test_kernel_passes_one_workspace_per_stream(fake_cuda_library, monkeypatch):
             return getattr(torch, name)
 
     monkeypatch.setattr(compiler, "_torch", lambda: FakeTorch())
+    # Workspaces in CPU memory (tucker's runtime makes them on a GPU).
+    monkeypatch.setattr(compiler.Kernel, "_device_zeros",
+                        lambda self, nbytes: torch.zeros(nbytes, dtype=torch.uint8))
     lib = ctypes.CDLL(fake_cuda_library)
     seen = (ctypes.c_void_p * 4).in_dll(lib, "seen")
     x = torch.arange(4, dtype=torch.float32)

@@ -31,6 +31,7 @@ import os
 import shutil
 import sys
 import tempfile
+import weakref
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -356,10 +357,10 @@ class Kernel:
         (a synchronous copy), the flash kernels' tensor maps of that workspace and of the
         arguments are made, and the cuBLASLt plans of those shapes are chosen. A call inside
         capture needs it (RuntimeError otherwise); it also keeps that work out of the first
-        timed call. Capture with the shapes, and for a flash that reads an argument directly the
-        tensors, that load() was given (a new buffer address costs a synchronous tensor-map
-        upload, which capture refuses). Calls captured into graphs share one workspace per
-        kernel: replay those graphs in order (one stream), not concurrently.
+        timed call. Calls under capture may then take other shapes and buffers: what a new shape
+        or buffer address needs (a flash's tensor maps) is uploaded in a way capture allows,
+        before the call returns. Calls captured into graphs share one workspace per kernel:
+        replay those graphs in order (one stream), not concurrently.
         cpu: nothing to upload; a no-op. device: None or the kernel's device (cuda:0 / cpu)."""
         torch = _torch()
         if not self._cuda:
@@ -418,19 +419,19 @@ class Kernel:
         return self._workspaces[stream][1]
 
     def _device_zeros(self, nbytes):
-        """Zero-filled device memory of the kernel's own, allocated on a side stream (outside any
-        memory pool that the caller's stream allocates to: torch.compile's CUDA graph trees send
-        their stream's allocations to the graph's pool, which must hold the graph's tensors
-        only), waited for, and marked as used by the caller's stream (not reused while its calls
-        may still read it, once the kernel is freed)."""
-        torch = _torch()
-        side = torch.cuda.Stream(device=0)
-        with torch.cuda.stream(side):
-            buf = torch.zeros(nbytes, dtype=torch.uint8, device="cuda:0")
-        side.synchronize()
-        if buf.is_cuda:
-            buf.record_stream(torch.cuda.current_stream(0))
-        return buf
+        """Zero-filled device memory of the kernel's own, from tucker's runtime (cuMemAlloc, then
+        a memset it waits for): outside torch's allocator, so outside any memory pool the
+        caller's stream or thread allocates to (torch.compile's CUDA graph trees send those to
+        the graph's pool, which must hold the graph's tensors only), and legal under capture.
+        Freed with the kernel, after the device has finished what may still read it."""
+        ptr = ctypes.c_uint64(0)
+        alloc = self._lib.tuckerCudaAllocZeroed
+        alloc.argtypes = [ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]
+        if alloc(ctypes.byref(ptr), nbytes) != 0:
+            message = ctypes.CFUNCTYPE(ctypes.c_char_p)(("tuckerCudaGetLastError", self._lib))()
+            raise RuntimeError(f"@{self.entry}: allocating its {nbytes}-byte device workspace "
+                               f"failed: {message.decode(errors='replace')}")
+        return _DeviceBuffer(self._lib, ptr.value)
 
     def _fast_plan(self):
         """For the common call (every argument a dense torch tensor of the right type, on the
@@ -575,6 +576,27 @@ class Kernel:
             if tracked:
                 outs = [_NoBackward.get().apply(self.entry, out, *tracked) for out in outs]
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+class _DeviceBuffer:
+    """Device memory from tucker's runtime: data_ptr() as a torch tensor has it; freed when
+    collected (the context synchronized first: a captured graph or an enqueued call may still
+    read it; under capture, where neither is allowed, it is left allocated)."""
+
+    def __init__(self, lib, ptr):
+        self._ptr = ptr
+        weakref.finalize(self, _DeviceBuffer._free, lib, ptr)
+
+    def data_ptr(self):
+        return self._ptr
+
+    @staticmethod
+    def _free(lib, ptr):
+        torch = _torch()
+        if torch.cuda.is_current_stream_capturing():
+            return
+        lib.tuckerCudaContextSynchronize()
+        lib.tuckerCudaFree(ctypes.c_uint64(ptr))
 
 
 def _options_string(options):

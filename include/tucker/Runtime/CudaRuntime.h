@@ -175,6 +175,15 @@ TUCKER_CUDA_EXPORT int tuckerCudaMemcpyHtoD(uint64_t dst, const void *src,
 TUCKER_CUDA_EXPORT int tuckerCudaMemcpyHtoDAsync(uint64_t dst, const void *src,
                                                  size_t bytes,
                                                  TuckerCudaStream stream);
+/* Allocates `bytes` of device memory holding a copy of `src`, complete on
+   return, for the life of the process unless freed. Legal while a stream of
+   the process is capturing a CUDA graph (the copy neither joins the capture
+   nor waits for it), so that a first call under capture can upload what it
+   needs (tensor maps, constants). */
+TUCKER_CUDA_EXPORT int tuckerCudaUpload(uint64_t *devicePtr, const void *src,
+                                        size_t bytes);
+/* Likewise, `bytes` of zeros (free with tuckerCudaFree). */
+TUCKER_CUDA_EXPORT int tuckerCudaAllocZeroed(uint64_t *devicePtr, size_t bytes);
 TUCKER_CUDA_EXPORT int tuckerCudaMemcpyDtoH(void *dst, uint64_t src,
                                             size_t bytes);
 TUCKER_CUDA_EXPORT int tuckerCudaStreamSynchronize(TuckerCudaStream stream);

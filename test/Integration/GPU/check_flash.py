@@ -21,7 +21,8 @@ When the entry also returns the flash's log-sum-exp (f32 [B, Hq, Nq]), it is
 compared with torch.logsumexp of the masked, scaled float32 scores: -inf
 exactly where a row sees no key, else within an absolute 1e-3 (lse is a log).
 Inputs are random (seeded), the output is poisoned with NaN before every call
-(the block tucker's Kernel allocates it in is filled with NaN first),
+(the block tucker's Kernel allocates it in is filled with NaN first), and with
+lengths the cache past each sequence's L holds NaN in k and Inf in v,
 and the result is compared with a float32 torch reference on the GPU: causal
 aligns the last query with the last valid key (query i sees key j iff
 j < L and j <= i + L - Nq) and a row that sees no key is 0. Tolerance on the relative
@@ -61,23 +62,26 @@ def open_case(repeat):
     return args, case, Kernel(os.path.abspath(args.library), sig)
 
 
-def call_poisoned(kernel, inputs, out_shape, dt, before_call=None):
+def call_poisoned(kernel, inputs, out_shape, dt, before_call=None, extra=()):
     """kernel(*inputs) on a side stream (the entry must enqueue on torch's current stream), its
     output's block poisoned with NaN first (torch's caching allocator hands a freed block of the
-    same size on the same stream back to the next request); `before_call` runs on that stream
-    just before the call. Returns (output, whether it got the poisoned block), synchronized."""
+    same size on the same stream back to the next request), and the block of each further result
+    in `extra` ((shape, dtype) pairs) too; `before_call` runs on that stream just before the
+    call. Returns (the result, whether the output got the poisoned block), synchronized."""
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
-        poison = torch.full(out_shape, float("nan"), device="cuda", dtype=dt)
-        poisoned = poison.data_ptr()
+        poison = [torch.full(out_shape, float("nan"), device="cuda", dtype=dt)]
+        poison += [torch.full(s, float("nan"), device="cuda", dtype=d) for s, d in extra]
+        poisoned = poison[0].data_ptr()
         del poison
         if before_call:
             before_call()
         out = kernel(*inputs)
     torch.cuda.current_stream().wait_stream(side)
     torch.cuda.synchronize()
-    return out, out.data_ptr() == poisoned
+    first = out[0] if isinstance(out, tuple) else out
+    return out, first.data_ptr() == poisoned
 
 
 def read_case(path):
@@ -123,18 +127,19 @@ def reference(q, k, v, causal, scale, rope=None, lengths=None):
     lse = torch.empty(B, Hq, Nq, device=q.device, dtype=torch.float32)
     for b in range(B):
         L = Nk if lengths is None else min(max(int(lengths[b]), 0), Nk)
-        qb, kb, vb = q[b:b + 1], k[b:b + 1], v[b:b + 1]
+        # Only the first L keys exist (what lies past them must not matter).
+        qb, kb, vb = q[b:b + 1], k[b:b + 1, :, :L], v[b:b + 1, :, :L]
         if rope:
             qb = rotate(qb, rope, torch.arange(Nq, device=q.device) + (L - Nq))
-            kb = rotate(kb, rope, torch.arange(Nk, device=q.device))
+            kb = rotate(kb, rope, torch.arange(L, device=q.device))
         kf = kb.float().repeat_interleave(g, dim=1)
         vf = vb.float().repeat_interleave(g, dim=1)
         for r0 in range(0, Nq, 1024):
             r1 = min(Nq, r0 + 1024)
             s = torch.matmul(qb[:, :, r0:r1].float(), kf.transpose(-1, -2)) * scale
             i = torch.arange(r0, r1, device=q.device)[:, None]
-            j = torch.arange(Nk, device=q.device)[None, :]
-            hidden = j >= L
+            j = torch.arange(L, device=q.device)[None, :]
+            hidden = torch.zeros_like(j, dtype=torch.bool)
             if causal:
                 hidden = hidden | (j > i + (L - Nq))
             s = s.masked_fill(hidden, float("-inf"))
@@ -161,12 +166,20 @@ def main():
             inputs.append(torch.randn(s.shape, device="cuda", dtype=dt, generator=gen))
     q, k = inputs[0], inputs[1]
     out_dv = kernel.signature.results[0].shape[-1]
+    heads_major = case.get("layout") == "bnhd"
+    if lengths is not None:  # the cache past each length holds NaN (k) and Inf (v)
+        seq = 1 if heads_major else 2
+        for b, n in enumerate(lengths):
+            n = min(max(int(n), 0), k.shape[seq])
+            k.narrow(0, b, 1).narrow(seq, n, k.shape[seq] - n).fill_(float("nan"))
+            if "value_column" not in case:
+                v_in = inputs[2]
+                v_in.narrow(0, b, 1).narrow(seq, n, v_in.shape[seq] - n).fill_(float("inf"))
     if "value_column" in case:
         c = case["value_column"]
         v = k[..., c:c + out_dv]
     else:
         v = inputs[2]
-    heads_major = case.get("layout") == "bnhd"
     if heads_major:  # the reference takes [B, H, N, D]
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))
     scale = case.get("scale") or 1.0 / math.sqrt(q.shape[-1])
@@ -178,7 +191,8 @@ def main():
 
     worst, worst_lse, ok = 0.0, 0.0, True
     for _ in range(args.repeat):
-        o, reused = call_poisoned(kernel, inputs, tuple(ref.shape), dt)
+        extra = [(tuple(ref_lse.shape), torch.float32)] if with_lse else []
+        o, reused = call_poisoned(kernel, inputs, tuple(ref.shape), dt, extra=extra)
         lse = None
         if with_lse:
             o, lse = o
