@@ -795,9 +795,10 @@ static std::optional<std::string> findCudaRuntimeDir() {
 }
 
 /// Gives `entry` a leading `!llvm.ptr` argument, the caller's CUDA stream,
-/// and brackets its body with tuckerStreamBegin(stream) / tuckerStreamEnd()
+/// and opens its body with tuckerStreamBegin(stream)
 /// (lib/Runtime/MgpuShim.cpp): the launches inside go to that stream and
-/// the entry returns without synchronizing.
+/// the entry returns without synchronizing. closeStreamBracket ends it after
+/// the pipeline.
 static void addStreamArgument(ModuleOp module, func::FuncOp entry) {
   MLIRContext *ctx = module.getContext();
   ctx->getOrLoadDialect<LLVM::LLVMDialect>();
@@ -811,15 +812,33 @@ static void addStreamArgument(ModuleOp module, func::FuncOp entry) {
     return f;
   };
   func::FuncOp begin = declare("tuckerStreamBegin", {ptr});
-  func::FuncOp end = declare("tuckerStreamEnd", {});
   (void)entry.insertArgument(0, ptr, DictionaryAttr(), loc);
   Block &body = entry.getBody().front();
   b.setInsertionPointToStart(&body);
   func::CallOp::create(b, loc, begin, ValueRange{entry.getArgument(0)});
-  entry.walk([&](func::ReturnOp ret) {
+}
+
+/// Calls tuckerStreamEnd() before every return of the lowered entry: after
+/// the frees that buffer deallocation put last, which must still go to the
+/// caller's stream (a CUDA graph capture forbids the legacy stream).
+static LogicalResult closeStreamBracket(ModuleOp module, StringRef entry) {
+  auto func = module.lookupSymbol<LLVM::LLVMFuncOp>(entry);
+  if (!func)
+    return fail("the GPU pipeline left no llvm.func @" + entry.str());
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  auto end = module.lookupSymbol<LLVM::LLVMFuncOp>("tuckerStreamEnd");
+  if (!end) {
+    b.setInsertionPointToStart(module.getBody());
+    end = LLVM::LLVMFuncOp::create(
+        b, func.getLoc(), "tuckerStreamEnd",
+        LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {}));
+  }
+  func.walk([&](LLVM::ReturnOp ret) {
     b.setInsertionPoint(ret);
-    func::CallOp::create(b, loc, end, ValueRange{});
+    LLVM::CallOp::create(b, ret.getLoc(), end, ValueRange{});
   });
+  return success();
 }
 
 /// --target=cuda: --tucker-gpu-pipeline in-process (the kernels into a
@@ -848,6 +867,8 @@ static LogicalResult compileForCuda(ModuleOp module, func::FuncOp entry,
   if (failed(pm.run(module)))
     return fail("the GPU pipeline (--tucker-gpu-pipeline) failed on '" +
                 inputFilename + "'");
+  if (failed(closeStreamBracket(module, sig.entry)))
+    return failure();
   if (failed(checkInterface(module, sig, checks, /*leadingArgs=*/1)))
     return failure();
   // The device buffers' workspace, a trailing argument when there is one
