@@ -28,7 +28,8 @@
 // masks it when the tile crosses the sequence end or the causal diagonal,
 // updates (m, l), rescales O and adds P·V (RS-wgmma, P from registers),
 // then releases the slot. Producer, tensor maps, masking and rope are those
-// of FlashKernel.cpp.
+// of FlashKernel.cpp; so is the zeroing of the V rows past the sequence end
+// in the tile that holds it, here by the warpgroup that takes the tile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,7 +74,8 @@ private:
   StringRef ropeFrequencies;
   Value tmapQ, tmapK, tmapV, out, oPartial, stats, lengths, nq, nkAll,
       tilesPerSplit, counters;
-  Value nk; // keys of this CTA's sequence
+  Value nk;      // keys of this CTA's sequence
+  Value endTile; // spec.lengths: the key tile holding L (lengthTile)
   int64_t ns, nacc;
   Type halfType;
 
@@ -127,6 +129,8 @@ void DecodeKernelBuilder::build() {
   awaitPriorGrids(e, spec);
   tid = e.threadIdX();
   nk = sequenceKeys(e, spec, lengths, e.blockIdZ(), nkAll);
+  if (spec.lengths)
+    endTile = lengthTile(e, nk, nkAll, t.blockN);
   w = tileWork(e, spec, t, nq, nk, tilesPerSplit);
 
   wg = e.udiv(tid, e.i32(128));
@@ -192,6 +196,17 @@ void DecodeKernelBuilder::consumer() {
           fenceProxyAsync(e);
           e.namedBarrierSync(e.add(wg, e.i32(2)), 128);
         }
+        // After the rotation, as in FlashKernel.cpp; one warpgroup of the CTA
+        // takes this tile, so barrier 4 is its own.
+        if (spec.lengths)
+          e.ifThen(e.cmp(Pred::eq, tile, endTile), [&] {
+            zeroTileRows(e, t.v, e.mul(stage, e.i32(t.vStageBytes)),
+                         t.vChunkBytes, t.valueChunks,
+                         e.sub(nk, e.mul(tile, e.i32(t.blockN))), t.blockN,
+                         wgTid, 128);
+            fenceProxyAsync(e);
+            e.namedBarrierSync(e.i32(4), 128);
+          });
         SmallVector<Value> sv = scoresOfTile(e, spec, t, stage);
         SmallVector<Type> sTypes(ns, f32);
         SmallVector<Value> s = e.ifThenElse(
@@ -241,6 +256,15 @@ void DecodeKernelBuilder::consumer() {
     e.ifThen(e.cmp(Pred::ult, mine, most), [&] {
       e.namedBarrierSync(e.add(wg, e.i32(2)), 128);
     });
+  }
+  if (spec.lengths) {
+    // The same for the zeroing barrier: the warpgroup that did not take
+    // the tile holding L passes barrier 5 once.
+    Value local = e.sub(endTile, w.first);
+    Value taken = e.cmp(Pred::ult, local, w.nt);
+    Value notMine = e.cmp(Pred::ne, e.andi(local, e.i32(1)), wg);
+    e.ifThen(arith::AndIOp::create(e.builder(), e.loc(), taken, notMine),
+             [&] { e.namedBarrierSync(e.i32(5), 128); });
   }
   SmallVector<Value> fin = mergeWarpgroups(res);
   ArrayRef<Value> o = ArrayRef<Value>(fin).take_front(nacc);

@@ -18,7 +18,10 @@
 //  * causal: query tiles launched longest first, key tiles past the
 //    diagonal skipped, only tiles crossing the diagonal or the sequence end
 //    masked; rows and keys past N are masked / not stored (TMA zero-fills
-//    out-of-range rows).
+//    out-of-range rows);
+//  * lengths: the V rows past the sequence end L of the tile that holds it
+//    are zeroed in shared memory before P·V reads them (P = 0 times a NaN
+//    or Inf in the cache would reach O).
 //
 // Tensor maps are 4-D (innermost first): (D, N, heads, batch), so GQA reads
 // kv head h / (Hq / Hkv) by coordinate and nothing is flattened.
@@ -78,6 +81,7 @@ private:
   FlashTiling t;
   StringRef ropeFrequencies; // global of the rope frequencies, if any
   Value tmapQ, tmapK, tmapV, out, lengths, nq, nk;
+  Value endTile; // spec.lengths: the key tile holding L (lengthTile)
   Value lseOut; // f32 [B, Hq, Nq] when the spec writes the log-sum-exp
   int64_t ns, np, nacc;
   NVVM::WGMMATypes abType;
@@ -100,6 +104,7 @@ private:
 
   void rotateQuery();
   void rotateKeyTile(Value stage, Value tile);
+  void clearPastLength(Value stage, Value tile);
   void consumer();
   RowState overlapped(RowState st);
   SmallVector<Value> issueQK(Value stage);
@@ -121,7 +126,10 @@ private:
 
 void FlashKernelBuilder::build() {
   tid = e.threadIdX();
+  Value cacheKeys = nk;
   nk = sequenceKeys(e, spec, lengths, e.blockIdZ(), nk);
+  if (spec.lengths)
+    endTile = lengthTile(e, nk, cacheKeys, t.blockN);
   w = tileWork(e, spec, t, nq, nk, /*tilesPerSplit=*/Value());
   scaleLog2e = e.f32(spec.scaleLog2e);
   negScaleLog2e = e.f32(-spec.scaleLog2e);
@@ -171,6 +179,21 @@ void FlashKernelBuilder::rotateKeyTile(Value stage, Value tile) {
              });
   fenceProxyAsync(e);
   e.namedBarrierSync(e.i32(2 * t.consumers + 1), threads);
+}
+
+void FlashKernelBuilder::clearPastLength(Value stage, Value tile) {
+  // All consumer warpgroups read the tile's V rows. After the rotation: a
+  // rope pair may join a V column and a column outside V (v read from k).
+  if (!spec.lengths)
+    return;
+  int64_t threads = 128 * t.consumers;
+  e.ifThen(e.cmp(Pred::eq, tile, endTile), [&] {
+    zeroTileRows(e, t.v, e.mul(stage, e.i32(t.vStageBytes)), t.vChunkBytes,
+                 t.valueChunks, e.sub(nk, e.mul(tile, e.i32(t.blockN))),
+                 t.blockN, tid, threads);
+    fenceProxyAsync(e);
+    e.namedBarrierSync(e.i32(2 * t.consumers + 2), threads);
+  });
 }
 
 void FlashKernelBuilder::consumer() {
@@ -301,6 +324,7 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
   e.mbarrierWait(barrier(t.full, stage0), phase0);
   if (spec.rope())
     rotateKeyTile(stage0, e.i32(0));
+  clearPastLength(stage0, e.i32(0));
   pingPongWait();
   e.wgmmaFence();
   SmallVector<Value> s0 = issueQK(stage0);
@@ -338,6 +362,7 @@ RowState FlashKernelBuilder::overlapped(RowState st) {
         e.mbarrierWait(barrier(t.full, stage), phase);
         if (spec.rope())
           rotateKeyTile(stage, j);
+        clearPastLength(stage, j);
         pingPongWait();
         e.wgmmaFence();
         SmallVector<Value> s = issueQK(stage);

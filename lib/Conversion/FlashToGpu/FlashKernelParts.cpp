@@ -506,6 +506,44 @@ void mlir::tucker::flash_to_gpu::rotateRows(
   });
 }
 
+Value mlir::tucker::flash_to_gpu::lengthTile(KernelEmitter &e, Value keys,
+                                             Value cacheKeys, int64_t blockN) {
+  return e.select(e.cmp(Pred::ult, keys, cacheKeys),
+                  e.udiv(keys, e.i32(blockN)), e.i32(-1));
+}
+
+void mlir::tucker::flash_to_gpu::zeroTileRows(KernelEmitter &e,
+                                              int64_t tileBase, Value tileExtra,
+                                              int64_t chunkBytes,
+                                              int64_t chunks, Value firstRow,
+                                              int64_t rowCount, Value thread,
+                                              int64_t threads) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  // Granule g (16 B) of a chunk is row g / 8: the thread's granules are
+  // thread + k · threads, those from row firstRow on are stored. Unrolled:
+  // no loop state next to the live accumulators.
+  int64_t granules = rowCount * (FlashTiling::kRowBytes / 16);
+  Value first = e.mul(firstRow, e.i32(FlashTiling::kRowBytes / 16));
+  Value base =
+      e.add(e.add(tileExtra, e.i32(tileBase)), e.mul(thread, e.i32(16)));
+  Value zero = LLVM::ZeroOp::create(b, loc, VectorType::get({4}, e.i32()));
+  for (int64_t k = 0; k * threads < granules; ++k) {
+    Value g = k == 0 ? thread : e.add(thread, e.i32(k * threads));
+    Value store = e.cmp(Pred::uge, g, first);
+    if ((k + 1) * threads > granules)
+      store = arith::AndIOp::create(b, loc, store,
+                                    e.cmp(Pred::ult, g, e.i32(granules)));
+    e.ifThen(store, [&] {
+      for (int64_t c = 0; c < chunks; ++c)
+        LLVM::StoreOp::create(
+            b, loc, zero,
+            e.sharedAt(e.add(base, e.i32(16 * k * threads + c * chunkBytes))),
+            /*alignment=*/16);
+    });
+  }
+}
+
 SmallVector<Type> FlashKernelArgs::types(MLIRContext *ctx,
                                          const FlashKernelSpec &spec) {
   auto ptr = LLVM::LLVMPointerType::get(ctx);

@@ -156,6 +156,24 @@ void rotateRows(KernelEmitter &e, const FlashKernelSpec &spec,
                 int64_t threads, Type halfType,
                 llvm::function_ref<Value(Value row)> position);
 
+/// With spec.lengths: the key tile whose rows past the sequence end must be
+/// cleared before P·V reads them, `keys` / blockN, when the cache holds rows
+/// past it (`keys` < `cacheKeys`); else ~0 (no tile). TMA zero-fills the
+/// rows past Nk, not those past the sequence's L, and P = 0 times an Inf or
+/// NaN there would still reach O.
+Value lengthTile(KernelEmitter &e, Value keys, Value cacheKeys, int64_t blockN);
+
+/// Zeroes rows `firstRow` (run time) .. `rowCount` - 1 of a tile in shared
+/// memory: `chunks` 64-column chunks of 128-byte rows, chunk c at byte
+/// `tileBase` + `tileExtra` (run time) + c · `chunkBytes`. Whole rows by
+/// 16-byte stores, so the 128-byte swizzle (which permutes a row's
+/// granules) does not matter. `threads` threads share the work, this one
+/// being `thread`. The caller orders the writes before wgmma reads (proxy
+/// fence + barrier).
+void zeroTileRows(KernelEmitter &e, int64_t tileBase, Value tileExtra,
+                  int64_t chunkBytes, int64_t chunks, Value firstRow,
+                  int64_t rowCount, Value thread, int64_t threads);
+
 /// Creates the gpu.func `name` of a flash kernel for `spec` at the end of
 /// `module` (the arguments of FlashKernelArgs, the spec's threads, register
 /// cap for setmaxnreg, the rope frequency table when the spec rotates) and

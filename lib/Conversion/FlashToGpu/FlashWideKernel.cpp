@@ -18,7 +18,10 @@
 // non-aligned barrier.sync: each warpgroup's code is generated on its own,
 // so the two reach barrier 1 from different instructions. With rope, each
 // warpgroup rotates the rope columns of its K tile in shared memory and
-// passes its own barrier (2 + w) after it, in every pair. The producer
+// passes its own barrier (2 + w) after it, in every pair. With lengths, in
+// the pair whose tile holds the sequence end L, each warpgroup zeroes the V
+// rows past L of its own value columns after the second rendezvous (both S
+// are complete by then) and passes its own barrier (4 + w). The producer
 // warpgroup streams K (and V unless it is a slice of K) through a ring of 2
 // or 4 tiles; with a shared latent the P fragments live in the K chunk V
 // does not read (the rope columns), so 576/512 fits with 64-key tiles.
@@ -64,6 +67,7 @@ private:
   StringRef ropeFrequencies; // global of the rope frequencies, if any
   Value tmapQ, tmapK, tmapV, out, oPartial, stats, lengths, nq, nk,
       tilesPerSplit;
+  Value endTile; // spec.lengths: the key tile holding L (lengthTile)
   int64_t ns, np;
   Type halfType;
 
@@ -101,7 +105,10 @@ private:
 void WideKernelBuilder::build() {
   awaitPriorGrids(e, spec);
   tid = e.threadIdX();
+  Value cacheKeys = nk;
   nk = sequenceKeys(e, spec, lengths, e.blockIdZ(), nk);
+  if (spec.lengths)
+    endTile = lengthTile(e, nk, cacheKeys, t.blockN);
   w = tileWork(e, spec, t, nq, nk, tilesPerSplit);
 
   Value wg = e.udiv(tid, e.i32(128));
@@ -158,6 +165,7 @@ void WideKernelBuilder::consumer(int64_t wg) {
   // b < nt), counted from w.first. Carried: O (this warpgroup's columns),
   // m, l.
   Value pairs = e.udiv(e.add(w.nt, e.i32(1)), e.i32(2));
+  Value endLocal = spec.lengths ? e.sub(endTile, w.first) : Value();
   SmallVector<Value> init(nacc, e.f32(0.0f));
   init.append(2, e.f32(-1.0e30f)); // finite: fully masked rows keep alpha 1
   init.append(2, e.f32(0.0f));
@@ -275,6 +283,26 @@ void WideKernelBuilder::consumer(int64_t wg) {
                           e.add(e.mul(e.i32(i), e.i32(128)), wgTid))));
           return regs;
         };
+        if (spec.lengths) {
+          // Both S of the pair are complete: if one of its tiles holds L,
+          // this warpgroup zeroes the V rows past L in its value columns,
+          // which only its own P·V below reads.
+          Value taken = e.cmp(Pred::ult, endLocal, w.nt);
+          Value thisPair = e.cmp(Pred::eq, e.udiv(endLocal, e.i32(2)), p);
+          Value clear =
+              arith::AndIOp::create(e.builder(), e.loc(), taken, thisPair);
+          int64_t chunks =
+              (width + FlashTiling::kChunk - 1) / FlashTiling::kChunk;
+          e.ifThen(clear, [&] {
+            zeroTileRows(e, vBase,
+                         e.mul(stageOf(endLocal), e.i32(t.vStageBytes)),
+                         t.vChunkBytes, chunks,
+                         e.sub(nk, e.mul(endTile, e.i32(t.blockN))), t.blockN,
+                         wgTid, 128);
+            fenceProxyAsync(e);
+            e.namedBarrierSync(e.i32(4 + wg), 128);
+          });
+        }
         SmallVector<Type> oTypes(nacc, f32);
         e.wgmmaFence();
         if (wg == 0) {
