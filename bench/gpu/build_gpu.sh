@@ -5,6 +5,8 @@
 #   bench/<shape>.so .json  bench_cases.py prefill shapes, likewise; cases.json
 #   decode/<shape>.so .json bench_cases.py decode shapes, likewise; cases.json
 #   sweep/<config>.so .json decode kernels with dynamic B, Nk and lengths
+#   backward/<case>.so .json bench_backward.py's tucker.flash_backward cases
+#   autograd/<hash>.so .json the kernels of python/tests/test_flash_autograd_cuda.py
 #   libTuckerCudaRuntime.so next to them ($ORIGIN rpath)
 #   ptxas.txt               registers, spills and shared memory of every kernel
 # usage: bench/gpu/build_gpu.sh [BUILD_DIR] [--only REGEX]   (default: build)
@@ -24,7 +26,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 BUILD="$(cd "${1:-$REPO/build}" && pwd)"
 OUT="$HERE/out/gpu"
 PTXAS="${CUDA_HOME:-/usr/local/cuda}/bin/ptxas"
-rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/decode" "$OUT/sweep" "$OUT/ptx"
+rm -rf "$OUT" && mkdir -p "$OUT/tests" "$OUT/bench" "$OUT/decode" "$OUT/sweep" "$OUT/backward" "$OUT/ptx"
 
 compile() { # case.mlir outdir
   local name opts
@@ -53,9 +55,16 @@ for f in "$OUT"/decode-src/*.mlir; do compile "$f" "$OUT/decode"; done
 python3 "$HERE/bench_cases.py" write-sweep "$OUT/sweep-src"
 cp "$OUT/sweep-src/cases.json" "$OUT/sweep/"
 for f in "$OUT"/sweep-src/*.mlir; do compile "$f" "$OUT/sweep"; done
-for d in tests bench decode sweep; do
+python3 "$HERE/bench_backward.py" write "$OUT/backward-src"
+cp "$OUT/backward-src/cases.json" "$OUT/backward/"
+for f in "$OUT"/backward-src/*.mlir; do compile "$f" "$OUT/backward"; done
+if [[ -z "$only" ]]; then
+  TUCKER_BUILD_DIR="$BUILD" /usr/bin/python3 "$REPO/python/tests/test_flash_autograd_cuda.py" \
+    prebuild "$OUT/autograd" > /dev/null
+fi
+for d in tests bench decode sweep backward; do
   cp "$BUILD/lib/Runtime/libTuckerCudaRuntime.so" "$OUT/$d/"
 done
-rm -rf "$OUT/bench-src" "$OUT/decode-src" "$OUT/sweep-src" "$OUT/ptx"
+rm -rf "$OUT/bench-src" "$OUT/decode-src" "$OUT/sweep-src" "$OUT/backward-src" "$OUT/ptx"
 paste - - - < "$OUT/ptxas.txt" | sort -u | column -t
 du -sh "$OUT"

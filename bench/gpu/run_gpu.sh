@@ -2,8 +2,9 @@
 # On the GPU machine, from the repository root, with bench/gpu/out/gpu carried
 # (built here by bench/gpu/build_gpu.sh; no MLIR is needed there):
 #   bash bench/gpu/run_gpu.sh [--check-only] [bench case names...]
-# 1. every test/Integration/GPU case through check_flash.py (the same check
-#    the `REQUIRES: cuda` lit suite runs), each with a timeout;
+# 1. every test/Integration/GPU case through the checker its RUN line names
+#    (check_flash.py, check_flash_backward.py for the bwd-* cases: the same
+#    check the `REQUIRES: cuda` lit suite runs), each with a timeout;
 #    then decode_sweep.py: the decode kernels over batch, cache size and
 #    ragged lengths;
 # 2. bench_flash.py: the prefill table beside torch SDPA;
@@ -19,7 +20,9 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader
 failed=0
 for f in "$REPO"/test/Integration/GPU/*.mlir; do
   n="$(basename "$f" .mlir)"
-  if ! timeout 120 python3 "$REPO/test/Integration/GPU/check_flash.py" "$f" \
+  checker="$(grep -o '%S/check_[a-z_]*\.py' "$f" | head -1 || true)"
+  checker="${checker#%S/}"
+  if ! timeout 120 python3 "$REPO/test/Integration/GPU/${checker:-check_flash.py}" "$f" \
        "$OUT/tests/$n.so" "$OUT/tests/$n.json"; then
     echo "FAIL $n (exit $?)"
     failed=$((failed + 1))

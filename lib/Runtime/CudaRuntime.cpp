@@ -82,6 +82,10 @@ using PFN_cuMemcpyHtoDAsync = CUresult (*)(CUdeviceptr, const void *, size_t,
 using PFN_cuMemcpyDtoH = CUresult (*)(void *, CUdeviceptr, size_t);
 using PFN_cuMemsetD8Async = CUresult (*)(CUdeviceptr, unsigned char, size_t,
                                          CUstream);
+using PFN_cuMemsetD16Async = CUresult (*)(CUdeviceptr, unsigned short, size_t,
+                                          CUstream);
+using PFN_cuMemsetD32Async = CUresult (*)(CUdeviceptr, unsigned, size_t,
+                                          CUstream);
 using PFN_cuStreamSynchronize = CUresult (*)(CUstream);
 using PFN_cuStreamCreate = CUresult (*)(CUstream *, unsigned);
 using PFN_cuThreadExchangeStreamCaptureMode = CUresult (*)(int *);
@@ -147,6 +151,8 @@ struct Driver {
   PFN_cuMemcpyHtoDAsync cuMemcpyHtoDAsync = nullptr;
   PFN_cuMemcpyDtoH cuMemcpyDtoH = nullptr;
   PFN_cuMemsetD8Async cuMemsetD8Async = nullptr;
+  PFN_cuMemsetD16Async cuMemsetD16Async = nullptr;
+  PFN_cuMemsetD32Async cuMemsetD32Async = nullptr;
   PFN_cuStreamSynchronize cuStreamSynchronize = nullptr;
   PFN_cuStreamCreate cuStreamCreate = nullptr;
   PFN_cuThreadExchangeStreamCaptureMode cuThreadExchangeStreamCaptureMode =
@@ -296,6 +302,8 @@ int loadDriverLocked(const char *libraryPath) {
   loadSymbol(handle, d.cuMemcpyDtoH, "cuMemcpyDtoH_v2", missing);
   loadSymbol(handle, d.cuStreamSynchronize, "cuStreamSynchronize", missing);
   loadSymbol(handle, d.cuMemsetD8Async, "cuMemsetD8Async", missing);
+  loadSymbol(handle, d.cuMemsetD16Async, "cuMemsetD16Async", missing);
+  loadSymbol(handle, d.cuMemsetD32Async, "cuMemsetD32Async", missing);
   loadSymbol(handle, d.cuStreamCreate, "cuStreamCreate", missing);
   loadSymbol(handle, d.cuThreadExchangeStreamCaptureMode,
              "cuThreadExchangeStreamCaptureMode", missing);
@@ -789,6 +797,22 @@ int tuckerCudaAllocZeroed(uint64_t *devicePtr, size_t bytes) {
   return allocateFilled(devicePtr, bytes, [&](CUdeviceptr dst, CUstream s) {
     return gDriver.cuMemsetD8Async(dst, 0, bytes, s);
   });
+}
+
+int tuckerCudaMemsetAsync(uint64_t dst, unsigned value, int bytesPerElement,
+                          size_t count, TuckerCudaStream stream) {
+  TUCKER_REQUIRE_DRIVER();
+  TUCKER_REQUIRE_ARG(bytesPerElement == 2 || bytesPerElement == 4,
+                     "tuckerCudaMemsetAsync: elements of 2 or 4 bytes, not %d",
+                     bytesPerElement);
+  auto s = reinterpret_cast<CUstream>(stream);
+  std::string what = std::to_string(count) + " elements";
+  if (bytesPerElement == 2)
+    return check(gDriver.cuMemsetD16Async(
+                     dst, static_cast<unsigned short>(value), count, s),
+                 "cuMemsetD16Async", what);
+  return check(gDriver.cuMemsetD32Async(dst, value, count, s),
+               "cuMemsetD32Async", what);
 }
 
 int tuckerCudaMemcpyDtoH(void *dst, uint64_t src, size_t bytes) {

@@ -236,6 +236,26 @@ MGPU_EXPORT void mgpuMemFree(void *pointer, void *stream) {
         "mgpuMemFree");
 }
 
+/// gpu.memset of 32- and 16-bit elements (the caller's stream when none is
+/// given, as for allocations).
+MGPU_EXPORT void mgpuMemset32(void *dst, unsigned value, size_t count,
+                              void *stream) {
+  ensureContext("mgpuMemset32");
+  check(tuckerCudaMemsetAsync(
+            reinterpret_cast<uint64_t>(dst), value, 4, count,
+            static_cast<TuckerCudaStream>(allocationStream(stream))),
+        "mgpuMemset32");
+}
+
+MGPU_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                              void *stream) {
+  ensureContext("mgpuMemset16");
+  check(tuckerCudaMemsetAsync(
+            reinterpret_cast<uint64_t>(dst), value, 2, count,
+            static_cast<TuckerCudaStream>(allocationStream(stream))),
+        "mgpuMemset16");
+}
+
 /// nvgpu.tma.create.descriptor's host call: `descriptor` is a ranked memref
 /// descriptor of rank `rank` (sizes and strides outermost first),
 /// `boxDims` the box outermost first. Returns a device pointer to the

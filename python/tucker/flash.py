@@ -12,12 +12,14 @@ The forward runs the compiled tucker.flash with its log-sum-exp; the backward, t
 tucker.flash_backward from q, k, v, the output and the log-sum-exp (what it saves: O(N) beside
 the inputs). Both are compiled on first use for the dtype, head counts and widths, and
 attributes of the call, with dynamic B, Nq and Nk, and kept for the process. On the CPU both
-run; CUDA tensors (Hopper) run the forward, and a backward through them raises RuntimeError:
-the backward has no Hopper kernel yet.
+run for every configuration; on CUDA tensors (Hopper) the forward runs for every configuration
+and the backward for those its kernels take (docs/gpu-notes.md: heads 64 or 128 wide, no rope
+on the fly, v not a slice of k); a backward through another raises RuntimeError naming why.
 """
 
 import threading
 
+from ._tools import CompileError
 from .compiler import compile as _compile
 
 __all__ = ["flash_attention"]
@@ -105,14 +107,18 @@ def _get_function():
 
         @staticmethod
         def backward(ctx, out_grad):
-            if ctx.target != "cpu":
-                raise RuntimeError(
-                    "tucker.flash_attention: the backward of tucker.flash has no Hopper kernel "
-                    "yet; compute the gradient on the CPU (tensors on the CPU) or with another "
-                    "implementation")
             q, k, v, out, lse, *rest = ctx.saved_tensors
             args = [q, k, v, out, lse, out_grad.contiguous()] + rest
-            dq, dk, dv = _kernel(ctx.config, ctx.target, backward=True)(*args)
+            try:
+                kernel = _kernel(ctx.config, ctx.target, backward=True)
+            except CompileError as e:
+                if ctx.target == "cpu":
+                    raise
+                raise RuntimeError(
+                    "tucker.flash_attention: the backward of this tucker.flash has no Hopper "
+                    "kernel; compute the gradient on the CPU (tensors on the CPU) or with another "
+                    f"implementation. The compiler said:\n{e}") from None
+            dq, dk, dv = kernel(*args)
             return dq, dk, dv, None, None, None
 
     _function = FlashAttention

@@ -90,7 +90,7 @@ def TuckerFlashToLinalgPass : Pass<"tucker-flash-to-linalg"> {
 
 def TuckerGpuConfigurePass
     : Pass<"tucker-gpu-configure", "::mlir::ModuleOp"> {
-  let summary = "Choose the Hopper schedule of every tucker.flash";
+  let summary = "Choose the Hopper schedule of every tucker.flash and flash_backward";
   let description = [{
     Stamps `schedule = #tucker.flash_schedule<...>` on every `tucker.flash`
     that has none, from its shapes and the options (every heuristic of the
@@ -109,6 +109,11 @@ def TuckerGpuConfigurePass
     * heads per tile: the fewest heads (a power of two dividing Hq / Hkv)
       whose padded query rows are within 1 % of the least;
     * `dependent_launch` for decode.
+
+    A `tucker.flash_backward` gets `#tucker.flash_backward_schedule<
+    keys_per_tile = 128, queries_per_tile = 64>` when its kernels exist
+    (bf16 or f16, heads of 64 or 128, no rope, v apart from k); the rest is
+    an error at the op naming what is missing.
 
     Before:
     ```mlir
@@ -210,6 +215,14 @@ def TuckerFlashToGpuPass : Pass<"tucker-flash-to-gpu", "::mlir::ModuleOp"> {
 
     A `lengths` operand (i32 `[B]`) gives each sequence its own key count
     (clamped to `[0, Nk]`); the kernels read it at run time.
+
+    A `tucker.flash_backward` (with its `#tucker.flash_backward_schedule`)
+    becomes a call of a launcher of three kernels, `<kernel>_prep` (delta =
+    rowsum(o ∘ do), dq_accum zeroed), `<kernel>` (a CTA per 128 keys of a kv
+    head: dk, dv, and dq accumulated in f32) and `<kernel>_finish` (dq =
+    dq_accum · scale), the f32 scratch allocated at the op site; without
+    query rows `<kernel>_zero` writes dk and dv (docs/gpu-notes.md, "The
+    backward").
 
     Heads made by `linalg.transpose` of `[B, N, H, D]` with permutation
     `[0, 2, 1, 3]` (how `--tucker-fold` turns projections into heads) are

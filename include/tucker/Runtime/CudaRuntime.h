@@ -184,6 +184,11 @@ TUCKER_CUDA_EXPORT int tuckerCudaUpload(uint64_t *devicePtr, const void *src,
                                         size_t bytes);
 /* Likewise, `bytes` of zeros (free with tuckerCudaFree). */
 TUCKER_CUDA_EXPORT int tuckerCudaAllocZeroed(uint64_t *devicePtr, size_t bytes);
+/* Sets `count` elements of 2 or 4 bytes at `dst` to `value` (its low bytes),
+   in the order of `stream`. */
+TUCKER_CUDA_EXPORT int tuckerCudaMemsetAsync(uint64_t dst, unsigned value,
+                                             int bytesPerElement, size_t count,
+                                             TuckerCudaStream stream);
 TUCKER_CUDA_EXPORT int tuckerCudaMemcpyDtoH(void *dst, uint64_t src,
                                             size_t bytes);
 TUCKER_CUDA_EXPORT int tuckerCudaStreamSynchronize(TuckerCudaStream stream);

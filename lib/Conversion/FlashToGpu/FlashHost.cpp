@@ -25,32 +25,28 @@
 //===----------------------------------------------------------------------===//
 
 #include "FlashToGpu.h"
+#include "HostUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "tucker/Conversion/ColumnSlice.h"
 #include "tucker/Conversion/Passes.h"
 #include "tucker/Dialect/Tucker/IR/TuckerOps.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::tucker;
 using namespace mlir::tucker::flash_to_gpu;
-
-/// The identity-layout memref of a ranked tensor type.
-static MemRefType bufferType(Type tensorType) {
-  auto type = cast<RankedTensorType>(tensorType);
-  return MemRefType::get(type.getShape(), type.getElementType());
-}
 
 linalg::TransposeOp mlir::tucker::flash_to_gpu::headsTranspose(Value value) {
   auto transpose = value.getDefiningOp<linalg::TransposeOp>();
@@ -128,105 +124,7 @@ static MemRefType outputBufferType(FlashOp op, const FlashKernelSpec &spec) {
   return bufferType(op.getResult().getType());
 }
 
-/// Tensor map of one operand: 4-D (D, N, heads, batch) innermost first, box
-/// (64, rows, heads, 1), 128-byte swizzle, out-of-range elements read as
-/// zero.
-static Value createTensorMap(OpBuilder &b, Location loc, Value buffer,
-                             int64_t rows, int64_t heads,
-                             llvm::function_ref<Value(int64_t)> index) {
-  auto type = cast<MemRefType>(buffer.getType());
-  Type element = type.getElementType();
-  auto unranked = UnrankedMemRefType::get(element, /*memorySpace=*/0);
-  Value cast = memref::CastOp::create(b, loc, unranked, buffer);
-  auto box =
-      MemRefType::get({1, heads, rows, FlashTiling::kChunk}, element,
-                      MemRefLayoutAttrInterface(), b.getI64IntegerAttr(3));
-  auto mapType = nvgpu::TensorMapDescriptorType::get(
-      b.getContext(), box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
-      nvgpu::TensorMapL2PromoKind::L2PROMO_128B,
-      nvgpu::TensorMapOOBKind::OOB_ZERO,
-      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
-  SmallVector<Value> boxSizes;
-  for (int64_t size : box.getShape())
-    boxSizes.push_back(index(size));
-  Value map =
-      nvgpu::TmaCreateDescriptorOp::create(b, loc, mapType, cast, boxSizes);
-  // The kernel takes the map as a pointer (a tensormap-typed gpu.func
-  // parameter does not legalize in MLIR 22); after --convert-nvgpu-to-nvvm
-  // both sides are !llvm.ptr and the cast folds away.
-  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  return UnrealizedConversionCastOp::create(b, loc, ptr, map).getResult(0);
-}
-
-/// Size of `dim` of `buffer` as an index (constant when static).
-static Value dimOf(OpBuilder &b, Location loc, Value buffer, int64_t dim,
-                   llvm::function_ref<Value(int64_t)> index) {
-  int64_t size = cast<MemRefType>(buffer.getType()).getDimSize(dim);
-  if (!ShapedType::isDynamic(size))
-    return index(size);
-  return memref::DimOp::create(b, loc, buffer, index(dim));
-}
-
 namespace {
-
-/// Index arithmetic of a launch on OpFoldResults: static shapes give
-/// constants computed here, dynamic ones arith ops; `value` materializes a
-/// result (constants once each).
-struct IndexMath {
-  IndexMath(OpBuilder &b, Location loc) : b(b), loc(loc) {}
-  OpBuilder &b;
-  Location loc;
-  llvm::DenseMap<int64_t, Value> constants, i32Constants;
-
-  OpFoldResult c(int64_t v) { return b.getIndexAttr(v); }
-  Value value(OpFoldResult x) {
-    std::optional<int64_t> v = getConstantIntValue(x);
-    if (!v)
-      return cast<Value>(x);
-    Value &constant = constants[*v];
-    if (!constant)
-      constant = arith::ConstantIndexOp::create(b, loc, *v);
-    return constant;
-  }
-  template <typename Op>
-  OpFoldResult apply(OpFoldResult x, OpFoldResult y,
-                     llvm::function_ref<int64_t(int64_t, int64_t)> fold) {
-    std::optional<int64_t> cx = getConstantIntValue(x),
-                           cy = getConstantIntValue(y);
-    if (cx && cy)
-      return c(fold(*cx, *cy));
-    return Op::create(b, loc, value(x), value(y)).getResult();
-  }
-  OpFoldResult mul(OpFoldResult x, OpFoldResult y) {
-    if (isConstantIntValue(y, 1))
-      return x;
-    if (isConstantIntValue(x, 1))
-      return y;
-    return apply<arith::MulIOp>(x, y,
-                                [](int64_t a, int64_t c) { return a * c; });
-  }
-  OpFoldResult ceilDiv(OpFoldResult x, OpFoldResult y) {
-    return apply<arith::CeilDivUIOp>(
-        x, y, [](int64_t a, int64_t c) { return (a + c - 1) / c; });
-  }
-  OpFoldResult max(OpFoldResult x, OpFoldResult y) {
-    return apply<arith::MaxUIOp>(
-        x, y, [](int64_t a, int64_t c) { return std::max(a, c); });
-  }
-  OpFoldResult min(OpFoldResult x, OpFoldResult y) {
-    return apply<arith::MinUIOp>(
-        x, y, [](int64_t a, int64_t c) { return std::min(a, c); });
-  }
-  Value i32(OpFoldResult x) {
-    std::optional<int64_t> v = getConstantIntValue(x);
-    if (!v)
-      return arith::IndexCastOp::create(b, loc, b.getI32Type(), value(x));
-    Value &constant = i32Constants[*v];
-    if (!constant)
-      constant = arith::ConstantIntOp::create(b, loc, b.getI32Type(), *v);
-    return constant;
-  }
-};
 
 /// Shared memory of one SM that CTAs can use (228 KiB, 1 KiB of it reserved
 /// per CTA).
@@ -337,21 +235,6 @@ std::optional<int64_t> counterCount(const FlashKernelSpec &spec,
   return count;
 }
 
-/// `value` as a constant when it is one.
-OpFoldResult fold(Value value) {
-  if (std::optional<int64_t> c = getConstantIntValue(value))
-    return IntegerAttr::get(IndexType::get(value.getContext()), *c);
-  return value;
-}
-
-/// The device address of a buffer's first element as an !llvm.ptr.
-Value pointerOf(OpBuilder &b, Location loc, Value buffer) {
-  Value index = firstElementAddress(b, loc, buffer);
-  Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-  return LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), asInt);
-}
-
 } // namespace
 
 /// `tuckerLaunchDependentNext()` of the runtime: the next launch on this
@@ -363,6 +246,22 @@ static func::FuncOp dependentNextFn(ModuleOp module) {
   auto b = OpBuilder::atBlockBegin(module.getBody());
   auto fn =
       func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType({}, {}));
+  fn.setPrivate();
+  return fn;
+}
+
+/// The runtime's `mgpuMemset<bits>(dst, value, count, stream)` (a null
+/// stream: the caller's, inside a compiled entry; lib/Runtime/MgpuShim.cpp).
+static func::FuncOp memsetFn(ModuleOp module, int64_t bits) {
+  std::string name = "mgpuMemset" + std::to_string(bits);
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+    return fn;
+  auto b = OpBuilder::atBlockBegin(module.getBody());
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  auto fn = func::FuncOp::create(
+      b, module.getLoc(), name,
+      b.getFunctionType({ptr, b.getIntegerType(bits), b.getI64Type(), ptr},
+                        {}));
   fn.setPrivate();
   return fn;
 }
@@ -433,20 +332,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   Value batch = dimOf(b, loc, q, 0, index);
   Value nq = dimOf(b, loc, q, 2, index);
   Value nk = dimOf(b, loc, k, 2, index);
-  if (kType.isDynamicDim(2)) {
-    Value some =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, nk, index(0));
-    cf::AssertOp::create(b, loc, some,
-                         "tucker.flash on the GPU needs at least one key");
-  }
 
-  // With a rope kernel, the flash kernel reads the rotated copies.
-  Value mapQ = createTensorMap(b, loc, rope ? qRotated : q,
-                               spec.rowsPerHead(), spec.headsPerTile, index);
-  Value mapK =
-      createTensorMap(b, loc, rope ? kRotated : k, tiling.blockN, 1, index);
-  Value mapV =
-      v ? createTensorMap(b, loc, v, tiling.blockN, 1, index) : mapK;
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
   Value null = LLVM::ZeroOp::create(b, loc, ptrType);
   Value oPtr = pointerOf(b, loc, o);
@@ -465,9 +351,6 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
                        index(headTiles), batch};
   gpu::KernelDim3 block{index(spec.threads()), index(1), index(1)};
   FlashKernelArgs launchArgs;
-  launchArgs.tmapQ = mapQ;
-  launchArgs.tmapK = mapK;
-  launchArgs.tmapV = mapV;
   launchArgs.out = oPtr;
   launchArgs.oPartial = partialPtr;
   launchArgs.stats = statsPtr;
@@ -477,7 +360,6 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   launchArgs.tilesPerSplit = m.i32(plan.tilesPerSplit);
   launchArgs.counters = countersPtr; // null: the combine kernel merges
   launchArgs.lse = lse ? pointerOf(b, loc, lse) : Value();
-  SmallVector<Value> kernelArgs = launchArgs.pack(spec);
   // Decode without counters: the combine kernel merges each row of the
   // output from its splits' partials.
   bool combines = spec.decode && !counters;
@@ -519,6 +401,17 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
   }
   gpu::KernelDim3 ropeBlock{index(128), index(1), index(1)};
   auto launch = [&](OpBuilder &lb) {
+    // The tensor maps, only where the launch runs (a map of an empty dim
+    // cannot be encoded); with a rope kernel the flash kernel reads the
+    // rotated copies.
+    launchArgs.tmapQ =
+        createTensorMap(lb, loc, rope ? qRotated : q, spec.rowsPerHead(),
+                        spec.headsPerTile, index);
+    launchArgs.tmapK =
+        createTensorMap(lb, loc, rope ? kRotated : k, tiling.blockN, 1, index);
+    launchArgs.tmapV = v ? createTensorMap(lb, loc, v, tiling.blockN, 1, index)
+                         : launchArgs.tmapK;
+    SmallVector<Value> kernelArgs = launchArgs.pack(spec);
     for (RopeLaunch &r : ropeLaunches)
       gpu::LaunchFuncOp::create(lb, loc, rope, r.grid, ropeBlock,
                                 /*dynamicSharedMemorySize=*/Value(), r.args);
@@ -530,22 +423,56 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
                                 /*dynamicSharedMemorySize=*/Value(),
                                 combineArgs);
   };
+  // A dynamic Nk of 0 (static: refused): no key, so every row is 0 and its
+  // log-sum-exp -inf; filled by the runtime's memsets on the caller's stream.
+  auto fillEmpty = [&](OpBuilder &fb) {
+    auto fill = [&](Value buffer, int64_t bits, uint32_t pattern) {
+      auto type = cast<MemRefType>(buffer.getType());
+      Value count = index(1);
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        count = arith::MulIOp::create(fb, loc, count,
+                                      dimOf(fb, loc, buffer, d, index));
+      Type valueType = fb.getIntegerType(bits);
+      Value value = arith::ConstantIntOp::create(fb, loc, valueType, pattern);
+      Value count64 =
+          arith::IndexCastOp::create(fb, loc, fb.getI64Type(), count);
+      Value noStream = LLVM::ZeroOp::create(fb, loc, ptrType);
+      func::CallOp::create(
+          fb, loc, memsetFn(module, bits),
+          ValueRange{pointerOf(fb, loc, buffer), value, count64, noStream});
+    };
+    fill(o, 16, 0); // +0 in bf16 and f16
+    if (lse)
+      fill(lse, 32, 0xff800000u); // -inf in f32
+  };
   bool staticNonEmpty = !qType.isDynamicDim(0) && !qType.isDynamicDim(2) &&
                         qType.getDimSize(0) > 0 && qType.getDimSize(2) > 0;
-  if (staticNonEmpty) {
-    launch(b);
-  } else {
-    // An empty grid is an invalid launch: skip it (nothing to compute).
-    auto positive = [&](Value x) {
-      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, x,
-                                   index(0))
-          .getResult();
-    };
+  auto positive = [&](OpBuilder &pb, Value x) {
+    return arith::CmpIOp::create(pb, loc, arith::CmpIPredicate::ugt, x,
+                                 index(0))
+        .getResult();
+  };
+  // An empty grid is an invalid launch: skip it (nothing to compute).
+  auto launchUnlessEmpty = [&](OpBuilder &lb) {
+    if (staticNonEmpty) {
+      launch(lb);
+      return;
+    }
     Value nonEmpty =
-        arith::AndIOp::create(b, loc, positive(nq), positive(batch));
-    auto ifOp = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
+        arith::AndIOp::create(lb, loc, positive(lb, nq), positive(lb, batch));
+    auto ifOp = scf::IfOp::create(lb, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
     launch(tb);
+  };
+  if (!kType.isDynamicDim(2)) {
+    launchUnlessEmpty(b);
+  } else {
+    auto ifOp =
+        scf::IfOp::create(b, loc, positive(b, nk), /*withElseRegion=*/true);
+    OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
+    launchUnlessEmpty(tb);
+    OpBuilder eb = OpBuilder::atBlockBegin(ifOp.elseBlock());
+    fillEmpty(eb);
   }
   func::ReturnOp::create(b, loc);
   return func;

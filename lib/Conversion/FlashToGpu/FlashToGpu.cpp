@@ -12,11 +12,14 @@
 //   Hq % Hkv == 0; any Nq, Nk >= 1; v separate or a last-dim slice of k;
 //   rope on the fly; per-sequence key counts (lengths); chip sm_90a.
 // Decode shapes (few queries) take the split-KV kernel and its combine
-// kernel (FlashDecodeKernel.cpp).
+// kernel (FlashDecodeKernel.cpp). A tucker.flash_backward becomes a call of
+// a launcher of its prep, main and finish kernels (FlashBackwardHost.cpp).
 //
 //===----------------------------------------------------------------------===//
 
 #include "FlashToGpu.h"
+#include "FlashBackwardAux.h"
+#include "FlashBackwardKernel.h"
 #include "KernelEmitter.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -44,32 +47,55 @@ using namespace mlir::tucker::flash_to_gpu;
 
 namespace {
 
+/// A kernel's `tucker.launch` dictionary: `fields`, then what every flash
+/// kernel's spec fixes (element type, widths, group, causal, lengths,
+/// scale).
+static DictionaryAttr launchDictionary(OpBuilder &builder,
+                                       SmallVector<NamedAttribute> fields,
+                                       const FlashKernelSpec &spec) {
+  fields.append({
+      builder.getNamedAttr("element",
+                           builder.getStringAttr(spec.elementName())),
+      builder.getNamedAttr("qk_dim", builder.getI64IntegerAttr(spec.qkDim)),
+      builder.getNamedAttr("v_dim", builder.getI64IntegerAttr(spec.valueDim)),
+      builder.getNamedAttr("group", builder.getI64IntegerAttr(spec.groupSize)),
+      builder.getNamedAttr("causal", builder.getBoolAttr(spec.causal)),
+      builder.getNamedAttr("lengths", builder.getBoolAttr(spec.lengths)),
+      builder.getNamedAttr("scale_log2e",
+                           builder.getF32FloatAttr(spec.scaleLog2e)),
+  });
+  return builder.getDictionaryAttr(fields);
+}
+
 /// `v` and `k` before the tensor.expand_shape that both went through, when
 /// it is the same and leaves the last dim alone (a latent [B, N, D] given
 /// its kv head: [B, 1, N, D]); else `v` and `k`.
-static std::pair<Value, Value> beforeCommonExpand(FlashOp op) {
-  auto ve = op.getV().getDefiningOp<tensor::ExpandShapeOp>();
-  auto ke = op.getK().getDefiningOp<tensor::ExpandShapeOp>();
-  if (!ve || !ke || ve.getReassociationIndices() != ke.getReassociationIndices() ||
+static std::pair<Value, Value> beforeCommonExpand(Value v, Value k) {
+  auto ve = v.getDefiningOp<tensor::ExpandShapeOp>();
+  auto ke = k.getDefiningOp<tensor::ExpandShapeOp>();
+  if (!ve || !ke ||
+      ve.getReassociationIndices() != ke.getReassociationIndices() ||
       ke.getReassociationIndices().back().size() != 1)
-    return {op.getV(), op.getK()};
+    return {v, k};
   return {ve.getSrc(), ke.getSrc()};
 }
 
-/// Column offset of `v` in `k` when `v` is `k` itself or a column slice of
-/// `k` (ColumnSlice.h), directly or before a common expand_shape: the shared
-/// latent of a folded Tucker or MLA layer.
-static std::optional<int64_t> valueColumnInKey(FlashOp op) {
-  if (op.getV() == op.getK())
+static std::pair<Value, Value> beforeCommonExpand(FlashOp op) {
+  return beforeCommonExpand(op.getV(), op.getK());
+}
+
+} // namespace
+
+std::optional<int64_t> mlir::tucker::flash_to_gpu::valueColumnInKey(Value v,
+                                                                    Value k) {
+  if (v == k)
     return 0;
-  auto [v, k] = beforeCommonExpand(op);
+  std::tie(v, k) = beforeCommonExpand(v, k);
   auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
   if (!slice || slice.getSource() != k)
     return std::nullopt;
   return columnSliceOffset(slice);
 }
-
-} // namespace
 
 FailureOr<FlashKernelSpec>
 mlir::tucker::flash_to_gpu::specOf(FlashOp op, FlashScheduleAttr schedule) {
@@ -104,7 +130,7 @@ mlir::tucker::flash_to_gpu::specOf(FlashOp op, FlashScheduleAttr schedule) {
     spec.consumerGroups = schedule.getConsumers();
   }
   spec.headsPerTile = schedule.getHeadsPerTile();
-  if (std::optional<int64_t> column = valueColumnInKey(op)) {
+  if (std::optional<int64_t> column = valueColumnInKey(op.getV(), op.getK())) {
     spec.valueFromKey = true;
     spec.valueColumn = *column;
   }
@@ -169,9 +195,28 @@ struct TuckerFlashToGpuPass
       else
         work.push_back({op, *spec, schedule});
     });
+    struct BackwardWork {
+      FlashBackwardOp op;
+      FlashKernelSpec spec;
+    };
+    SmallVector<BackwardWork> backwardWork;
+    module.walk([&](FlashBackwardOp op) {
+      FlashBackwardScheduleAttr schedule = op.getScheduleAttr();
+      if (!schedule) {
+        op.emitOpError() << "has no #tucker.flash_backward_schedule: run "
+                            "--tucker-gpu-configure first";
+        ok = false;
+        return;
+      }
+      FailureOr<FlashKernelSpec> spec = backwardSpecOf(op, schedule);
+      if (failed(spec))
+        ok = false;
+      else
+        backwardWork.push_back({op, *spec});
+    });
     if (!ok)
       return signalPassFailure();
-    if (work.empty())
+    if (work.empty() && backwardWork.empty())
       return;
 
     MLIRContext *ctx = module.getContext();
@@ -237,42 +282,33 @@ struct TuckerFlashToGpuPass
         // harness reads it): launch geometry and the TMA boxes.
         kernel->setAttr(
             TuckerDialect::LaunchAttrHelper::getNameStr(),
-            builder.getDictionaryAttr({
-                builder.getNamedAttr("block_m",
-                                     builder.getI64IntegerAttr(tiling.blockM)),
-                builder.getNamedAttr(
-                    "heads_per_tile",
-                    builder.getI64IntegerAttr(spec.headsPerTile)),
-                builder.getNamedAttr("value_from_key",
-                                     builder.getBoolAttr(spec.valueFromKey)),
-                builder.getNamedAttr("block_n",
-                                     builder.getI64IntegerAttr(tiling.blockN)),
-                builder.getNamedAttr("threads",
-                                     builder.getI64IntegerAttr(spec.threads())),
-                builder.getNamedAttr("shared_bytes",
-                                     builder.getI64IntegerAttr(tiling.request)),
-                builder.getNamedAttr("stages",
-                                     builder.getI64IntegerAttr(tiling.stages)),
-                builder.getNamedAttr("element",
-                                     builder.getStringAttr(spec.elementName())),
-                builder.getNamedAttr("qk_dim",
-                                     builder.getI64IntegerAttr(spec.qkDim)),
-                builder.getNamedAttr("v_dim",
-                                     builder.getI64IntegerAttr(spec.valueDim)),
-                builder.getNamedAttr("group",
-                                     builder.getI64IntegerAttr(spec.groupSize)),
-                builder.getNamedAttr("causal",
-                                     builder.getBoolAttr(spec.causal)),
-                builder.getNamedAttr("decode",
-                                     builder.getBoolAttr(spec.decode)),
-                builder.getNamedAttr("lengths",
-                                     builder.getBoolAttr(spec.lengths)),
-                builder.getNamedAttr(
-                    "output_transposed",
-                    builder.getBoolAttr(spec.outputTransposed)),
-                builder.getNamedAttr("scale_log2e",
-                                     builder.getF32FloatAttr(spec.scaleLog2e)),
-            }));
+            launchDictionary(
+                builder,
+                {
+                    builder.getNamedAttr(
+                        "block_m", builder.getI64IntegerAttr(tiling.blockM)),
+                    builder.getNamedAttr(
+                        "heads_per_tile",
+                        builder.getI64IntegerAttr(spec.headsPerTile)),
+                    builder.getNamedAttr(
+                        "value_from_key",
+                        builder.getBoolAttr(spec.valueFromKey)),
+                    builder.getNamedAttr(
+                        "block_n", builder.getI64IntegerAttr(tiling.blockN)),
+                    builder.getNamedAttr(
+                        "threads", builder.getI64IntegerAttr(spec.threads())),
+                    builder.getNamedAttr(
+                        "shared_bytes",
+                        builder.getI64IntegerAttr(tiling.request)),
+                    builder.getNamedAttr(
+                        "stages", builder.getI64IntegerAttr(tiling.stages)),
+                    builder.getNamedAttr("decode",
+                                         builder.getBoolAttr(spec.decode)),
+                    builder.getNamedAttr(
+                        "output_transposed",
+                        builder.getBoolAttr(spec.outputTransposed)),
+                },
+                spec));
       }
       // One launcher per kernel, rope kernel and operand types (those of the
       // buffers: a view read in place is a type of its own).
@@ -310,6 +346,63 @@ struct TuckerFlashToGpuPass
               rewriter.eraseOp(dim);
       }
     }
+    // The backward: prep, main, finish (and zero) kernels per spec, one
+    // launcher per main kernel and operand types.
+    std::map<FlashKernelSpec, BackwardKernels> backwardKernelsOf;
+    llvm::DenseMap<std::pair<Operation *, Type>, func::FuncOp>
+        backwardLauncherOf;
+    for (auto &[op, spec] : backwardWork) {
+      BackwardKernels &built = backwardKernelsOf[spec];
+      if (!built.main) {
+        Location at = op.getLoc();
+        built.main = buildFlashBackwardKernel(builder, at, kernels, spec,
+                                              backwardBaseName(spec));
+        kernelSymbols.insert(built.main); // a second scale gets a suffix
+        std::string name = built.main.getName().str();
+        built.prep = buildFlashBackwardPrepKernel(builder, at, kernels, spec,
+                                                  name + "_prep");
+        built.finish = buildFlashBackwardFinishKernel(builder, at, kernels,
+                                                      spec, name + "_finish");
+        built.zero =
+            buildFlashBackwardZeroKernel(builder, at, kernels, name + "_zero");
+        for (gpu::GPUFuncOp kernel : {built.prep, built.finish, built.zero})
+          kernelSymbols.insert(kernel);
+        built.main->setAttr(
+            TuckerDialect::LaunchAttrHelper::getNameStr(),
+            launchDictionary(
+                builder,
+                {
+                    builder.getNamedAttr("backward", builder.getBoolAttr(true)),
+                    builder.getNamedAttr(
+                        "block_m", builder.getI64IntegerAttr(kBackwardQueries)),
+                    builder.getNamedAttr(
+                        "block_n", builder.getI64IntegerAttr(kBackwardKeys)),
+                    builder.getNamedAttr("threads",
+                                         builder.getI64IntegerAttr(384)),
+                    builder.getNamedAttr("shared_bytes",
+                                         builder.getI64IntegerAttr(
+                                             flashBackwardSharedBytes(spec))),
+                },
+                spec));
+      }
+      auto key =
+          std::make_pair(built.main.getOperation(),
+                         Type(builder.getFunctionType(op->getOperandTypes(),
+                                                      op->getResultTypes())));
+      func::FuncOp &launcher = backwardLauncherOf[key];
+      if (!launcher) {
+        launcher = buildBackwardLauncher(
+            builder, op.getLoc(), module, built, spec, op,
+            ("tucker_flash_launch_" + built.main.getName()).str());
+        symbols.insert(launcher);
+      }
+      replaceBackwardWithLaunch(rewriter, op, launcher);
+    }
+    // The zero kernel runs only where a launch may have no query row.
+    for (auto &entry : backwardKernelsOf)
+      if (SymbolTable::symbolKnownUseEmpty(entry.second.zero, module))
+        entry.second.zero.erase();
+
     // A decode kernel that merges its own splits (static shapes) launches
     // no combine: drop the combine kernels no launcher uses.
     for (auto &entry : combineOf)

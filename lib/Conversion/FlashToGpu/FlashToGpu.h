@@ -1,8 +1,10 @@
 //===- FlashToGpu.h - Internals of --tucker-flash-to-gpu --------*- C++ -*-===//
 //
 // Host-side pieces shared by the pass: the launcher function of a kernel and
-// the replacement of a tucker.flash by a call to it. The kernel itself is
-// built by buildFlashKernel (FlashKernelSpec.h).
+// the replacement of a tucker.flash by a call to it (FlashHost.cpp), and the
+// same for tucker.flash_backward (FlashBackwardHost.cpp). The kernels
+// themselves are built by buildFlashKernel (FlashKernelSpec.h) and the
+// builders of FlashBackwardKernel.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +20,8 @@
 namespace mlir::tucker {
 class FlashOp;
 class FlashScheduleAttr;
+class FlashBackwardOp;
+class FlashBackwardScheduleAttr;
 namespace flash_to_gpu {
 
 /// `value` made by linalg.transpose of [B, N, H, D] with permutation
@@ -70,6 +74,50 @@ func::FuncOp buildLauncher(OpBuilder &builder, Location loc, ModuleOp module,
 void replaceWithLaunch(RewriterBase &rewriter, FlashOp op,
                        const FlashKernelSpec &spec, const LaunchOptions &decode,
                        bool rotate, func::FuncOp launcher);
+
+/// Column offset of `v` in `k` when `v` is `k` or a column slice of `k`
+/// (ColumnSlice.h), directly or before a tensor.expand_shape that both went
+/// through: the shared latent of a folded Tucker or MLA layer.
+std::optional<int64_t> valueColumnInKey(Value v, Value k);
+
+//===----------------------------------------------------------------------===//
+// tucker.flash_backward
+//===----------------------------------------------------------------------===//
+
+/// The kernel spec of a tucker.flash_backward under `schedule` (element
+/// type, widths, GQA group, causal, scale, lengths; rope and v read from k
+/// recorded so that unsupportedBackwardReason sees them), or a diagnostic at
+/// the op naming what the kernels cannot do.
+FailureOr<FlashKernelSpec> backwardSpecOf(FlashBackwardOp op,
+                                          FlashBackwardScheduleAttr schedule);
+
+/// Base name of the backward kernels of `spec`, e.g.
+/// `flash_bwd_bf16_d128_g4_causal` (the prep, finish and zero kernels add
+/// `_prep`, `_finish`, `_zero`).
+std::string backwardBaseName(const FlashKernelSpec &spec);
+
+/// The kernels a backward launcher runs.
+struct BackwardKernels {
+  gpu::GPUFuncOp prep, main, finish, zero;
+};
+
+/// Builds `func.func private @name(q, k, v, o, lse, do, [lengths,] dq, dk,
+/// dv, delta, dq_accum : memref)` at the end of `module` (types from `op`,
+/// whose spec is `spec`): prep, main and finish launched one after the
+/// other, each only when its grid is not empty; the main kernel's tensor
+/// maps are built only when it runs; without query rows the zero kernel
+/// writes dk and dv.
+func::FuncOp buildBackwardLauncher(OpBuilder &builder, Location loc,
+                                   ModuleOp module,
+                                   const BackwardKernels &kernels,
+                                   const FlashKernelSpec &spec,
+                                   FlashBackwardOp op, StringRef name);
+
+/// Replaces `op` (on tensors) by buffers of its operands, allocations of
+/// the gradients and of the f32 scratch (delta [B, Hq, Nq], dq_accum
+/// [B, Hq, Nq, Dqk]), a call of `launcher` and the gradients as tensors.
+void replaceBackwardWithLaunch(RewriterBase &rewriter, FlashBackwardOp op,
+                               func::FuncOp launcher);
 
 } // namespace flash_to_gpu
 } // namespace mlir::tucker

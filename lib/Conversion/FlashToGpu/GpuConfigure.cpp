@@ -1,13 +1,15 @@
 //===- GpuConfigure.cpp - The Hopper schedule of each tucker.flash --------===//
 //
 // --tucker-gpu-configure: every heuristic of the Hopper backend, decided
-// once per op and stamped as a #tucker.flash_schedule that
+// once per op and stamped as a #tucker.flash_schedule (a
+// #tucker.flash_backward_schedule on a tucker.flash_backward) that
 // --tucker-flash-to-gpu only reads. A schedule already on an op is kept and
 // checked like a chosen one, against the kernels' resource model (specOf:
 // head widths, the K/V ring in shared memory, the registers of a tile).
 //
 //===----------------------------------------------------------------------===//
 
+#include "FlashBackwardKernel.h"
 #include "FlashToGpu.h"
 
 #include "tucker/Conversion/Passes.h"
@@ -193,10 +195,17 @@ struct TuckerGpuConfigurePass
       }
       op.setScheduleAttr(schedule);
     });
+    // The backward kernels have one schedule: the main kernel's tiles.
     module.walk([&](FlashBackwardOp op) {
-      op.emitOpError() << "has no Hopper kernel yet; --tucker-cpu-pipeline "
-                          "runs it";
-      ok = false;
+      FlashBackwardScheduleAttr schedule = op.getScheduleAttr();
+      if (!schedule)
+        schedule = FlashBackwardScheduleAttr::get(
+            op.getContext(), kBackwardKeys, kBackwardQueries);
+      if (failed(backwardSpecOf(op, schedule))) {
+        ok = false;
+        return;
+      }
+      op.setScheduleAttr(schedule);
     });
     if (!ok)
       signalPassFailure();

@@ -23,3 +23,15 @@ func.func @schedule_too_big(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128
       : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16> -> tensor<1x8x256x128xbf16>
   return %o : tensor<1x8x256x128xbf16>
 }
+
+// -----
+
+// Tests that: a flash backward without a schedule is an error naming the
+// pass that stamps one.
+func.func @backward_no_schedule(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op has no #tucker.flash_backward_schedule: run --tucker-gpu-configure first}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q
+      : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
+      -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
+  return %dq : tensor<1x4x256x64xbf16>
+}

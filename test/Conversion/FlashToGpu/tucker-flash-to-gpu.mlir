@@ -93,6 +93,13 @@
 // CHECK-DAG: %[[C384:.+]] = arith.constant 384 : index
 // CHECK-DAG: %[[C1000:.+]] = arith.constant 1000 : index
 // CHECK-NOT: cf.assert
+// CHECK: %[[OI:.+]] = memref.extract_aligned_pointer_as_index %[[LO]]
+// CHECK: %[[OI64:.+]] = arith.index_cast %[[OI]] : index to i64
+// CHECK: %[[PO:.+]] = llvm.inttoptr %[[OI64]] : i64 to !llvm.ptr
+// CHECK: %[[SMEM:.+]] = arith.constant 230456 : i32
+// CHECK: %[[GX:.+]] = arith.constant 8 : index
+// CHECK: %[[N:.+]] = arith.constant 1000 : i32
+// CHECK: %[[NOSPLIT:.+]] = arith.constant 0 : i32
 // CHECK: %[[UQ:.+]] = memref.cast %[[LQ]] : memref<2x16x1000x128xbf16> to memref<*xbf16>
 // CHECK: %[[TQ:.+]] = nvgpu.tma.create.descriptor %[[UQ]] box[%[[C1]], %[[C1]], %[[C128]], %[[C64]]] : memref<*xbf16> -> <tensor = memref<1x1x128x64xbf16, 3>, swizzle = swizzle_128b, l2promo = l2promo_128b, oob = zero, interleave = none>
 // CHECK: %[[PQ:.+]] = builtin.unrealized_conversion_cast %[[TQ]] : {{.+}} to !llvm.ptr
@@ -102,13 +109,6 @@
 // CHECK: %[[UV:.+]] = memref.cast %[[LV]]
 // CHECK: %[[TV:.+]] = nvgpu.tma.create.descriptor %[[UV]]
 // CHECK: %[[PV:.+]] = builtin.unrealized_conversion_cast %[[TV]]
-// CHECK: %[[OI:.+]] = memref.extract_aligned_pointer_as_index %[[LO]]
-// CHECK: %[[OI64:.+]] = arith.index_cast %[[OI]] : index to i64
-// CHECK: %[[PO:.+]] = llvm.inttoptr %[[OI64]] : i64 to !llvm.ptr
-// CHECK: %[[SMEM:.+]] = arith.constant 230456 : i32
-// CHECK: %[[GX:.+]] = arith.constant 8 : index
-// CHECK: %[[N:.+]] = arith.constant 1000 : i32
-// CHECK: %[[NOSPLIT:.+]] = arith.constant 0 : i32
 // CHECK-NOT: scf.if
 // CHECK-NOT: tuckerLaunchDependentNext
 // CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d128 blocks in (%[[GX]], %[[C16]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEM]] args(%[[PQ]] : !llvm.ptr, %[[PK]] : !llvm.ptr, %[[PV]] : !llvm.ptr, %[[PO]] : !llvm.ptr, %[[NULL:.+]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[N]] : i32, %[[N]] : i32, %[[NOSPLIT]] : i32)
@@ -129,7 +129,8 @@ func.func @mha(%q: tensor<2x16x1000x128xbf16>, %k: tensor<2x16x1000x128xbf16>, %
 // Tests that: GQA (8 query heads on 2 kv heads), causal, f16, dynamic B and
 // N: K/V are read at kv head h / 4 by TMA coordinate, the causal kernel runs
 // query tiles longest first and masks key > query + Nk - Nq, and the
-// launcher checks Nk > 0 at run time and skips empty launches.
+// launcher skips empty launches and, for Nk = 0, fills the output with
+// zeros (a memset on the caller's stream) instead of launching.
 
 // CHECK-LABEL: func.func @gqa(
 // CHECK-SAME: %[[Q:[^:]+]]: tensor<?x8x?x128xf16>
@@ -165,13 +166,16 @@ func.func @mha(%q: tensor<2x16x1000x128xbf16>, %k: tensor<2x16x1000x128xbf16>, %
 // CHECK: %[[B:.+]] = memref.dim %[[LQ]], %[[C0]]
 // CHECK: %[[NQ:.+]] = memref.dim %[[LQ]], %[[C2]]
 // CHECK: %[[NK:.+]] = memref.dim %[[LK]], %[[C2]]
-// CHECK: %[[SOME:.+]] = arith.cmpi ugt, %[[NK]], %[[C0]] : index
-// CHECK: cf.assert %[[SOME]], "tucker.flash on the GPU needs at least one key"
-// CHECK: nvgpu.tma.create.descriptor {{.+}} : memref<*xf16> -> <tensor = memref<1x1x128x64xf16, 3>
 // CHECK: %[[GX:.+]] = arith.ceildivui %[[NQ]]
+// CHECK: %[[SOME:.+]] = arith.cmpi ugt, %[[NK]], %[[C0]] : index
+// CHECK: scf.if %[[SOME]] {
 // CHECK: %[[NONEMPTY:.+]] = arith.andi
 // CHECK: scf.if %[[NONEMPTY]] {
-// CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_f16_d128_g4_causal blocks in (%[[GX]], %[[C8]], %[[B]])
+// CHECK: nvgpu.tma.create.descriptor {{.+}} : memref<*xf16> -> <tensor = memref<1x1x128x64xf16, 3>
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_fwd_f16_d128_g4_causal blocks in (%[[GX]], %[[C8]], %[[B]])
+// CHECK: } else {
+// CHECK: %[[ZERO:.+]] = arith.constant 0 : i16
+// CHECK: func.call @mgpuMemset16(%{{.+}}, %[[ZERO]], %{{.+}}, %{{.+}}) : (!llvm.ptr, i16, i64, !llvm.ptr) -> ()
 func.func @gqa(%q: tensor<?x8x?x128xf16>, %k: tensor<?x2x?x128xf16>, %v: tensor<?x2x?x128xf16>) -> tensor<?x8x?x128xf16> {
   %o = tucker.flash %q, %k, %v {causal} : tensor<?x8x?x128xf16>, tensor<?x2x?x128xf16>, tensor<?x2x?x128xf16> -> tensor<?x8x?x128xf16>
   return %o : tensor<?x8x?x128xf16>
@@ -353,11 +357,6 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-SAME: memref<2x16x5x192xbf16>, %{{[^:]+}}: memref<2x1x300x192xbf16>, %{{[^:]+}}: memref<2x16x5x128xbf16>, %{{[^:]+}}: memref<?xf32>, %{{[^:]+}}: memref<?xf32>, %[[CTRARG:[^:]+]]: memref<4xi32>)
 // CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
-// CHECK: nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %[[C8]], %[[C8]], %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x8x8x64xbf16, 3>
-// CHECK: builtin.unrealized_conversion_cast
-// CHECK: nvgpu.tma.create.descriptor %{{.+}} -> <tensor = memref<1x1x64x64xbf16, 3>
-// CHECK: %[[KMAP:.+]] = builtin.unrealized_conversion_cast
-// CHECK-NOT: nvgpu.tma.create.descriptor
 // CHECK: %[[NULL:.+]] = llvm.mlir.zero : !llvm.ptr
 // CHECK: %[[OP:.+]] = llvm.inttoptr
 // CHECK: %[[PP:.+]] = llvm.inttoptr
@@ -368,6 +367,11 @@ func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK-DAG: %[[NQ:.+]] = arith.constant 5 : i32
 // CHECK-DAG: %[[NK:.+]] = arith.constant 300 : i32
 // CHECK-DAG: %[[TPS:.+]] = arith.constant 1 : i32
+// CHECK: nvgpu.tma.create.descriptor %{{.+}} box[%{{.+}}, %[[C8]], %[[C8]], %{{.+}}] : memref<*xbf16> -> <tensor = memref<1x8x8x64xbf16, 3>
+// CHECK: builtin.unrealized_conversion_cast
+// CHECK: nvgpu.tma.create.descriptor %{{.+}} -> <tensor = memref<1x1x64x64xbf16, 3>
+// CHECK: %[[KMAP:.+]] = builtin.unrealized_conversion_cast
+// CHECK-NOT: nvgpu.tma.create.descriptor
 // The schedule's dependent launch, announced to the runtime.
 // CHECK: call @tuckerLaunchDependentNext() : () -> ()
 // CHECK-NEXT: gpu.launch_func @tucker_flash_kernels::@flash_fwd_bf16_d192_v128_g16_p8_vk0_causal_decode blocks in (%[[SPLITS]], %[[C2]], %[[C2]]) {{.+}} args(%{{.+}} : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[KMAP]] : !llvm.ptr, %[[OP]] : !llvm.ptr, %[[PP]] : !llvm.ptr, %[[SP]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[NQ]] : i32, %[[NK]] : i32, %[[TPS]] : i32, %[[CP]] : !llvm.ptr)

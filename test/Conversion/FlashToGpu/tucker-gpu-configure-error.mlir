@@ -120,11 +120,59 @@ func.func @lse_wide(%q: tensor<1x16x256x576xbf16>, %k: tensor<1x1x256x576xbf16>,
 
 // -----
 
-// Tests that: a flash backward is refused, not lowered to host loops.
-func.func @backward(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %lse: tensor<1x8x256xf32>) -> tensor<1x8x256x128xbf16> {
-  // expected-error @+1 {{'tucker.flash_backward' op has no Hopper kernel yet; --tucker-cpu-pipeline runs it}}
+// Tests that: a flash backward whose v is k (a shared latent) is refused,
+// not lowered to host loops: the backward kernels read v as its own tensor.
+func.func @backward_value_from_key(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %lse: tensor<1x8x256xf32>) -> tensor<1x8x256x128xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op with v read from k (a shared latent) has no Hopper kernel yet; --tucker-cpu-pipeline runs it}}
   %dq, %dk, %dv = tucker.flash_backward %q, %k, %k, %q, %lse, %q
       : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x8x256x128xbf16>, tensor<1x8x256xf32>, tensor<1x8x256x128xbf16>
       -> tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>
   return %dq : tensor<1x8x256x128xbf16>
+}
+
+// -----
+
+// Tests that: a flash backward with rope applied by the flash is refused.
+func.func @backward_rope(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op with rope applied by the flash has no Hopper kernel yet; --tucker-cpu-pipeline runs it}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {causal, rope = #tucker.rope<theta = 10000.0, width = 64, style = half>}
+      : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
+      -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
+  return %dq : tensor<1x4x256x64xbf16>
+}
+
+// -----
+
+// Tests that: a flash backward on heads 96 wide is refused (the backward
+// kernels take 64 and 128).
+func.func @backward_width(%q: tensor<1x4x256x96xbf16>, %v: tensor<1x4x256x64xbf16>, %o: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x96xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op with head widths other than 64 and 128 has no Hopper kernel yet; --tucker-cpu-pipeline runs it}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %q, %v, %o, %lse, %o
+      : tensor<1x4x256x96xbf16>, tensor<1x4x256x96xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
+      -> tensor<1x4x256x96xbf16>, tensor<1x4x256x96xbf16>, tensor<1x4x256x64xbf16>
+  return %dq : tensor<1x4x256x96xbf16>
+}
+
+// -----
+
+// Tests that: a flash backward in f32 is refused (the kernels take bf16 and
+// f16).
+func.func @backward_f32(%q: tensor<1x4x256x64xf32>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xf32> {
+  // expected-error @+1 {{'tucker.flash_backward' op with element type f32 (the kernels take bf16 or f16) has no Hopper kernel yet; --tucker-cpu-pipeline runs it}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %q, %q, %q, %lse, %q
+      : tensor<1x4x256x64xf32>, tensor<1x4x256x64xf32>, tensor<1x4x256x64xf32>, tensor<1x4x256x64xf32>, tensor<1x4x256xf32>, tensor<1x4x256x64xf32>
+      -> tensor<1x4x256x64xf32>, tensor<1x4x256x64xf32>, tensor<1x4x256x64xf32>
+  return %dq : tensor<1x4x256x64xf32>
+}
+
+// -----
+
+// Tests that: a backward schedule given in IR with tiles the kernel does not
+// run is refused.
+func.func @backward_schedule(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op cannot run on the Hopper kernels: the backward kernel runs 128 keys per CTA and 64 query rows per step, the schedule asks for 64 and 64}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 64, queries_per_tile = 64>}
+      : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
+      -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
+  return %dq : tensor<1x4x256x64xbf16>
 }

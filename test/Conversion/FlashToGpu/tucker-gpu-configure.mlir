@@ -90,3 +90,17 @@ func.func @given(%q: tensor<2x8x1024x64xbf16>, %k: tensor<2x1x1024x64xbf16>, %v:
       : tensor<2x8x1024x64xbf16>, tensor<2x1x1024x64xbf16>, tensor<2x1x1024x64xbf16> -> tensor<2x8x1024x64xbf16>
   return %o : tensor<2x8x1024x64xbf16>
 }
+
+// -----
+
+// Tests that: a flash backward (MHA, heads of 128, causal) gets the backward kernels' schedule: 128 keys per CTA, 64 query rows per step; the options do not change it.
+// CHECK-LABEL: func @backward_mha_d128
+// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64>
+// OPTS-LABEL: func @backward_mha_d128
+// OPTS: schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64>
+func.func @backward_mha_d128(%q: tensor<2x8x1000x128xbf16>, %k: tensor<2x8x1000x128xbf16>, %v: tensor<2x8x1000x128xbf16>, %lse: tensor<2x8x1000xf32>) -> tensor<2x8x1000x128xbf16> {
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {causal}
+      : tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000xf32>, tensor<2x8x1000x128xbf16>
+      -> tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>
+  return %dq : tensor<2x8x1000x128xbf16>
+}

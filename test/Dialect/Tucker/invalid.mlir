@@ -924,6 +924,23 @@ func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = false
 
 // -----
 
+// Tests that: the backward schedule's tiles are multiples of 16 up to 256.
+// expected-error @+1 {{keys_per_tile = 100 must be a multiple of 16 in [16, 256]}}
+func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 100, queries_per_tile = 64>} { return }
+
+// -----
+
+// Tests that: a backward schedule of 16-row query steps and 256-key tiles is a valid attribute (what the kernels run is --tucker-gpu-configure's to check).
+func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 256, queries_per_tile = 16>} { return }
+
+// -----
+
+// Tests that: a backward schedule's query step is positive.
+// expected-error @+1 {{queries_per_tile = 0 must be a multiple of 16 in [16, 256]}}
+func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 0>} { return }
+
+// -----
+
 // Tests that: the heads packed in a tile divide the group (Hq / Hkv = 4).
 func.func @schedule_op(%q: tensor<1x8x64x64xbf16>, %k: tensor<1x2x64x64xbf16>, %v: tensor<1x2x64x64xbf16>) -> tensor<1x8x64x64xbf16> {
   // expected-error @+1 {{schedule: heads_per_tile = 8 must divide Hq / Hkv = 4 and fit the query tile's 128 rows}}

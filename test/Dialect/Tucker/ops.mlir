@@ -186,6 +186,20 @@ func.func @flash_backward(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
       : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x32xbf16>
 }
 
+// CHECK-LABEL: func @flash_backward_schedule
+// CHECK: tucker.flash_backward {{.*}} {causal, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64>}
+func.func @flash_backward_schedule(%q: tensor<2x8x128x64xbf16>, %k: tensor<2x2x128x64xbf16>,
+                                   %v: tensor<2x2x128x64xbf16>, %lse: tensor<2x8x128xf32>)
+    -> tensor<2x8x128x64xbf16> {
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q
+      {causal, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128,
+                                                          queries_per_tile = 64>}
+      : tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>, tensor<2x2x128x64xbf16>,
+        tensor<2x8x128x64xbf16>, tensor<2x8x128xf32>, tensor<2x8x128x64xbf16>
+      -> tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>, tensor<2x2x128x64xbf16>
+  return %dq : tensor<2x8x128x64xbf16>
+}
+
 // CHECK-LABEL: func @flash_lengths_dynamic
 // CHECK: tucker.flash %{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}} lengths(%{{[a-z0-9]+}} : tensor<?xi32>) : tensor<?x4x?x64xf32>, tensor<3x1x?x64xf32>, tensor<?x1x?x64xf32> -> tensor<?x4x?x64xf32>
 func.func @flash_lengths_dynamic(%q: tensor<?x4x?x64xf32>, %k: tensor<3x1x?x64xf32>,

@@ -161,3 +161,15 @@ FlashScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "kernels wait for the previous grid themselves)";
   return success();
 }
+
+LogicalResult
+FlashBackwardScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  int64_t keysPerTile, int64_t queriesPerTile) {
+  for (auto [name, value] :
+       {std::pair<StringRef, int64_t>{"keys_per_tile", keysPerTile},
+        {"queries_per_tile", queriesPerTile}})
+    if (value < 16 || value > 256 || value % 16 != 0)
+      return emitError() << name << " = " << value
+                         << " must be a multiple of 16 in [16, 256]";
+  return success();
+}

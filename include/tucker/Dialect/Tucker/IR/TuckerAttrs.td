@@ -176,4 +176,27 @@ def Tucker_FlashScheduleAttr : Tucker_Attr<"FlashSchedule", "flash_schedule"> {
   let genVerifyDecl = 1;
 }
 
+def Tucker_FlashBackwardScheduleAttr
+    : Tucker_Attr<"FlashBackwardSchedule", "flash_backward_schedule"> {
+  let summary = "how a tucker.flash_backward runs on a Hopper GPU";
+  let description = [{
+    The schedule of the Hopper kernels of one `tucker.flash_backward`,
+    stamped by `--tucker-gpu-configure` (which keeps one already present)
+    and read by `--tucker-flash-to-gpu`:
+
+    * `keys_per_tile`: keys per CTA of the main kernel, whose dK and dV stay
+      in registers while it walks the query tiles that see them;
+    * `queries_per_tile`: query rows per step of that walk.
+
+    Both are multiples of 16; the kernel runs 128 keys and 64 queries, and
+    `--tucker-gpu-configure` refuses other tiles.
+
+    Example: `#tucker.flash_backward_schedule<keys_per_tile = 128,
+    queries_per_tile = 64>`
+  }];
+  let parameters = (ins "int64_t":$keys_per_tile, "int64_t":$queries_per_tile);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // TUCKER_DIALECT_TUCKER_IR_TUCKERATTRS_TD

@@ -288,6 +288,10 @@ def Tucker_FlashBackwardOp : Tucker_Op<"flash_backward", [Pure]> {
     f16, bf16); `lse` is f32 `[B, Hq, Nq]`; each gradient has the type of
     its operand. Products and sums are computed in f32.
 
+    `schedule` (optional, `#tucker.flash_backward_schedule`) says how the op
+    runs on a Hopper GPU, as `tucker.flash`'s does; the CPU lowering ignores
+    it.
+
     Example:
     ```mlir
     %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %o, %lse, %do {causal}
@@ -303,7 +307,9 @@ def Tucker_FlashBackwardOp : Tucker_Op<"flash_backward", [Pure]> {
                             RankedTensorOf<[F32]>:$lse,
                             Tucker_FloatTensor:$out_grad,
                             Optional<AnyRankedTensor>:$lengths),
-                       Tucker_CommonAttrs);
+                       Tucker_CommonAttrs,
+                       (ins OptionalAttr<Tucker_FlashBackwardScheduleAttr>
+                                :$schedule));
   let results = (outs Tucker_FloatTensor:$q_grad, Tucker_FloatTensor:$k_grad,
                       Tucker_FloatTensor:$v_grad);
   let assemblyFormat = [{
