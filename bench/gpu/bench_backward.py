@@ -109,11 +109,11 @@ def run(outdir):
         got = ours()
         ref = torch_grads(SDPBackend.FLASH_ATTENTION)()
         err = max(float((a.float() - b.float()).norm() / b.float().norm()) for a, b in zip(got, ref))
-        t_ours = time_fn(ours)
+        t_ours = time_fn(ours, reps=10, inner=5)
         times = {}
         for label, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash", SDPBackend.FLASH_ATTENTION)):
             try:
-                times[label] = time_fn(torch_grads(backend))
+                times[label] = time_fn(torch_grads(backend), reps=10, inner=5)
             except RuntimeError:
                 times[label] = float("nan")
         flops = 2.5 * 2 * B * Hq * N * N * (2 * D) / (2 if causal else 1)
