@@ -52,7 +52,7 @@ for causal in (False, True):
     # packed into the M tile (heads-per-tile) so that the 192-row tiles of
     # three consumers pad fewer rows (N = 1024: 6 tiles of 192 rows pad
     # 12.5 %, 11 of 2 x 96 or 22 of 4 x 48 pad 3 %). Longer key tiles and
-    # ping-pong off lost (docs/perf.md, session 4).
+    # ping-pong off lost (docs/perf.md, "Prefill schedules at d = 64").
     SHAPES += tucker_d64_variants(c, causal, (
         ("w2", "consumer-warpgroups=2"),
         ("w3", "consumer-warpgroups=3"),
@@ -68,7 +68,8 @@ for causal in (False, True):
                 "consumer-warpgroups=2")]
     # Causal: key tiles in step with a tile's query positions (p2: 96, p4:
     # 48), so that only the diagonal tiles are masked and no key past them is
-    # loaded (the default since session 6; n128: session 5's default).
+    # loaded (the default; n128 was the default before the layers'
+    # diagonal-aligned causal tiles).
     if causal:
         SHAPES += [(f"mha-h32-d64-n4096{c}-n128", 4, 32, 32, 4096, 64, 64, None, causal, None,
                     "keys-per-tile=128"),

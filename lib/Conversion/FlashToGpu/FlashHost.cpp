@@ -142,13 +142,15 @@ constexpr int64_t kSmSharedBytes = 233472;
 /// row's partials (then two per split) one after another, about 0.4 µs each on
 /// an H100, so past ~64 partials the merge costs more than the extra CTAs
 /// stream (B 1, latent r256, 32k cache: 226 partials took 98 µs to merge
-/// against 8 µs of decode work; docs/perf.md, session 4).
+/// against 8 µs of decode work; docs/perf.md, "Decode, where the latent time
+/// goes").
 constexpr int64_t kMaxAutoSplits = 32;
 
 /// Cache bytes one unsplit CTA streams from which 45 % of the SMs, each
 /// streaming one such sequence, saturate HBM: latent r256, B 64, cache 4096
 /// (64 CTAs of 2 MiB on 132 SMs) moved 2548 GB/s unsplit against 2332 with
-/// two splits, which add a merge and a tail (H100, docs/perf.md, session 5).
+/// two splits, which add a merge and a tail (H100, docs/perf.md, "Decode with
+/// programmatic dependent launch and the saturation rule").
 constexpr int64_t kSaturatingCtaBytes = int64_t(2) << 20;
 
 int64_t chooseSplits(int64_t ctas, int64_t slots, int64_t tiles,

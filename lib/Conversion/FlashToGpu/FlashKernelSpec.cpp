@@ -117,7 +117,8 @@ FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
     // slot's next tile to the other warpgroup, which may wait on the slot's
     // full barrier before its previous phase completed, and a parity wait
     // cannot tell the two phases apart (a 3-slot ring crashed on the H100).
-    // 6 slots measured no faster (docs/gpu-notes.md, session 5).
+    // 6 slots measured no faster (docs/gpu-notes.md, "Latent decode: where the
+    // time goes").
     for (int64_t s : {4, 2}) {
       stages = s;
       layout(*this, spec, 64);
@@ -145,7 +146,8 @@ FlashTiling::FlashTiling(const FlashKernelSpec &spec) {
   // the other), so the diagonal is whole tiles: only they are masked and no
   // key past it is loaded. 96 positions per head (3 consumers, 2 heads per
   // tile) take 96-key tiles: GPT-2-size latent MQA 254 -> 277 TFLOP/s
-  // (docs/perf.md, session 6).
+  // (docs/perf.md, "Whole layers with merged projections and
+  // diagonal-aligned causal tiles").
   if (spec.causal && spec.valueDim <= 128) {
     int64_t rows = spec.rowsPerHead();
     for (int64_t aligned = n; aligned >= 64; aligned -= 16) {
