@@ -126,6 +126,30 @@ def test_backward_without_kernels_raises():
         out.sum().backward()
 
 
+@needs_hopper
+def test_empty_sizes():
+    """The compiled forward of dynamic B, Nq and Nk at empty sizes: Nk = 0 gives zeros and an
+    LSE of -inf (filled without launching the kernel; the output blocks NaN-poisoned first), Nq
+    = 0 and B = 0 give empty results; nothing aborts."""
+    kernel = flash_module._kernel(config(*CASES[0]), "cuda", backward=False)
+    bf16 = dict(device="cuda", dtype=torch.bfloat16)
+    q = torch.randn(2, 4, 5, 128, **bf16)
+    none = torch.empty(2, 4, 0, 128, **bf16)
+    poison = [torch.full((2, 4, 5, 128), float("nan"), **bf16),
+              torch.full((2, 4, 5), float("nan"), device="cuda")]
+    del poison
+    o, lse = kernel(q, none, none)
+    torch.cuda.synchronize()
+    assert torch.equal(o, torch.zeros_like(o))
+    assert bool((lse == float("-inf")).all())
+    kv = torch.randn(2, 4, 7, 128, **bf16)
+    o, lse = kernel(q[:, :, :0], kv, kv)
+    assert o.shape == (2, 4, 0, 128) and lse.shape == (2, 4, 0)
+    o, lse = kernel(q[:0], kv[:0], kv[:0])
+    torch.cuda.synchronize()
+    assert o.shape == (0, 4, 5, 128) and lse.shape == (0, 4, 5)
+
+
 def prebuild(directory):
     """Compiles texts() for the GPU machine (no GPU needed here); a text that does not compile
     leaves its diagnostics in <hash>.error."""
