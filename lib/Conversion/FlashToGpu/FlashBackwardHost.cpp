@@ -85,24 +85,7 @@ mlir::tucker::flash_to_gpu::backwardSpecOf(FlashBackwardOp op,
     llvm::raw_string_ostream(what) << "element type " << element;
     return refuse(what + " (the kernels take bf16 or f16)");
   }
-  spec.qkDim = qType.getDimSize(3);
-  spec.valueDim = vType.getDimSize(3);
-  spec.groupSize = qType.getDimSize(1) / kType.getDimSize(1);
-  spec.lengths = static_cast<bool>(op.getLengths());
-  spec.causal = op.getCausal();
-  spec.scaleLog2e = float(op.getEffectiveScale() * M_LOG2E);
-  if (std::optional<int64_t> column = valueColumnInKey(op.getV(), op.getK())) {
-    spec.valueFromKey = true;
-    spec.valueColumn = *column;
-  }
-  if (RopeAttr rope = op.getRopeAttr()) {
-    spec.ropeTheta = rope.getTheta().convertToDouble();
-    spec.ropeWidth = rope.getWidth();
-    spec.ropeOffset = rope.getOffset();
-    spec.ropeRepeat = rope.getRepeat();
-    spec.ropeStride = rope.getStrideOrWidth();
-    spec.ropeInterleaved = rope.getStyle() == RopeStyle::Interleaved;
-  }
+  setCommonSpec(spec, op);
   std::string reason = unsupportedBackwardReason(spec);
   if (!reason.empty())
     return refuse(reason);
@@ -218,16 +201,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   Value delta = params[next++], dqAccum = params[next++];
 
   // Index constants, created once at the top of the launcher.
-  llvm::DenseMap<int64_t, Value> indexConstants;
-  auto index = [&](int64_t value) {
-    Value &c = indexConstants[value];
-    if (!c) {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(b.getBlock());
-      c = arith::ConstantIndexOp::create(b, loc, value);
-    }
-    return c;
-  };
+  IndexConstants index(b, loc);
   IndexMath m(b, loc, index);
   int64_t heads = qType.getDimSize(1), kvHeads = kType.getDimSize(1);
   OpFoldResult batch = fold(dimOf(b, loc, q, 0, index));

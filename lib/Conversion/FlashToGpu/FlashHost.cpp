@@ -316,16 +316,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildLauncher(
 
   // Index constants, created once at the top of the launcher.
   FlashTiling tiling(spec);
-  llvm::DenseMap<int64_t, Value> indexConstants;
-  auto index = [&](int64_t value) {
-    Value &c = indexConstants[value];
-    if (!c) {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(b.getBlock());
-      c = arith::ConstantIndexOp::create(b, loc, value);
-    }
-    return c;
-  };
+  IndexConstants index(b, loc);
   for (int64_t value :
        {int64_t(0), int64_t(1), int64_t(2), FlashTiling::kChunk, tiling.blockN,
         spec.rowsPerHead(), spec.headsPerTile, spec.threads()})

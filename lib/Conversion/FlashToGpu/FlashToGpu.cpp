@@ -104,7 +104,6 @@ mlir::tucker::flash_to_gpu::specOf(FlashOp op, FlashScheduleAttr schedule) {
   };
   auto qType = op.getQ().getType();
   auto kType = op.getK().getType();
-  auto vType = op.getV().getType();
   Type element = qType.getElementType();
   FlashKernelSpec spec;
   if (element.isBF16()) {
@@ -120,27 +119,14 @@ mlir::tucker::flash_to_gpu::specOf(FlashOp op, FlashScheduleAttr schedule) {
     fail() << "Nk = 0: there is no key to attend to";
     return failure();
   }
-  spec.qkDim = qType.getDimSize(3);
-  spec.valueDim = vType.getDimSize(3);
-  spec.groupSize = qType.getDimSize(1) / kType.getDimSize(1);
-  spec.lengths = static_cast<bool>(op.getLengths());
+  setCommonSpec(spec, op);
   spec.decode = schedule.getDecode();
   if (!spec.wide() && !spec.decode) {
     spec.keysPerTile = schedule.getKeysPerTile();
     spec.consumerGroups = schedule.getConsumers();
   }
   spec.headsPerTile = schedule.getHeadsPerTile();
-  if (std::optional<int64_t> column = valueColumnInKey(op.getV(), op.getK())) {
-    spec.valueFromKey = true;
-    spec.valueColumn = *column;
-  }
   if (RopeAttr rope = op.getRopeAttr()) {
-    spec.ropeTheta = rope.getTheta().convertToDouble();
-    spec.ropeWidth = rope.getWidth();
-    spec.ropeOffset = rope.getOffset();
-    spec.ropeRepeat = rope.getRepeat();
-    spec.ropeStride = rope.getStrideOrWidth();
-    spec.ropeInterleaved = rope.getStyle() == RopeStyle::Interleaved;
     // V read out of the K tile must not see the rotation.
     if (spec.valueFromKey && spec.valueColumn < rope.getEnd() &&
         rope.getOffset() < spec.valueColumn + spec.valueDim) {
@@ -153,8 +139,6 @@ mlir::tucker::flash_to_gpu::specOf(FlashOp op, FlashScheduleAttr schedule) {
     }
   }
   spec.outputTransposed = static_cast<bool>(resultTranspose(op));
-  spec.causal = op.getCausal();
-  spec.scaleLog2e = float(op.getEffectiveScale() * M_LOG2E);
   spec.pingPong = schedule.getPingPong();
   spec.lse = static_cast<bool>(op.getLse());
   std::string reason = unsupportedReason(spec);

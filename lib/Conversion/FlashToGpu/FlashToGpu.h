@@ -13,6 +13,10 @@
 
 #include "FlashKernelSpec.h"
 
+#include "tucker/Dialect/Tucker/IR/TuckerOps.h"
+
+#include <cmath>
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
@@ -79,6 +83,32 @@ void replaceWithLaunch(RewriterBase &rewriter, FlashOp op,
 /// (ColumnSlice.h), directly or before a tensor.expand_shape that both went
 /// through: the shared latent of a folded Tucker or MLA layer.
 std::optional<int64_t> valueColumnInKey(Value v, Value k);
+
+/// The fields of a kernel spec that tucker.flash and tucker.flash_backward
+/// set alike from their operands and common attributes: widths, GQA group,
+/// lengths, causal, scale, v read from k, rope.
+template <typename FlashLikeOp>
+void setCommonSpec(FlashKernelSpec &spec, FlashLikeOp op) {
+  auto qType = op.getQ().getType();
+  spec.qkDim = qType.getDimSize(3);
+  spec.valueDim = op.getV().getType().getDimSize(3);
+  spec.groupSize = qType.getDimSize(1) / op.getK().getType().getDimSize(1);
+  spec.lengths = static_cast<bool>(op.getLengths());
+  spec.causal = op.getCausal();
+  spec.scaleLog2e = float(op.getEffectiveScale() * M_LOG2E);
+  if (std::optional<int64_t> column = valueColumnInKey(op.getV(), op.getK())) {
+    spec.valueFromKey = true;
+    spec.valueColumn = *column;
+  }
+  if (RopeAttr rope = op.getRopeAttr()) {
+    spec.ropeTheta = rope.getTheta().convertToDouble();
+    spec.ropeWidth = rope.getWidth();
+    spec.ropeOffset = rope.getOffset();
+    spec.ropeRepeat = rope.getRepeat();
+    spec.ropeStride = rope.getStrideOrWidth();
+    spec.ropeInterleaved = rope.getStyle() == RopeStyle::Interleaved;
+  }
+}
 
 //===----------------------------------------------------------------------===//
 // tucker.flash_backward

@@ -42,6 +42,27 @@ Value pointerOf(OpBuilder &b, Location loc, Value buffer);
 /// `value` as a constant when it is one.
 OpFoldResult fold(Value value);
 
+/// Index constants of a launcher, each created once at the start of the
+/// builder's block (callable where an index function is taken).
+class IndexConstants {
+public:
+  IndexConstants(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+  Value operator()(int64_t value) {
+    Value &c = constants[value];
+    if (!c) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(b.getBlock());
+      c = arith::ConstantIndexOp::create(b, loc, value);
+    }
+    return c;
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  llvm::DenseMap<int64_t, Value> constants;
+};
+
 /// Index arithmetic of a launch on OpFoldResults: static shapes give
 /// constants computed here, dynamic ones arith ops; `value` materializes a
 /// result (constants once each, from `index` when given).
