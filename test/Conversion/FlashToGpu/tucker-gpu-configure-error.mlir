@@ -176,3 +176,13 @@ func.func @backward_schedule(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64x
       -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
   return %dq : tensor<1x4x256x64xbf16>
 }
+
+// -----
+
+// Tests that: a backward whose operands have 2^31 elements or more is
+// refused (the kernels index in i32).
+func.func @backward_too_large(%q: tensor<1x256x65536x128xbf16>, %k: tensor<1x256x64x128xbf16>, %v: tensor<1x256x64x128xbf16>, %lse: tensor<1x256x65536xf32>) -> tensor<1x256x65536x128xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op cannot run on the Hopper kernels: 'q' has 2147483648 elements; the kernels index fewer than 2^31}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q : tensor<1x256x65536x128xbf16>, tensor<1x256x64x128xbf16>, tensor<1x256x64x128xbf16>, tensor<1x256x65536x128xbf16>, tensor<1x256x65536xf32>, tensor<1x256x65536x128xbf16> -> tensor<1x256x65536x128xbf16>, tensor<1x256x64x128xbf16>, tensor<1x256x64x128xbf16>
+  return %dq : tensor<1x256x65536x128xbf16>
+}
