@@ -65,6 +65,29 @@ def test_one_kernel_serves_any_batch_and_length():
     assert len(module._kernels) - before <= 2  # one forward, one backward
 
 
+def test_deterministic_backward_on_the_cpu():
+    """deterministic=True compiles the op with `deterministic` (the CPU sums in one order
+    anyway): the same gradients, bit for bit, as without it and from run to run, and one forward
+    kernel for both."""
+    from tucker import flash as module
+
+    gen = torch.Generator().manual_seed(9)
+    q = torch.randn(2, 4, 7, 8, generator=gen)
+    k = torch.randn(2, 2, 10, 8, generator=gen)
+    v = torch.randn(2, 2, 10, 8, generator=gen)
+    grads = []
+    for deterministic in (False, True, True):
+        leaves = [t.clone().requires_grad_() for t in (q, k, v)]
+        flash_attention(*leaves, causal=True, deterministic=deterministic).sum().backward()
+        grads.append([t.grad for t in leaves])
+    for run in grads[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(grads[0], run))
+    texts = [module._text(key[0], key[2]) for key in module._kernels
+             if key[0][1:5] == (4, 2, 8, 8) and key[0][5]]
+    assert any("deterministic" in t and "flash_backward" in t for t in texts)
+    assert sum("tucker.flash %q" in t for t in texts) == 1
+
+
 def test_bad_inputs_are_refused():
     q = torch.randn(1, 3, 4, 8)
     kv = torch.randn(1, 2, 4, 8)

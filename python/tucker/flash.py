@@ -1,12 +1,15 @@
 """`tucker.flash_attention`: tucker.flash as a differentiable torch function.
 
-    out = tucker.flash_attention(q, k, v, causal=False, scale=None, rope=None, lengths=None)
+    out = tucker.flash_attention(q, k, v, causal=False, scale=None, rope=None, lengths=None,
+                                 deterministic=False)
 
 q [B, Hq, Nq, Dqk], k [B, Hkv, Nk, Dqk], v [B, Hkv, Nk, Dv] are torch tensors of one dtype
 (float32, float16, bfloat16), Hq a multiple of Hkv; `lengths` (int32 [B], optional) gives each
 sequence its key count; `rope` is a #tucker.rope as `reference.Rope` takes it (theta, offset,
 width, repeat, style[, stride]), applied to q and k on the fly. The semantics are tucker.flash's
-(docs/spec.md).
+(docs/spec.md). `deterministic=True` makes the backward give the same bits on every run (the
+op's `deterministic`: on Hopper the dQ parts are added in a fixed order instead of by atomics,
+which costs some speed; the CPU backward is deterministic either way).
 
 The forward runs the compiled tucker.flash with its log-sum-exp; the backward, the compiled
 tucker.flash_backward from q, k, v, the output and the log-sum-exp (what it saves: O(N) beside
@@ -14,7 +17,7 @@ the inputs). Both are compiled on first use for the dtype, head counts and width
 attributes of the call, with dynamic B, Nq and Nk, and kept for the process. On the CPU both
 run for every configuration; on CUDA tensors (Hopper) the forward runs for every configuration
 and the backward for those its kernels take (docs/gpu-notes.md: heads 64 or 128 wide, no rope
-on the fly, v not a slice of k); a backward through another raises RuntimeError naming why.
+on the fly); a backward through another raises RuntimeError naming why.
 """
 
 import threading
@@ -46,7 +49,7 @@ def _rope_attr(rope):
 def _text(config, backward):
     """The MLIR of the forward (q, k, v[, lengths]) -> (out, lse) or of the backward
     (q, k, v, out, lse, out_grad[, lengths]) -> (dq, dk, dv)."""
-    dtype, hq, hkv, dqk, dv, causal, scale, rope, lengths = config
+    dtype, hq, hkv, dqk, dv, causal, scale, rope, lengths, deterministic = config
     tq = f"tensor<?x{hq}x?x{dqk}x{dtype}>"
     tk = f"tensor<?x{hkv}x?x{dqk}x{dtype}>"
     tv = f"tensor<?x{hkv}x?x{dv}x{dtype}>"
@@ -59,6 +62,8 @@ def _text(config, backward):
         attrs.append(f"scale = {float(scale):.17e} : f64")
     if rope is not None:
         attrs.append(f"rope = {rope}")
+    if backward and deterministic:
+        attrs.append("deterministic")
     attrs = "{" + ", ".join(attrs) + "}"
     params = [f"%q: {tq}", f"%k: {tk}", f"%v: {tv}"]
     if backward:
@@ -78,6 +83,8 @@ def _text(config, backward):
 
 
 def _kernel(config, target, backward):
+    if not backward:  # determinism is the backward's
+        config = config[:-1] + (False,)
     key = (config, target, backward)
     with _lock:
         kernel = _kernels.get(key)
@@ -125,7 +132,8 @@ def _get_function():
     return _function
 
 
-def flash_attention(q, k, v, causal=False, scale=None, rope=None, lengths=None):
+def flash_attention(q, k, v, causal=False, scale=None, rope=None, lengths=None,
+                    deterministic=False):
     """softmax(scale·q·kᵀ + mask)·v per head as tucker.flash computes it, differentiable with
     respect to q, k and v (see the module docstring)."""
     import torch
@@ -154,5 +162,6 @@ def flash_attention(q, k, v, causal=False, scale=None, rope=None, lengths=None):
             raise TypeError("tucker.flash_attention: lengths must be an int32 torch tensor [B]")
         lengths = lengths.to(q.device)
     config = (dtype, hq, hkv, q.shape[3], v.shape[3], bool(causal),
-              None if scale is None else float(scale), _rope_attr(rope), lengths is not None)
+              None if scale is None else float(scale), _rope_attr(rope), lengths is not None,
+              bool(deterministic))
     return _get_function().apply(q, k, v, lengths, config, target)

@@ -111,9 +111,11 @@ def TuckerGpuConfigurePass
     * `dependent_launch` for decode.
 
     A `tucker.flash_backward` gets `#tucker.flash_backward_schedule<
-    keys_per_tile = 128, queries_per_tile = 64>` when its kernels exist
-    (bf16 or f16, heads of 64 or 128, no rope, v apart from k); the rest is
-    an error at the op naming what is missing.
+    keys_per_tile = 128, queries_per_tile = 64, ordered_dq = D>` (D: whether
+    the op is `deterministic`) when its kernels exist (bf16 or f16, heads of
+    64 or 128, no rope, v apart from k); the rest is an error at the op
+    naming what is missing, as is a `deterministic` op whose given schedule
+    adds dQ by atomics.
 
     Before:
     ```mlir

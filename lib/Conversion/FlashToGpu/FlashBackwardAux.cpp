@@ -93,12 +93,13 @@ SmallVector<Value> toF32(KernelEmitter &e, Value value) {
   return out;
 }
 
-/// Prep: args (o, dO, delta, dqAccum, rows); see FlashBackwardKernel.h.
+/// Prep: args (o, dO, delta, dqAccum, counters, rows); see
+/// FlashBackwardKernel.h.
 void buildPrep(KernelEmitter &e, const FlashKernelSpec &spec, ValueRange args) {
   OpBuilder &b = e.builder();
   Location loc = e.loc();
   Value o = args[0], dO = args[1], delta = args[2], dqAccum = args[3],
-        rows = args[4];
+        counters = args[4], rows = args[5];
   Type half = halfTypeOf(b, spec);
   Value tid = e.threadIdX();
   Value lane = e.urem(tid, e.i32(32));
@@ -128,8 +129,11 @@ void buildPrep(KernelEmitter &e, const FlashKernelSpec &spec, ValueRange args) {
     }
     for (int64_t offset = 16; offset >= 1; offset /= 2)
       sum = e.fadd(sum, e.shuffleXor(sum, offset));
-    e.ifThen(e.cmp(Pred::eq, lane, e.i32(0)),
-             [&] { storeAt(e, sum, e.f32(), delta, row64); });
+    e.ifThen(e.cmp(Pred::eq, lane, e.i32(0)), [&] {
+      storeAt(e, sum, e.f32(), delta, row64);
+      if (spec.orderedDq)
+        storeAt(e, e.i32(0), e.i32(), counters, row64);
+    });
 
     // dqAccum[row, :] = 0 (up to 16 bytes per lane and step).
     LaneColumns zeros(spec.qkDim, /*widest=*/4);
@@ -248,7 +252,8 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashBackwardPrepKernel(
     const FlashKernelSpec &spec, StringRef name) {
   Type ptr = LLVM::LLVMPointerType::get(builder.getContext());
   return createAuxKernel(
-      builder, loc, module, name, {ptr, ptr, ptr, ptr, builder.getI32Type()},
+      builder, loc, module, name,
+      {ptr, ptr, ptr, ptr, ptr, builder.getI32Type()},
       [&](KernelEmitter &e, ValueRange args) { buildPrep(e, spec, args); });
 }
 

@@ -7,18 +7,21 @@
 //
 //   func.func private @tucker_flash_launch_<kernel>(
 //       %q: memref<BxHqxNqxDqkxT>, %k: memref<BxHkvxNkxDqkxT>,
-//       %v: memref<BxHkvxNkxDvxT>, %o: memref<BxHqxNqxDvxT>,
+//       [%v: memref<BxHkvxNkxDvxT>,] %o: memref<BxHqxNqxDvxT>,
 //       %lse: memref<BxHqxNqxf32>, %do: memref<BxHqxNqxDvxT>,
 //       [%lengths: memref<Bxi32>,]
 //       %dq: memref<BxHqxNqxDqkxT>, %dk: memref<BxHkvxNkxDqkxT>,
 //       %dv: memref<BxHkvxNkxDvxT>,
-//       %delta: memref<BxHqxNqxf32>, %dq_accum: memref<BxHqxNqxDqkxf32>)
+//       %delta: memref<BxHqxNqxf32>, %dq_accum: memref<BxHqxNqxDqkxf32>
+//       [, %counters: memref<BxHqxNqxi32>])
 //
-// with identity-layout device buffers; delta and dq_accum are scratch the
-// op site allocates (the workspace holds them). On the caller's stream, in
-// order:
+// with identity-layout device buffers (no v when the kernel reads V from
+// the K tile: v is columns of k); delta, dq_accum and, for an ordered
+// dQ schedule, the counters are scratch the op site allocates (the
+// workspace holds them). On the caller's stream, in order:
 //
-//   1. `<kernel>_prep` (rows = B·Hq·Nq > 0): delta and dq_accum zeroed;
+//   1. `<kernel>_prep` (rows = B·Hq·Nq > 0): delta, and dq_accum and the
+//      counters zeroed;
 //   2. `<kernel>` (B, Hq·Nq and Nk > 0): tensor maps of q and do (box rows
 //      kBackwardQueries) and of k and v (box rows kBackwardKeys), grid
 //      (ceil(Nk / kBackwardKeys), Hkv, B), block 384; it writes dk and dv
@@ -98,6 +101,12 @@ mlir::tucker::flash_to_gpu::backwardSpecOf(FlashBackwardOp op,
            << schedule.getQueriesPerTile();
     return failure();
   }
+  if (op.getDeterministic() && !schedule.getOrderedDq()) {
+    fail() << "the op is deterministic, its schedule adds dQ by atomics "
+              "(ordered_dq = false)";
+    return failure();
+  }
+  spec.orderedDq = schedule.getOrderedDq();
   for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"q", qType},
                             {"k", kType},
                             {"v", vType},
@@ -120,6 +129,17 @@ mlir::tucker::flash_to_gpu::backwardBaseName(const FlashKernelSpec &spec) {
 }
 
 namespace {
+
+/// The tensor operands the launcher takes, in order: q, k, v (not when the
+/// kernel reads V from K), out, lse, out_grad.
+SmallVector<Value> launchOperands(FlashBackwardOp op,
+                                  const FlashKernelSpec &spec) {
+  SmallVector<Value> operands{op.getQ(), op.getK()};
+  if (!spec.valueFromKey)
+    operands.push_back(op.getV());
+  operands.append({op.getOut(), op.getLse(), op.getOutGrad()});
+  return operands;
+}
 
 /// When a launch runs: every `positive` size > 0 and every `zero` size 0.
 /// Never when a static size fails; always when all are static and hold;
@@ -177,8 +197,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   auto qType = bufferType(op.getQ().getType());
   auto kType = bufferType(op.getK().getType());
   SmallVector<Type> argTypes;
-  for (Value operand : {op.getQ(), op.getK(), op.getV(), op.getOut(),
-                        op.getLse(), op.getOutGrad()})
+  for (Value operand : launchOperands(op, spec))
     argTypes.push_back(bufferType(operand.getType()));
   if (spec.lengths)
     argTypes.push_back(bufferType(op.getLengths().getType()));
@@ -188,17 +207,22 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   ArrayRef<int64_t> qShape = qType.getShape();
   argTypes.push_back(MemRefType::get(qShape.take_front(3), f32));
   argTypes.push_back(MemRefType::get(qShape, f32));
+  if (spec.orderedDq)
+    argTypes.push_back(
+        MemRefType::get(qShape.take_front(3), builder.getI32Type()));
   auto func = func::FuncOp::create(builder, loc, name,
                                    builder.getFunctionType(argTypes, {}));
   func.setPrivate();
   OpBuilder b = OpBuilder::atBlockEnd(func.addEntryBlock());
   ValueRange params = func.getArguments();
-  Value q = params[0], k = params[1], v = params[2], o = params[3],
-        lse = params[4], dO = params[5];
-  unsigned next = 6;
+  unsigned next = 0;
+  Value q = params[next++], k = params[next++];
+  Value v = spec.valueFromKey ? Value() : params[next++];
+  Value o = params[next++], lse = params[next++], dO = params[next++];
   Value lengths = spec.lengths ? params[next++] : Value();
   Value dq = params[next++], dk = params[next++], dv = params[next++];
   Value delta = params[next++], dqAccum = params[next++];
+  Value counters = spec.orderedDq ? params[next++] : Value();
 
   // Index constants, created once at the top of the launcher.
   IndexConstants index(b, loc);
@@ -234,6 +258,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   Value lsePtr = pointerOf(b, loc, lse);
   Value deltaPtr = pointerOf(b, loc, delta);
   Value accPtr = pointerOf(b, loc, dqAccum);
+  Value countersPtr = counters ? pointerOf(b, loc, counters) : null;
   Value dqPtr = pointerOf(b, loc, dq), dkPtr = pointerOf(b, loc, dk),
         dvPtr = pointerOf(b, loc, dv);
   Value lengthsPtr = lengths ? pointerOf(b, loc, lengths) : null;
@@ -245,7 +270,8 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   if (!hasRows.never) {
     gpu::KernelDim3 grid{m.value(m.ceilDiv(rows, m.c(kBackwardPrepRows))),
                          index(1), index(1)};
-    SmallVector<Value> args{oPtr, dOPtr, deltaPtr, accPtr, m.i32(rows)};
+    SmallVector<Value> args{oPtr,   dOPtr,       deltaPtr,
+                            accPtr, countersPtr, m.i32(rows)};
     hasRows.emit(b, loc, [&](OpBuilder &lb) {
       gpu::LaunchFuncOp::create(lb, loc, kernels.prep, grid, auxThreads,
                                 /*dynamicSharedMemorySize=*/Value(), args);
@@ -265,11 +291,13 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
       FlashBackwardArgs a;
       a.tmapQ = createTensorMap(lb, loc, q, kBackwardQueries, 1, index);
       a.tmapK = createTensorMap(lb, loc, k, kBackwardKeys, 1, index);
-      a.tmapV = createTensorMap(lb, loc, v, kBackwardKeys, 1, index);
+      a.tmapV =
+          v ? createTensorMap(lb, loc, v, kBackwardKeys, 1, index) : a.tmapK;
       a.tmapDO = createTensorMap(lb, loc, dO, kBackwardQueries, 1, index);
       a.lse = lsePtr;
       a.delta = deltaPtr;
       a.dqAccum = accPtr;
+      a.counters = countersPtr;
       a.dk = dkPtr;
       a.dv = dvPtr;
       a.lengths = lengthsPtr;
@@ -317,7 +345,8 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
 }
 
 void mlir::tucker::flash_to_gpu::replaceBackwardWithLaunch(
-    RewriterBase &rewriter, FlashBackwardOp op, func::FuncOp launcher) {
+    RewriterBase &rewriter, FlashBackwardOp op, const FlashKernelSpec &spec,
+    func::FuncOp launcher) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
@@ -328,8 +357,7 @@ void mlir::tucker::flash_to_gpu::replaceBackwardWithLaunch(
         .getResult();
   };
   SmallVector<Value> args;
-  for (Value operand : {op.getQ(), op.getK(), op.getV(), op.getOut(),
-                        op.getLse(), op.getOutGrad()})
+  for (Value operand : launchOperands(op, spec))
     args.push_back(toBuffer(operand));
   if (Value lengths = op.getLengths())
     args.push_back(toBuffer(lengths));
@@ -341,9 +369,10 @@ void mlir::tucker::flash_to_gpu::replaceBackwardWithLaunch(
         sizes.push_back(memref::DimOp::create(rewriter, loc, like, d));
     return memref::AllocOp::create(rewriter, loc, type, sizes).getResult();
   };
-  Value q = args[0], k = args[1], v = args[2];
+  // dv has the B, Hkv and Nk of k.
+  Value q = args[0], k = args[1];
   SmallVector<Value> grads;
-  SmallVector<Value> operands{q, k, v};
+  SmallVector<Value> operands{q, k, k};
   for (auto [result, like] : llvm::zip(op.getResults(), operands))
     grads.push_back(alloc(bufferType(result.getType()), like));
   args.append(grads);
@@ -353,6 +382,10 @@ void mlir::tucker::flash_to_gpu::replaceBackwardWithLaunch(
   args.push_back(
       alloc(MemRefType::get(qType.getShape().take_front(3), f32), q));
   args.push_back(alloc(MemRefType::get(qType.getShape(), f32), q));
+  if (spec.orderedDq) // [B, Hq, Nq] i32 counters
+    args.push_back(alloc(
+        MemRefType::get(qType.getShape().take_front(3), rewriter.getI32Type()),
+        q));
   func::CallOp::create(rewriter, loc, launcher, args);
   SmallVector<Value> results;
   for (auto [result, buffer] : llvm::zip(op.getResults(), grads))

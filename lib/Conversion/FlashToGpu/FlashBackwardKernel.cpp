@@ -4,7 +4,8 @@
 // kBackwardKeys keys of one kv head, warp-specialized as the forward:
 //
 //  * a producer warpgroup (setmaxnreg 24) whose first thread loads the
-//    CTA's K and V tiles once (kvFull), then streams (Q, dO) tiles of
+//    CTA's K and V tiles once (kvFull; only K when V is columns of it, a
+//    shared latent), then streams (Q, dO) tiles of
 //    kBackwardQueries rows through a two-slot ring (full / empty barriers)
 //    for every query head of the group and every query tile that sees the
 //    keys (causal: from the first tile that reaches them);
@@ -18,9 +19,11 @@
 //      dV += Pᵀ·dO and dK += dSᵀ·Q (RS-wgmma: Pᵀ and dSᵀ packed in registers
 //      are the A fragments, dO and Q MN-major),
 //      dS written transposed to shared memory (K-major [queries][keys]),
-//      and dQ += dS·K (SS-wgmma, K MN-major) added to dqAccum with f32
-//      atomics: with Dqk 128 warpgroup w takes columns 64w .. 64w + 63 over
-//      all 128 keys, with Dqk 64 all columns over its own 64 keys;
+//      and dQ += dS·K (SS-wgmma, K MN-major) added to dqAccum: with Dqk 128
+//      warpgroup w takes columns 64w .. 64w + 63 over all 128 keys, with
+//      Dqk 64 all columns over its own 64 keys. The adds are f32 atomics,
+//      or, with spec.orderedDq, plain loads and stores in a fixed order
+//      (addDqOrdered);
 //  * dK·scale and dV stored in the element type for keys < Nk.
 //
 // Keys at or past the sequence's length (lengths) are zeroed in the K tile
@@ -47,8 +50,6 @@ std::string mlir::tucker::flash_to_gpu::unsupportedBackwardReason(
     const FlashKernelSpec &s) {
   if (s.rope())
     return "rope applied by the flash";
-  if (s.valueFromKey)
-    return "v read from k (a shared latent)";
   if (s.decode || s.outputTransposed || s.headsPerTile != 1)
     return "a decode, transposed-output or packed-heads schedule";
   if (s.qkDim % 64 || s.valueDim % 64 || s.qkDim > 128 || s.valueDim > 128)
@@ -59,7 +60,7 @@ std::string mlir::tucker::flash_to_gpu::unsupportedBackwardReason(
 SmallVector<Type> FlashBackwardArgs::types(MLIRContext *ctx) {
   Type ptr = LLVM::LLVMPointerType::get(ctx);
   Type i32 = IntegerType::get(ctx, 32);
-  SmallVector<Type> types(10, ptr);
+  SmallVector<Type> types(11, ptr);
   types.append({i32, i32});
   return types;
 }
@@ -73,17 +74,18 @@ FlashBackwardArgs FlashBackwardArgs::unpack(ValueRange args) {
   a.lse = args[4];
   a.delta = args[5];
   a.dqAccum = args[6];
-  a.dk = args[7];
-  a.dv = args[8];
-  a.lengths = args[9];
-  a.nq = args[10];
-  a.nk = args[11];
+  a.counters = args[7];
+  a.dk = args[8];
+  a.dv = args[9];
+  a.lengths = args[10];
+  a.nq = args[11];
+  a.nk = args[12];
   return a;
 }
 
 SmallVector<Value> FlashBackwardArgs::pack() const {
-  return {tmapQ,   tmapK, tmapV, tmapDO,  lse, delta,
-          dqAccum, dk,    dv,    lengths, nq,  nk};
+  return {tmapQ,    tmapK, tmapV, tmapDO,  lse, delta, dqAccum,
+          counters, dk,    dv,    lengths, nq,  nk};
 }
 
 namespace {
@@ -109,8 +111,13 @@ struct BackwardTiling {
     q = 0;
     dO = q + kStages * qStageBytes;
     k = dO + kStages * dOStageBytes;
-    v = k + qkChunks * keyChunk;
-    dS = v + valueChunks * keyChunk;
+    if (spec.valueFromKey) { // V is columns of the K tile
+      v = k + spec.valueColumn / FlashTiling::kChunk * keyChunk;
+      dS = k + qkChunks * keyChunk;
+    } else {
+      v = k + qkChunks * keyChunk;
+      dS = v + valueChunks * keyChunk;
+    }
     full = dS + keyChunk;
     empty = full + 8 * kStages;
     kvFull = empty + 8 * kStages;
@@ -127,8 +134,9 @@ mlir::tucker::flash_to_gpu::flashBackwardSharedBytes(const FlashKernelSpec &s) {
 
 namespace {
 
-/// Named barriers of the consumer warpgroups (0 is __syncthreads).
-constexpr int64_t kDsFree = 1, kDsReady = 2, kKeysZeroed = 3;
+/// Named barriers of the consumer warpgroups (0 is __syncthreads); the
+/// ordered dQ adds take kDqTurn + w in warpgroup w.
+constexpr int64_t kDsFree = 1, kDsReady = 2, kKeysZeroed = 3, kDqTurn = 4;
 constexpr int64_t kConsumerThreads = 256;
 
 class BackwardKernelBuilder {
@@ -184,6 +192,11 @@ private:
   void storeDsTransposed(ArrayRef<Value> ds);
   SmallVector<Value> dsTimesK();
   void addDq(ArrayRef<Value> dq, Value head, Value q0);
+  void addDqOrdered(ArrayRef<Value> dq, Value head, Value q0);
+  /// Calls `body(pos, base)` for each of the thread's two dQ rows inside
+  /// Nq: `base`, the index of its first column in dqAccum (i64).
+  void forDqRows(Value head, Value q0,
+                 llvm::function_ref<void(int64_t row, Value base)> body);
   void storeKeyRows(ArrayRef<Value> acc, Value out, int64_t width, float scale);
 };
 
@@ -249,11 +262,12 @@ void BackwardKernelBuilder::build() {
 
 void BackwardKernelBuilder::producer() {
   Value kvBar = e.sharedAt(t.kvFull);
-  e.mbarrierArriveExpectTx(kvBar, (t.qkChunks + t.valueChunks) * keyChunk);
+  int64_t valueLoads = spec.valueFromKey ? 0 : t.valueChunks;
+  e.mbarrierArriveExpectTx(kvBar, (t.qkChunks + valueLoads) * keyChunk);
   for (int64_t c = 0; c < t.qkChunks; ++c)
     e.tmaLoad(e.sharedAt(t.k + c * keyChunk), a.tmapK,
               {e.i32(FlashTiling::kChunk * c), kStart, kvHead, batch}, kvBar);
-  for (int64_t c = 0; c < t.valueChunks; ++c)
+  for (int64_t c = 0; c < valueLoads; ++c)
     e.tmaLoad(e.sharedAt(t.v + c * keyChunk), a.tmapV,
               {e.i32(FlashTiling::kChunk * c), kStart, kvHead, batch}, kvBar);
   e.forLoop(e.i32(0), iters, {}, [&](Value it, ValueRange) {
@@ -377,29 +391,98 @@ SmallVector<Value> BackwardKernelBuilder::dsTimesK() {
   return e.unpack(acc, 32);
 }
 
-void BackwardKernelBuilder::addDq(ArrayRef<Value> dq, Value head, Value q0) {
-  OpBuilder &b = e.builder();
-  Location loc = e.loc();
+void BackwardKernelBuilder::forDqRows(
+    Value head, Value q0,
+    llvm::function_ref<void(int64_t row, Value base)> body) {
   Value warp = e.udiv(wgTid, e.i32(32));
   Value col0 = t.qkChunks == 2 ? e.mul(wg, e.i32(64)) : e.i32(0);
   for (int64_t row = 0; row < 2; ++row) {
     Value pos =
         e.add(q0, e.add(e.add(e.mul(warp, e.i32(16)), g), e.i32(8 * row)));
     e.ifThen(e.cmp(Pred::ult, pos, a.nq), [&] {
-      Value base =
-          e.add(e.mul(e.zext64(rowIndex(head, pos)), e.i64(spec.qkDim)),
-                e.zext64(e.add(col0, t2)));
-      for (int64_t i = 0; i < int64_t(dq.size()); ++i) {
-        if (rowOf(i) != row)
-          continue;
-        Value index = e.add(base, e.i64(8 * (i / 4) + i % 2));
-        Value ptr = LLVM::GEPOp::create(b, loc, e.globalPtr(), e.f32(),
-                                        a.dqAccum, ValueRange{index});
-        LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::fadd, ptr, dq[i],
-                                  LLVM::AtomicOrdering::monotonic);
-      }
+      body(row, e.add(e.mul(e.zext64(rowIndex(head, pos)), e.i64(spec.qkDim)),
+                      e.zext64(e.add(col0, t2))));
     });
   }
+}
+
+void BackwardKernelBuilder::addDq(ArrayRef<Value> dq, Value head, Value q0) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  forDqRows(head, q0, [&](int64_t row, Value base) {
+    for (int64_t i = 0; i < int64_t(dq.size()); ++i) {
+      if (rowOf(i) != row)
+        continue;
+      Value index = e.add(base, e.i64(8 * (i / 4) + i % 2));
+      Value ptr = LLVM::GEPOp::create(b, loc, e.globalPtr(), e.f32(), a.dqAccum,
+                                      ValueRange{index});
+      LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::fadd, ptr, dq[i],
+                                LLVM::AtomicOrdering::monotonic);
+    }
+  });
+}
+
+/// The same sums as addDq, in one order on every run: the parts of a query
+/// tile are added key tile after key tile (the CTAs of a key tile walk the
+/// query tiles in the same order, and for every query tile the key tiles
+/// that see it are 0, 1, ..., so each waits only for lower ones, launched
+/// before it). A counter per (batch, head, query tile), zeroed by the prep
+/// kernel at the tile's first row, counts the warpgroups done: warpgroup w
+/// of key tile j goes at 2j, or at 2j + w with Dqk 64, where both
+/// warpgroups add to every column. Its first thread waits with gpu-scope
+/// acquire loads; the warpgroup loads the sums from L2, adds and stores;
+/// then the first thread releases (fence, increment).
+void BackwardKernelBuilder::addDqOrdered(ArrayRef<Value> dq, Value head,
+                                         Value q0) {
+  OpBuilder &b = e.builder();
+  Location loc = e.loc();
+  Type i32 = e.i32();
+  Value counter = LLVM::GEPOp::create(b, loc, e.globalPtr(), i32, a.counters,
+                                      ValueRange{rowIndex(head, q0)});
+  Value turn = e.mul(e.blockIdX(), e.i32(2));
+  if (t.qkChunks == 1)
+    turn = e.add(turn, wg);
+  Value first = e.cmp(Pred::eq, wgTid, e.i32(0));
+  e.ifThen(first, [&] {
+    auto loop = scf::WhileOp::create(b, loc, TypeRange{}, ValueRange{});
+    OpBuilder::InsertionGuard guard(b);
+    b.createBlock(&loop.getBefore());
+    Value done = LLVM::LoadOp::create(
+        b, loc, i32, counter, /*alignment=*/4, /*isVolatile=*/false,
+        /*isNonTemporal=*/false, /*isInvariant=*/false,
+        /*isInvariantGroup=*/false, LLVM::AtomicOrdering::acquire, "device");
+    scf::ConditionOp::create(b, loc, e.cmp(Pred::ult, done, turn),
+                             ValueRange{});
+    b.createBlock(&loop.getAfter());
+    scf::YieldOp::create(b, loc);
+  });
+  // Unaligned: the warp of the waiting thread may not have reconverged.
+  Value barrierId = e.add(wg, e.i32(kDqTurn));
+  e.namedBarrierSyncUnaligned(barrierId, 128);
+  forDqRows(head, q0, [&](int64_t row, Value base) {
+    // Registers i, i + 1 (i even) hold two adjacent columns.
+    for (int64_t i = 0; i < int64_t(dq.size()); i += 2) {
+      if (rowOf(i) != row)
+        continue;
+      Value index = e.add(base, e.i64(8 * (i / 4)));
+      Value ptr = LLVM::GEPOp::create(b, loc, e.globalPtr(), e.f32(), a.dqAccum,
+                                      ValueRange{index});
+      auto [x, y] = loadPairFromL2(e, ptr);
+      Type pair = VectorType::get({2}, e.f32());
+      Value sum = LLVM::PoisonOp::create(b, loc, pair);
+      sum = LLVM::InsertElementOp::create(b, loc, sum, e.fadd(x, dq[i]),
+                                          e.i32(0));
+      sum = LLVM::InsertElementOp::create(b, loc, sum, e.fadd(y, dq[i + 1]),
+                                          e.i32(1));
+      LLVM::StoreOp::create(b, loc, sum, ptr, /*alignment=*/8);
+    }
+  });
+  e.namedBarrierSyncUnaligned(barrierId, 128);
+  e.ifThen(first, [&] {
+    fenceGpu(e);
+    LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, counter, e.i32(1),
+                              LLVM::AtomicOrdering::monotonic, "device");
+  });
 }
 
 void BackwardKernelBuilder::storeKeyRows(ArrayRef<Value> acc, Value out,
@@ -529,7 +612,10 @@ void BackwardKernelBuilder::consumer() {
         e.wgmmaFence();
         SmallVector<Value> dq = dsTimesK(); // waits for every wgmma
         e.mbarrierArrive(barrier(t.empty, stage));
-        addDq(dq, head, q0);
+        if (spec.orderedDq)
+          addDqOrdered(dq, head, q0);
+        else
+          addDq(dq, head, q0);
 
         SmallVector<Value> next(dK);
         next.append(dV);

@@ -4,18 +4,20 @@
 // kernels on the caller's stream:
 //
 //  1. prep (buildFlashBackwardPrepKernel): delta[r] = Σ_d O[r, d]·dO[r, d]
-//     in f32 for every query row r = (b·Hq + h)·Nq + i, and dqAccum zeroed;
+//     in f32 for every query row r = (b·Hq + h)·Nq + i, and dqAccum (and
+//     with spec.orderedDq the counters) zeroed;
 //  2. main (buildFlashBackwardKernel): one CTA per (key tile of
 //     kBackwardKeys keys, kv head, batch entry). It keeps dK and dV of its
 //     keys in registers while it walks the query tiles (kBackwardQueries
 //     rows each) of every query head of its group: P recomputed from the
 //     LSE, dP = dO·Vᵀ, dS = P∘(dP − delta); dV += Pᵀ·dO, dK += dSᵀ·Q, and
-//     dS·K added to dqAccum (f32, atomics); then dK·scale and dV stored;
+//     dS·K added to dqAccum (f32; atomics, or in key-tile order with
+//     spec.orderedDq); then dK·scale and dV stored;
 //  3. finish (buildFlashBackwardFinishKernel): dq = dqAccum · scale in the
 //     element type.
 //
 // The kernels take a FlashKernelSpec (element, widths, group size, causal,
-// scale, lengths); rope, value-from-key, decode, transposed output and head
+// scale, lengths, V read from K); rope, decode, transposed output and head
 // packing are not backward specs (unsupportedBackwardReason).
 //
 //===----------------------------------------------------------------------===//
@@ -42,9 +44,12 @@ int64_t flashBackwardSharedBytes(const FlashKernelSpec &spec);
 ///   tmapQ, tmapK, tmapV, tmapDO : !llvm.ptr (CUtensorMaps, 4-D as the
 ///     forward's: (D, N, heads, batch) innermost first, 128-byte swizzle,
 ///     zero fill; boxes (64, kBackwardQueries, 1, 1) for q and dO,
-///     (64, kBackwardKeys, 1, 1) for k and v)
+///     (64, kBackwardKeys, 1, 1) for k and v; tmapV unused when V is read
+///     from K)
 ///   lse, delta : !llvm.ptr (f32 [B, Hq, Nq]; lse as tucker.flash returns it)
 ///   dqAccum : !llvm.ptr (f32 [B, Hq, Nq, Dqk], zero at launch)
+///   counters : !llvm.ptr (i32 [B, Hq, Nq], zero at launch: the counter of
+///     a query tile is at its first row; null without spec.orderedDq)
 ///   dk : !llvm.ptr ([B, Hkv, Nk, Dqk], element type; every row written)
 ///   dv : !llvm.ptr ([B, Hkv, Nk, Dv], element type; every row written)
 ///   lengths : !llvm.ptr (i32 [B], or null without spec.lengths)
@@ -54,7 +59,7 @@ int64_t flashBackwardSharedBytes(const FlashKernelSpec &spec);
 /// dynamic shared memory.
 struct FlashBackwardArgs {
   Value tmapQ, tmapK, tmapV, tmapDO;
-  Value lse, delta, dqAccum, dk, dv, lengths;
+  Value lse, delta, dqAccum, counters, dk, dv, lengths;
   Value nq, nk;
 
   static SmallVector<Type> types(MLIRContext *ctx);
@@ -70,7 +75,9 @@ gpu::GPUFuncOp buildFlashBackwardKernel(OpBuilder &builder, Location loc,
 
 /// The prep kernel:
 ///   (o, dO : !llvm.ptr (element type, [rows, Dv]), delta : !llvm.ptr
-///    (f32 [rows]), dqAccum : !llvm.ptr (f32 [rows, Dqk]), rows : i32)
+///    (f32 [rows]), dqAccum : !llvm.ptr (f32 [rows, Dqk]), counters :
+///    !llvm.ptr (i32 [rows], zeroed with spec.orderedDq, else unused),
+///    rows : i32)
 /// grid (ceil(rows / kBackwardPrepRows)), block (128).
 gpu::GPUFuncOp buildFlashBackwardPrepKernel(OpBuilder &builder, Location loc,
                                             gpu::GPUModuleOp module,

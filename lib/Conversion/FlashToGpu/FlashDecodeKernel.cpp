@@ -97,32 +97,6 @@ private:
   void mergeRow(Value gRow, Value outRow, Value partials, Value lane);
 };
 
-/// Two f32 at `ptr` loaded from L2 (ld.global.cg): partials other CTAs
-/// wrote, which this SM's L1 may hold stale.
-std::pair<Value, Value> loadPairFromL2(KernelEmitter &e, Value ptr) {
-  OpBuilder &b = e.builder();
-  Type f32 = e.f32();
-  auto pairType =
-      LLVM::LLVMStructType::getLiteral(e.context(), ArrayRef<Type>{f32, f32});
-  Value pair =
-      LLVM::InlineAsmOp::create(
-          b, e.loc(), pairType, ValueRange{ptr},
-          "ld.global.cg.v2.f32 {$0, $1}, [$2];", "=f,=f,l",
-          /*has_side_effects=*/false, /*is_align_stack=*/false,
-          LLVM::tailcallkind::TailCallKind::None,
-          LLVM::AsmDialectAttr::get(e.context(), LLVM::AsmDialect::AD_ATT),
-          /*operand_attrs=*/ArrayAttr())
-          .getResult(0);
-  return {LLVM::ExtractValueOp::create(b, e.loc(), pair, 0),
-          LLVM::ExtractValueOp::create(b, e.loc(), pair, 1)};
-}
-
-/// fence.acq_rel.gpu.
-void fenceGpu(KernelEmitter &e) {
-  LLVM::FenceOp::create(e.builder(), e.loc(), LLVM::AtomicOrdering::acq_rel,
-                        "device");
-}
-
 } // namespace
 
 void DecodeKernelBuilder::build() {

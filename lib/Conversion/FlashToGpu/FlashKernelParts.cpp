@@ -414,6 +414,31 @@ void mlir::tucker::flash_to_gpu::fenceProxyAsync(KernelEmitter &e) {
 }
 
 std::pair<Value, Value>
+mlir::tucker::flash_to_gpu::loadPairFromL2(KernelEmitter &e, Value ptr) {
+  OpBuilder &b = e.builder();
+  Type f32 = e.f32();
+  auto pairType =
+      LLVM::LLVMStructType::getLiteral(e.context(), ArrayRef<Type>{f32, f32});
+  // Side effects: LLVM would otherwise hoist it above a barrier.
+  Value pair =
+      LLVM::InlineAsmOp::create(
+          b, e.loc(), pairType, ValueRange{ptr},
+          "ld.global.cg.v2.f32 {$0, $1}, [$2];", "=f,=f,l",
+          /*has_side_effects=*/true, /*is_align_stack=*/false,
+          LLVM::tailcallkind::TailCallKind::None,
+          LLVM::AsmDialectAttr::get(e.context(), LLVM::AsmDialect::AD_ATT),
+          /*operand_attrs=*/ArrayAttr())
+          .getResult(0);
+  return {LLVM::ExtractValueOp::create(b, e.loc(), pair, 0),
+          LLVM::ExtractValueOp::create(b, e.loc(), pair, 1)};
+}
+
+void mlir::tucker::flash_to_gpu::fenceGpu(KernelEmitter &e) {
+  LLVM::FenceOp::create(e.builder(), e.loc(), LLVM::AtomicOrdering::acq_rel,
+                        "device");
+}
+
+std::pair<Value, Value>
 mlir::tucker::flash_to_gpu::ropeCosSin(KernelEmitter &e, Value table, Value j,
                                        Value position) {
   OpBuilder &b = e.builder();

@@ -189,6 +189,14 @@ gpu::GPUFuncOp createFlashKernelFunc(
 /// to the async proxy (wgmma, TMA).
 void fenceProxyAsync(KernelEmitter &e);
 
+/// Two f32 at `ptr` (global, 8-byte aligned) loaded from L2
+/// (ld.global.cg): values other CTAs wrote, which this SM's L1 may hold
+/// stale. The load keeps its place after the barriers before it.
+std::pair<Value, Value> loadPairFromL2(KernelEmitter &e, Value ptr);
+
+/// fence.acq_rel.gpu.
+void fenceGpu(KernelEmitter &e);
+
 } // namespace mlir::tucker::flash_to_gpu
 
 #endif // TUCKER_LIB_CONVERSION_FLASHTOGPU_FLASHKERNELPARTS_H

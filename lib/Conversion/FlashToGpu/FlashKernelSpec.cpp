@@ -39,6 +39,8 @@ std::string FlashKernelSpec::baseName() const {
     name += llvm::formatv("_w{0}", consumers()).str();
   if (lse)
     name += "_lse";
+  if (orderedDq)
+    name += "_ordered";
   return name;
 }
 

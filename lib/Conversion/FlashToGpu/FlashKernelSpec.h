@@ -71,13 +71,17 @@ struct FlashKernelSpec {
   // The prefill kernel also writes the log-sum-exp of each query row (f32
   // [B, Hq, Nq], natural log; −inf for a row that sees no key).
   bool lse = false;
+  // Backward only: the main kernel adds its dQ parts in key-tile order,
+  // waiting on a counter per query tile, instead of by f32 atomics
+  // (#tucker.flash_backward_schedule's ordered_dq).
+  bool orderedDq = false;
 
   auto key() const {
     return std::make_tuple(
         element, qkDim, valueDim, groupSize, headsPerTile, valueFromKey,
         valueColumn, causal, scaleLog2e, pingPong, ropeTheta, ropeWidth,
         ropeOffset, ropeRepeat, ropeStride, ropeInterleaved, lengths, decode,
-        outputTransposed, keysPerTile, consumerGroups, lse);
+        outputTransposed, keysPerTile, consumerGroups, lse, orderedDq);
   }
   bool rope() const { return ropeWidth > 0; }
   /// The same spec without rope (what the flash kernel is when q and k are

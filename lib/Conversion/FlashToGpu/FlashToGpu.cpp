@@ -80,9 +80,32 @@ static std::pair<Value, Value> beforeCommonExpand(Value v, Value k) {
   return {ve.getSrc(), ke.getSrc()};
 }
 
-static std::pair<Value, Value> beforeCommonExpand(FlashOp op) {
-  return beforeCommonExpand(op.getV(), op.getK());
-}
+/// The ops that made V out of K (a column slice, and the expand_shape after
+/// it), taken before the op that reads them is replaced.
+struct ValueFromKeyOps {
+  Operation *expand = nullptr, *slice = nullptr;
+
+  ValueFromKeyOps(Value v, Value k) {
+    expand = v.getDefiningOp<tensor::ExpandShapeOp>();
+    slice =
+        beforeCommonExpand(v, k).first.getDefiningOp<tensor::ExtractSliceOp>();
+  }
+
+  /// Once the kernels read V from K: the slice, the expand_shape and the
+  /// tensor.dim ops that sized the slice, where nothing else uses them.
+  void eraseDead(RewriterBase &rewriter) {
+    if (expand && expand->use_empty())
+      rewriter.eraseOp(expand);
+    if (!slice || !slice->use_empty())
+      return;
+    SmallVector<Value> sizes(slice->getOperands());
+    rewriter.eraseOp(slice);
+    for (Value size : sizes)
+      if (auto dim = size.getDefiningOp<tensor::DimOp>())
+        if (dim->use_empty())
+          rewriter.eraseOp(dim);
+  }
+};
 
 } // namespace
 
@@ -313,22 +336,10 @@ struct TuckerFlashToGpuPass
                                  ("tucker_flash_launch_" + named).str());
         symbols.insert(launcher);
       }
-      auto expand = op.getV().getDefiningOp<tensor::ExpandShapeOp>();
-      Operation *slice =
-          beforeCommonExpand(op).first.getDefiningOp<tensor::ExtractSliceOp>();
+      ValueFromKeyOps valueOps(op.getV(), op.getK());
       replaceWithLaunch(rewriter, op, spec, launchOptions, rotate, launcher);
-      // V was read from K: the slice that made it (and the expand_shape
-      // after it) are dead now, and so are the tensor.dim ops that sized it.
-      if (spec.valueFromKey && expand && expand->use_empty())
-        rewriter.eraseOp(expand);
-      if (spec.valueFromKey && slice && slice->use_empty()) {
-        SmallVector<Value> sizes(slice->getOperands());
-        rewriter.eraseOp(slice);
-        for (Value size : sizes)
-          if (auto dim = size.getDefiningOp<tensor::DimOp>())
-            if (dim->use_empty())
-              rewriter.eraseOp(dim);
-      }
+      if (spec.valueFromKey)
+        valueOps.eraseDead(rewriter);
     }
     // The backward: prep, main, finish (and zero) kernels per spec, one
     // launcher per main kernel and operand types.
@@ -363,6 +374,8 @@ struct TuckerFlashToGpuPass
                         "block_n", builder.getI64IntegerAttr(kBackwardKeys)),
                     builder.getNamedAttr("threads",
                                          builder.getI64IntegerAttr(384)),
+                    builder.getNamedAttr("ordered_dq",
+                                         builder.getBoolAttr(spec.orderedDq)),
                     builder.getNamedAttr("shared_bytes",
                                          builder.getI64IntegerAttr(
                                              flashBackwardSharedBytes(spec))),
@@ -380,7 +393,10 @@ struct TuckerFlashToGpuPass
             ("tucker_flash_launch_" + built.main.getName()).str());
         symbols.insert(launcher);
       }
-      replaceBackwardWithLaunch(rewriter, op, launcher);
+      ValueFromKeyOps valueOps(op.getV(), op.getK());
+      replaceBackwardWithLaunch(rewriter, op, spec, launcher);
+      if (spec.valueFromKey)
+        valueOps.eraseDead(rewriter);
     }
     // The zero kernel runs only where a launch may have no query row.
     for (auto &entry : backwardKernelsOf)

@@ -131,10 +131,10 @@ struct BackwardKernels {
   gpu::GPUFuncOp prep, main, finish, zero;
 };
 
-/// Builds `func.func private @name(q, k, v, o, lse, do, [lengths,] dq, dk,
-/// dv, delta, dq_accum : memref)` at the end of `module` (types from `op`,
-/// whose spec is `spec`): prep, main and finish launched one after the
-/// other, each only when its grid is not empty; the main kernel's tensor
+/// Builds `func.func private @name(q, k, [v,] o, lse, do, [lengths,] dq, dk,
+/// dv, delta, dq_accum[, counters] : memref)` at the end of `module` (types
+/// from `op`, whose spec is `spec`): prep, main and finish launched one after
+/// the other, each only when its grid is not empty; the main kernel's tensor
 /// maps are built only when it runs; without query rows the zero kernel
 /// writes dk and dv.
 func::FuncOp buildBackwardLauncher(OpBuilder &builder, Location loc,
@@ -144,9 +144,11 @@ func::FuncOp buildBackwardLauncher(OpBuilder &builder, Location loc,
                                    FlashBackwardOp op, StringRef name);
 
 /// Replaces `op` (on tensors) by buffers of its operands, allocations of
-/// the gradients and of the f32 scratch (delta [B, Hq, Nq], dq_accum
-/// [B, Hq, Nq, Dqk]), a call of `launcher` and the gradients as tensors.
+/// the gradients and of the scratch (delta [B, Hq, Nq] and dq_accum
+/// [B, Hq, Nq, Dqk] in f32; with spec.orderedDq, the counters [B, Hq, Nq]
+/// in i32), a call of `launcher` and the gradients as tensors.
 void replaceBackwardWithLaunch(RewriterBase &rewriter, FlashBackwardOp op,
+                               const FlashKernelSpec &spec,
                                func::FuncOp launcher);
 
 } // namespace flash_to_gpu

@@ -200,7 +200,8 @@ struct TuckerGpuConfigurePass
       FlashBackwardScheduleAttr schedule = op.getScheduleAttr();
       if (!schedule)
         schedule = FlashBackwardScheduleAttr::get(
-            op.getContext(), kBackwardKeys, kBackwardQueries);
+            op.getContext(), kBackwardKeys, kBackwardQueries,
+            /*orderedDq=*/op.getDeterministic());
       if (failed(backwardSpecOf(op, schedule))) {
         ok = false;
         return;

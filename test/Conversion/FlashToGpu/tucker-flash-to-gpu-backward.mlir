@@ -32,14 +32,14 @@
 // CHECK: return %[[RQ]], %[[RK]], %[[RV]]
 
 // CHECK-LABEL: gpu.module @tucker_flash_kernels
-// CHECK: gpu.func @flash_bwd_bf16_d128_causal(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
+// CHECK: gpu.func @flash_bwd_bf16_d128_causal(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i32, %{{[^:]+}}: i32) kernel
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>
-// CHECK-SAME: tucker.launch = {backward = true, block_m = 64 : i64, block_n = 128 : i64, causal = true, element = "bf16", group = 1 : i64, lengths = false, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = [[$SMEM:[0-9]+]] : i64, threads = 384 : i64, v_dim = 128 : i64}
+// CHECK-SAME: tucker.launch = {backward = true, block_m = 64 : i64, block_n = 128 : i64, causal = true, element = "bf16", group = 1 : i64, lengths = false, ordered_dq = false, qk_dim = 128 : i64, scale_log2e = 0.127517432 : f32, shared_bytes = [[$SMEM:[0-9]+]] : i64, threads = 384 : i64, v_dim = 128 : i64}
 
 // Prep: each lane loads 4 elements of a row of o and of do, multiplies them
 // in f32, the warp sums them by butterfly shuffles, lane 0 stores delta, and
 // each lane zeroes 4 f32 of dq_accum.
-// CHECK: gpu.func @flash_bwd_bf16_d128_causal_prep(%[[PO:[^:]+]]: !llvm.ptr, %[[PDO:[^:]+]]: !llvm.ptr, %[[PDELTA:[^:]+]]: !llvm.ptr, %[[PACC:[^:]+]]: !llvm.ptr, %[[ROWS:[^:]+]]: i32) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK: gpu.func @flash_bwd_bf16_d128_causal_prep(%[[PO:[^:]+]]: !llvm.ptr, %[[PDO:[^:]+]]: !llvm.ptr, %[[PDELTA:[^:]+]]: !llvm.ptr, %[[PACC:[^:]+]]: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %[[ROWS:[^:]+]]: i32) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
 // CHECK: %[[ROW:.+]] = arith.addi
 // CHECK: arith.cmpi ult, %[[ROW]], %[[ROWS]] : i32
 // CHECK: llvm.getelementptr %[[PO]][%{{.+}}] : (!llvm.ptr, i64) -> !llvm.ptr, bf16
@@ -94,7 +94,7 @@
 // CHECK: %[[PDV:.+]] = llvm.inttoptr
 // CHECK-NOT: scf.if
 // CHECK: %[[ROWS:.+]] = arith.constant 16000 : i32
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_bf16_d128_causal_prep blocks in (%[[C4000]], %[[C1]], %[[C1]]) threads in (%[[C128]], %[[C1]], %[[C1]]) args(%[[PO]] : !llvm.ptr, %[[PDO]] : !llvm.ptr, %[[PDELTA]] : !llvm.ptr, %[[PACC]] : !llvm.ptr, %[[ROWS]] : i32)
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_bf16_d128_causal_prep blocks in (%[[C4000]], %[[C1]], %[[C1]]) threads in (%[[C128]], %[[C1]], %[[C1]]) args(%[[PO]] : !llvm.ptr, %[[PDO]] : !llvm.ptr, %[[PDELTA]] : !llvm.ptr, %[[PACC]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[ROWS]] : i32)
 // CHECK: %[[SMEMV:.+]] = arith.constant [[$SMEM]] : i32
 // CHECK: %[[N:.+]] = arith.constant 1000 : i32
 // CHECK: %[[UQ:.+]] = memref.cast %[[LQ]] : memref<2x8x1000x128xbf16> to memref<*xbf16>
@@ -109,7 +109,7 @@
 // CHECK: %[[UDO:.+]] = memref.cast %[[LDO]]
 // CHECK: %[[TDO:.+]] = nvgpu.tma.create.descriptor %[[UDO]] box[%[[C1]], %[[C1]], %[[C64]], %[[C64]]]
 // CHECK: %[[MDO:.+]] = builtin.unrealized_conversion_cast %[[TDO]]
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_bf16_d128_causal blocks in (%[[C8]], %[[C8]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEMV]] args(%[[MQ]] : !llvm.ptr, %[[MK]] : !llvm.ptr, %[[MV]] : !llvm.ptr, %[[MDO]] : !llvm.ptr, %[[PLSE]] : !llvm.ptr, %[[PDELTA]] : !llvm.ptr, %[[PACC]] : !llvm.ptr, %[[PDK]] : !llvm.ptr, %[[PDV]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[N]] : i32, %[[N]] : i32)
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_bf16_d128_causal blocks in (%[[C8]], %[[C8]], %[[C2]]) threads in (%[[C384]], %[[C1]], %[[C1]]) dynamic_shared_memory_size %[[SMEMV]] args(%[[MQ]] : !llvm.ptr, %[[MK]] : !llvm.ptr, %[[MV]] : !llvm.ptr, %[[MDO]] : !llvm.ptr, %[[PLSE]] : !llvm.ptr, %[[PDELTA]] : !llvm.ptr, %[[PACC]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[PDK]] : !llvm.ptr, %[[PDV]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[N]] : i32, %[[N]] : i32)
 // CHECK: %[[COUNT:.+]] = arith.constant 2048000 : i32
 // CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_bf16_d128_causal_finish blocks in (%[[C4000]], %[[C1]], %[[C1]]) threads in (%[[C128]], %[[C1]], %[[C1]]) args(%[[PACC]] : !llvm.ptr, %[[PDQ]] : !llvm.ptr, %[[COUNT]] : i32)
 // CHECK-NOT: gpu.launch_func
@@ -132,7 +132,7 @@ func.func @mha_d128_causal(%q: tensor<2x8x1000x128xbf16>, %k: tensor<2x8x1000x12
 // CHECK: call @tucker_flash_launch_flash_bwd_f16_d64_g4(
 // CHECK-SAME: (memref<1x8x256x64xf16>, memref<1x2x256x64xf16>, memref<1x2x256x64xf16>, memref<1x8x256x64xf16>, memref<1x8x256xf32>, memref<1x8x256x64xf16>, memref<1x8x256x64xf16>, memref<1x2x256x64xf16>, memref<1x2x256x64xf16>, memref<1x8x256xf32>, memref<1x8x256x64xf32>) -> ()
 // CHECK: gpu.func @flash_bwd_f16_d64_g4(
-// CHECK-SAME: tucker.launch = {backward = true, block_m = 64 : i64, block_n = 128 : i64, causal = false, element = "f16", group = 4 : i64, lengths = false, qk_dim = 64 : i64, scale_log2e = 0.180336878 : f32
+// CHECK-SAME: tucker.launch = {backward = true, block_m = 64 : i64, block_n = 128 : i64, causal = false, element = "f16", group = 4 : i64, lengths = false, ordered_dq = false, qk_dim = 64 : i64, scale_log2e = 0.180336878 : f32
 // CHECK: gpu.func @flash_bwd_f16_d64_g4_prep(
 // CHECK: llvm.load %{{.+}} {alignment = 4 : i64} : !llvm.ptr -> vector<2xf16>
 // CHECK: llvm.load %{{.+}} {alignment = 4 : i64} : !llvm.ptr -> vector<2xf16>
@@ -300,4 +300,71 @@ func.func @two_scales(%q: tensor<1x4x128x128xbf16>, %lse: tensor<1x4x128xf32>, %
       : tensor<1x4x128x128xbf16>, tensor<1x4x128x128xbf16>, tensor<1x4x128x128xbf16>, tensor<1x4x128x128xbf16>, tensor<1x4x128xf32>, tensor<1x4x128x128xbf16>
       -> tensor<1x4x128x128xbf16>, tensor<1x4x128x128xbf16>, tensor<1x4x128x128xbf16>
   return %dq, %dq2 : tensor<1x4x128x128xbf16>, tensor<1x4x128x128xbf16>
+}
+
+// -----
+
+// Tests that: a deterministic backward (ordered_dq) allocates i32 counters
+// [B, Hq, Nq] beside the f32 scratch and passes them to prep, which zeroes
+// them, and to the main kernel (named _ordered), which waits for its turn
+// with a gpu-scope acquire load, adds dQ by L2 loads and plain stores and
+// releases with a fence and an integer increment, without f32 atomics.
+// CHECK-LABEL: func.func @deterministic(
+// CHECK: %[[DELTA:.+]] = memref.alloc() : memref<1x4x300xf32>
+// CHECK: %[[ACC:.+]] = memref.alloc() : memref<1x4x300x64xf32>
+// CHECK: %[[COUNTERS:.+]] = memref.alloc() : memref<1x4x300xi32>
+// CHECK: call @tucker_flash_launch_flash_bwd_bf16_d64_ordered(%{{.+}}, %[[DELTA]], %[[ACC]], %[[COUNTERS]])
+// CHECK: gpu.func @flash_bwd_bf16_d64_ordered(
+// CHECK-SAME: ordered_dq = true
+// CHECK-NOT: llvm.atomicrmw fadd
+// CHECK: llvm.load %{{.+}} atomic syncscope("device") acquire {alignment = 4 : i64} : !llvm.ptr -> i32
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "barrier.sync $0, $1;"
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "ld.global.cg.v2.f32 {$0, $1}, [$2];"
+// CHECK: llvm.store %{{.+}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr
+// CHECK: llvm.fence syncscope("device") acq_rel
+// CHECK: llvm.atomicrmw add %{{.+}}, %{{.+}} syncscope("device") monotonic : !llvm.ptr, i32
+// CHECK-NOT: llvm.atomicrmw fadd
+// CHECK: gpu.func @flash_bwd_bf16_d64_ordered_prep(%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %[[PCOUNTERS:[^:]+]]: !llvm.ptr, %{{[^:]+}}: i32)
+// CHECK: llvm.getelementptr %[[PCOUNTERS]][%{{.+}}] : (!llvm.ptr, i64) -> !llvm.ptr, i32
+// CHECK: llvm.store %{{.+}} {alignment = 4 : i64} : i32, !llvm.ptr
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_bwd_bf16_d64_ordered(
+// CHECK-SAME: %[[LCOUNTERS:[^:]+]]: memref<1x4x300xi32>)
+// CHECK: memref.extract_aligned_pointer_as_index %[[LCOUNTERS]]
+// CHECK: %[[PC:.+]] = llvm.inttoptr
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_bf16_d64_ordered_prep {{.+}} args(%{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %{{.+}} : !llvm.ptr, %[[PC]] : !llvm.ptr, %{{.+}} : i32)
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_bf16_d64_ordered blocks {{.+}} args({{.+}}, %[[PC]] : !llvm.ptr, {{.+}})
+func.func @deterministic(%q: tensor<1x4x300x64xbf16>, %k: tensor<1x4x300x64xbf16>, %v: tensor<1x4x300x64xbf16>, %o: tensor<1x4x300x64xbf16>, %lse: tensor<1x4x300xf32>, %do: tensor<1x4x300x64xbf16>) -> (tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>) {
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %o, %lse, %do {deterministic}
+      : tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>, tensor<1x4x300xf32>, tensor<1x4x300x64xbf16>
+      -> tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>
+  return %dq, %dk, %dv : tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>, tensor<1x4x300x64xbf16>
+}
+
+// -----
+
+// Tests that: a backward whose v is a column slice of k (a shared latent:
+// latent MQA, v = k[..., 64:128]) reads V from the K tile: the launcher takes
+// no v, builds no tensor map of it, the main kernel loads only K's two chunks
+// (one 32 KiB transaction), and the slice that made v is gone.
+// CHECK-LABEL: func.func @latent_column_slice(
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[KB:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<2x1x300x128xbf16> to memref<2x1x300x128xbf16>
+// CHECK: %[[OB:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<2x8x300x64xbf16> to memref<2x8x300x64xbf16>
+// CHECK: memref.alloc() : memref<2x1x300x64xbf16>
+// CHECK: call @tucker_flash_launch_flash_bwd_bf16_d128_v64_g8_vk64_causal(%{{.+}}, %[[KB]], %[[OB]],
+// CHECK: gpu.func @flash_bwd_bf16_d128_v64_g8_vk64_causal(
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c32768_i32
+// CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %arg1,
+// CHECK-NOT: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %arg2,
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_bwd_bf16_d128_v64_g8_vk64_causal(
+// CHECK-SAME: %{{[^:]+}}: memref<2x8x300x128xbf16>, %{{[^:]+}}: memref<2x1x300x128xbf16>, %{{[^:]+}}: memref<2x8x300x64xbf16>, %{{[^:]+}}: memref<2x8x300xf32>, %{{[^:]+}}: memref<2x8x300x64xbf16>,
+// CHECK-COUNT-3: nvgpu.tma.create.descriptor
+// CHECK-NOT: nvgpu.tma.create.descriptor
+// CHECK: return
+func.func @latent_column_slice(%q: tensor<2x8x300x128xbf16>, %kv: tensor<2x1x300x128xbf16>, %o: tensor<2x8x300x64xbf16>, %lse: tensor<2x8x300xf32>, %do: tensor<2x8x300x64xbf16>) -> (tensor<2x8x300x128xbf16>, tensor<2x1x300x128xbf16>, tensor<2x1x300x64xbf16>) {
+  %v = tensor.extract_slice %kv[0, 0, 0, 64] [2, 1, 300, 64] [1, 1, 1, 1] : tensor<2x1x300x128xbf16> to tensor<2x1x300x64xbf16>
+  %dq, %dk, %dv = tucker.flash_backward %q, %kv, %v, %o, %lse, %do {causal}
+      : tensor<2x8x300x128xbf16>, tensor<2x1x300x128xbf16>, tensor<2x1x300x64xbf16>, tensor<2x8x300x64xbf16>, tensor<2x8x300xf32>, tensor<2x8x300x64xbf16>
+      -> tensor<2x8x300x128xbf16>, tensor<2x1x300x128xbf16>, tensor<2x1x300x64xbf16>
+  return %dq, %dk, %dv : tensor<2x8x300x128xbf16>, tensor<2x1x300x128xbf16>, tensor<2x1x300x64xbf16>
 }

@@ -120,18 +120,6 @@ func.func @lse_wide(%q: tensor<1x16x256x576xbf16>, %k: tensor<1x1x256x576xbf16>,
 
 // -----
 
-// Tests that: a flash backward whose v is k (a shared latent) is refused,
-// not lowered to host loops: the backward kernels read v as its own tensor.
-func.func @backward_value_from_key(%q: tensor<1x8x256x128xbf16>, %k: tensor<1x2x256x128xbf16>, %lse: tensor<1x8x256xf32>) -> tensor<1x8x256x128xbf16> {
-  // expected-error @+1 {{'tucker.flash_backward' op with v read from k (a shared latent) has no Hopper kernel yet; --tucker-cpu-pipeline runs it}}
-  %dq, %dk, %dv = tucker.flash_backward %q, %k, %k, %q, %lse, %q
-      : tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x8x256x128xbf16>, tensor<1x8x256xf32>, tensor<1x8x256x128xbf16>
-      -> tensor<1x8x256x128xbf16>, tensor<1x2x256x128xbf16>, tensor<1x2x256x128xbf16>
-  return %dq : tensor<1x8x256x128xbf16>
-}
-
-// -----
-
 // Tests that: a flash backward with rope applied by the flash is refused.
 func.func @backward_rope(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xbf16> {
   // expected-error @+1 {{'tucker.flash_backward' op with rope applied by the flash has no Hopper kernel yet; --tucker-cpu-pipeline runs it}}
@@ -171,7 +159,7 @@ func.func @backward_f32(%q: tensor<1x4x256x64xf32>, %lse: tensor<1x4x256xf32>) -
 // run is refused.
 func.func @backward_schedule(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xbf16> {
   // expected-error @+1 {{'tucker.flash_backward' op cannot run on the Hopper kernels: the backward kernel runs 128 keys per CTA and 64 query rows per step, the schedule asks for 64 and 64}}
-  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 64, queries_per_tile = 64>}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 64, queries_per_tile = 64, ordered_dq = false>}
       : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
       -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
   return %dq : tensor<1x4x256x64xbf16>
@@ -185,4 +173,16 @@ func.func @backward_too_large(%q: tensor<1x256x65536x128xbf16>, %k: tensor<1x256
   // expected-error @+1 {{'tucker.flash_backward' op cannot run on the Hopper kernels: 'q' has 2147483648 elements; the kernels index fewer than 2^31}}
   %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q : tensor<1x256x65536x128xbf16>, tensor<1x256x64x128xbf16>, tensor<1x256x64x128xbf16>, tensor<1x256x65536x128xbf16>, tensor<1x256x65536xf32>, tensor<1x256x65536x128xbf16> -> tensor<1x256x65536x128xbf16>, tensor<1x256x64x128xbf16>, tensor<1x256x64x128xbf16>
   return %dq : tensor<1x256x65536x128xbf16>
+}
+
+// -----
+
+// Tests that: a deterministic backward given a schedule that adds dQ by
+// atomics (whose rounding order changes from run to run) is refused.
+func.func @backward_deterministic_atomics(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op cannot run on the Hopper kernels: the op is deterministic, its schedule adds dQ by atomics (ordered_dq = false)}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {deterministic, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = false>}
+      : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
+      -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
+  return %dq : tensor<1x4x256x64xbf16>
 }

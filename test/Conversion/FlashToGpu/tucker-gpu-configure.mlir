@@ -95,12 +95,32 @@ func.func @given(%q: tensor<2x8x1024x64xbf16>, %k: tensor<2x1x1024x64xbf16>, %v:
 
 // Tests that: a flash backward (MHA, heads of 128, causal) gets the backward kernels' schedule: 128 keys per CTA, 64 query rows per step; the options do not change it.
 // CHECK-LABEL: func @backward_mha_d128
-// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64>
+// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = false>
 // OPTS-LABEL: func @backward_mha_d128
-// OPTS: schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64>
+// OPTS: schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = false>
 func.func @backward_mha_d128(%q: tensor<2x8x1000x128xbf16>, %k: tensor<2x8x1000x128xbf16>, %v: tensor<2x8x1000x128xbf16>, %lse: tensor<2x8x1000xf32>) -> tensor<2x8x1000x128xbf16> {
   %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {causal}
       : tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000xf32>, tensor<2x8x1000x128xbf16>
       -> tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>
   return %dq : tensor<2x8x1000x128xbf16>
+}
+
+// -----
+
+// Tests that: a deterministic flash backward gets the ordered dQ adds; a
+// schedule given in IR with ordered_dq on a backward that does not ask for
+// determinism is kept.
+// CHECK-LABEL: func @backward_deterministic
+// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = true>
+// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = true>
+// OPTS-LABEL: func @backward_deterministic
+// OPTS-COUNT-2: ordered_dq = true
+func.func @backward_deterministic(%q: tensor<2x8x1000x64xbf16>, %k: tensor<2x2x1000x64xbf16>, %v: tensor<2x2x1000x64xbf16>, %lse: tensor<2x8x1000xf32>) -> (tensor<2x8x1000x64xbf16>, tensor<2x8x1000x64xbf16>) {
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {causal, deterministic}
+      : tensor<2x8x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x8x1000x64xbf16>, tensor<2x8x1000xf32>, tensor<2x8x1000x64xbf16>
+      -> tensor<2x8x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>
+  %dq2, %dk2, %dv2 = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = true>}
+      : tensor<2x8x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x8x1000x64xbf16>, tensor<2x8x1000xf32>, tensor<2x8x1000x64xbf16>
+      -> tensor<2x8x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>
+  return %dq, %dq2 : tensor<2x8x1000x64xbf16>, tensor<2x8x1000x64xbf16>
 }

@@ -3,13 +3,19 @@
 
 usage: check_flash_backward.py CASE.mlir LIB.so SIGNATURE.json [--repeat N]
 
-The compiled entry takes (q, k, v, o, lse, do[, lengths]) and returns (dq, dk, dv): q
+The compiled entry takes (q, k, v, o, lse, do[, lengths]) (without v when v is columns of k)
+and returns (dq, dk, dv): q
 [B, Hq, Nq, Dqk], k [B, Hkv, Nk, Dqk], v [B, Hkv, Nk, Dv], o and do [B, Hq, Nq, Dv], lse f32
 [B, Hq, Nq], lengths i32 [B]. CASE.mlir holds one line `// CASE: {...}` (JSON):
     causal   bool
     scale    float or null (null: 1/sqrt(Dqk))
     lengths  absent, or the per-sequence key counts passed as the entry's lengths argument
              (L = clamp(lengths[b], 0, Nk); without it L = Nk)
+    deterministic  bool: the op is `deterministic`, so every repeat (at least 3) must give
+             the same bits
+    v_from_k absent, or the first column of k that v starts at (a shared latent: the entry
+             takes no v, its function slices it out of k); dk and dv are still the gradients
+             with respect to the op's k and v operands
 q, k, v and do are random (seeded); o and lse come from a float32 torch forward on the GPU
 (query i sees key j iff j < L and, causal, j <= i + L - Nq; GQA repeats each kv head over its
 group; a row that sees no key has output 0 and lse -inf), and the reference gradients from
@@ -63,10 +69,15 @@ def main():
     element = specs[0].dtype
     dt = DTYPES[element]
     gen = torch.Generator(device="cuda").manual_seed(1234)
-    q, k, v = (torch.randn(s.shape, device="cuda", dtype=dt, generator=gen) for s in specs[:3])
-    dout = torch.randn(specs[5].shape, device="cuda", dtype=dt, generator=gen)
+    column = case.get("v_from_k")
+    operands = 3 if column is None else 2  # q, k[, v]
+    q, k, *v = (torch.randn(s.shape, device="cuda", dtype=dt, generator=gen)
+                for s in specs[:operands])
+    o_shape = specs[operands].shape
+    v = v[0] if v else k[..., column:column + o_shape[-1]].contiguous()
+    dout = torch.randn(o_shape, device="cuda", dtype=dt, generator=gen)
     lengths = None
-    if len(specs) == 7:
+    if len(specs) == operands + 4:
         if "lengths" not in case:
             sys.exit("check_flash_backward.py: the entry takes lengths; give them in CASE")
         lengths = torch.tensor(case["lengths"], device="cuda", dtype=torch.int32)
@@ -79,7 +90,8 @@ def main():
     refs = [qf.grad, kf.grad, vf.grad]
     o = out.detach().to(dt)
     lse = lse.detach().contiguous()
-    inputs = [q, k, v, o, lse, dout] + ([lengths] if lengths is not None else [])
+    inputs = ([q, k] + ([v] if column is None else []) + [o, lse, dout]
+              + ([lengths] if lengths is not None else []))
 
     # Keys no query of their sequence sees: j >= L_b.
     Nk = k.shape[2]
@@ -89,7 +101,9 @@ def main():
 
     names = ("dq", "dk", "dv")
     worst, ok = [0.0, 0.0, 0.0], True
-    for _ in range(args.repeat):
+    deterministic = case.get("deterministic", False)
+    first, same = None, True
+    for _ in range(max(args.repeat, 3) if deterministic else args.repeat):
         extra = [(tuple(r.shape), dt) for r in refs[1:]]
         grads, reused = call_poisoned(kernel, inputs, tuple(refs[0].shape), dt, extra=extra)
         if not reused:
@@ -103,12 +117,19 @@ def main():
             if n > 0:  # dk, dv: exact zeros where the sequence has no key
                 rows = got.permute(0, 2, 1, 3)[unseen]  # [keys, Hkv, D]
                 ok &= bool((rows == 0).all())
+        if deterministic:
+            if first is None:
+                first = [g.clone() for g in grads]
+            else:
+                same &= all(torch.equal(a, b) for a, b in zip(first, grads))
         del grads
+    ok &= same
     shapes = " ".join(f"{tuple(s.shape)}" for s in specs)
     errors = " ".join(f"{name}={err:.2e}" for name, err in zip(names, worst))
     print(f"{'PASS' if ok else 'FAIL'} {os.path.basename(args.case)}: {element} {shapes} "
-          f"causal={causal} lengths={case.get('lengths')} rel_err {errors} "
-          f"(tol {TOLERANCE[element]:.0e})")
+          f"causal={causal} lengths={case.get('lengths')} v_from_k={column} rel_err {errors} "
+          f"(tol {TOLERANCE[element]:.0e})"
+          + (f" same bits every run: {same}" if deterministic else ""))
     return 0 if ok else 1
 
 

@@ -164,7 +164,8 @@ FlashScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult
 FlashBackwardScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                  int64_t keysPerTile, int64_t queriesPerTile) {
+                                  int64_t keysPerTile, int64_t queriesPerTile,
+                                  bool /*orderedDq*/) {
   for (auto [name, value] :
        {std::pair<StringRef, int64_t>{"keys_per_tile", keysPerTile},
         {"queries_per_tile", queriesPerTile}})

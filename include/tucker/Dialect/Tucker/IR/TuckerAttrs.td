@@ -186,15 +186,22 @@ def Tucker_FlashBackwardScheduleAttr
 
     * `keys_per_tile`: keys per CTA of the main kernel, whose dK and dV stay
       in registers while it walks the query tiles that see them;
-    * `queries_per_tile`: query rows per step of that walk.
+    * `queries_per_tile`: query rows per step of that walk;
+    * `ordered_dq`: how the CTAs of different key tiles add their parts of
+      dQ into one f32 accumulator: `false`, by f32 atomics in whatever order
+      they come (the rounding, so the bits, can change from run to run);
+      `true`, by plain loads and stores in the order of the key tiles, each
+      CTA waiting on a counter per query tile for the one before it (the
+      same bits every run; what a `deterministic` op needs).
 
-    Both are multiples of 16; the kernel runs 128 keys and 64 queries, and
-    `--tucker-gpu-configure` refuses other tiles.
+    The tiles are multiples of 16; the kernel runs 128 keys and 64 queries,
+    and `--tucker-gpu-configure` refuses other tiles.
 
     Example: `#tucker.flash_backward_schedule<keys_per_tile = 128,
-    queries_per_tile = 64>`
+    queries_per_tile = 64, ordered_dq = false>`
   }];
-  let parameters = (ins "int64_t":$keys_per_tile, "int64_t":$queries_per_tile);
+  let parameters = (ins "int64_t":$keys_per_tile, "int64_t":$queries_per_tile,
+                        Tucker_BoolParameter:$ordered_dq);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -288,6 +288,11 @@ def Tucker_FlashBackwardOp : Tucker_Op<"flash_backward", [Pure]> {
     f16, bf16); `lse` is f32 `[B, Hq, Nq]`; each gradient has the type of
     its operand. Products and sums are computed in f32.
 
+    `deterministic` asks for the same bits on every run of the same inputs.
+    The CPU lowering always sums in one order; on a GPU the dQ contributions
+    of different key tiles are then added in a fixed order (the schedule's
+    `ordered_dq`) instead of by atomics in whatever order they come.
+
     `schedule` (optional, `#tucker.flash_backward_schedule`) says how the op
     runs on a Hopper GPU, as `tucker.flash`'s does; the CPU lowering ignores
     it.
@@ -308,7 +313,8 @@ def Tucker_FlashBackwardOp : Tucker_Op<"flash_backward", [Pure]> {
                             Tucker_FloatTensor:$out_grad,
                             Optional<AnyRankedTensor>:$lengths),
                        Tucker_CommonAttrs,
-                       (ins OptionalAttr<Tucker_FlashBackwardScheduleAttr>
+                       (ins UnitAttr:$deterministic,
+                            OptionalAttr<Tucker_FlashBackwardScheduleAttr>
                                 :$schedule));
   let results = (outs Tucker_FloatTensor:$q_grad, Tucker_FloatTensor:$k_grad,
                       Tucker_FloatTensor:$v_grad);
