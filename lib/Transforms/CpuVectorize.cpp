@@ -255,6 +255,14 @@ std::optional<TilePlan> planTiles(linalg::LinalgOp op, const Target &target) {
   }
   if (vectorDim < 0)
     return std::nullopt;
+  // An operand that has the vector dim but not innermost would move with a
+  // stride: the vector lowering gathers it element by element (a loop of
+  // dynamic-index inserts, which LLVM 22's x86 backend cannot select for
+  // bf16 at -O1 and -O2, and no faster than scalar code). Such ops
+  // (transposes, the packing copies above) stay scalar loops.
+  for (AffineMap map : op.getIndexingMapsArray())
+    if (map.isFunctionOfDim(vectorDim) && innermostDim(map) != vectorDim)
+      return std::nullopt;
 
   bool hasReduction = llvm::any_of(iterators, [](utils::IteratorType t) {
     return t == utils::IteratorType::reduction;

@@ -159,13 +159,13 @@ func.func @dot_with_bias(%q: memref<2x2x8x8xf32>, %k: memref<2x8x2x8xf32>, %bk: 
 
 // Tests a product whose weight is stored [N, K] (y = x·Wᵀ, as a folded
 // transposed constant reads): the weight is packed once into [K, N] (a
-// linalg.transpose into a new buffer, freed after the product) and the
+// linalg.transpose into a new buffer, freed after the product; left as it
+// is: vectorized, one of its sides would move with a stride) and the
 // product runs as the register-blocked kernel on the packed copy.
 
 // CHECK-LABEL: func.func @packed_weight
 // CHECK: %[[PACKED:.+]] = memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
-// CHECK: scf.for
-// CHECK:   vector.transfer_write {{.*}} : vector<32xf32>, memref<32xf32
+// CHECK: linalg.transpose ins(%{{.+}} : memref<32x64xf32>) outs(%[[PACKED]] : memref<64x32xf32>) permutation = [1, 0]
 // CHECK: scf.for
 // CHECK:   scf.for {{.*}} -> (vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>) {
 // CHECK:     memref.subview %[[PACKED]]
@@ -200,6 +200,29 @@ func.func @not_taken(%x: memref<9xf32>, %y: memref<8xf32>) {
       ins(%x : memref<9xf32>) outs(%y : memref<8xf32>) {
   ^bb0(%in: f32, %out: f32):
     linalg.yield %in : f32
+  }
+  return
+}
+
+// -----
+
+// Tests that: an op with an operand that has the vector dim but not
+// innermost (here bf16 x + yᵀ) is left to loops: vectorized, that operand
+// would be gathered element by element.
+
+// CHECK-LABEL: func.func @strided_operand
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+// CHECK: return
+#rows = affine_map<(i, j) -> (i, j)>
+#cols = affine_map<(i, j) -> (j, i)>
+func.func @strided_operand(%x: memref<33x32xbf16>, %y: memref<32x33xbf16>, %z: memref<33x32xbf16>) {
+  linalg.generic {indexing_maps = [#rows, #cols, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %y : memref<33x32xbf16>, memref<32x33xbf16>) outs(%z : memref<33x32xbf16>) {
+  ^bb0(%a: bf16, %b: bf16, %out: bf16):
+    %0 = arith.addf %a, %b : bf16
+    linalg.yield %0 : bf16
   }
   return
 }

@@ -129,9 +129,11 @@ static cl::opt<EmitKind> emitKind(
                clEnumValN(EmitKind::MLIR, "mlir",
                           "the module after the pipeline (LLVM dialect)")),
     cl::cat(toolCategory));
-static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
-                                  cl::init(3), cl::Prefix,
-                                  cl::cat(toolCategory));
+// -O2 by default: on the layers measured (docs/perf.md) -O3's runtime loop
+// unrolling takes 3-4 times as long to compile for run times within 5 %.
+static cl::opt<unsigned>
+    optLevel("O", cl::desc("LLVM optimization level (default 2)"), cl::init(2),
+             cl::Prefix, cl::cat(toolCategory));
 static cl::opt<std::string>
     cpuName("mcpu",
             cl::desc("CPU to generate code for: host (default: this "

@@ -68,8 +68,10 @@ def TuckerCpuVectorizePass
     becomes the register-blocked kernel: per reduction step one vector row of
     B, one broadcast element of A per row, rows × vectors FMAs.
 
-    Ops it does not take (other maps, regions in the body, integer results)
-    stay as they are, for `convert-linalg-to-loops`.
+    Ops it does not take (other maps, regions in the body, integer results,
+    an operand that has the vector dim but not innermost, such as a
+    transpose, which would move element by element) stay as they are, for
+    `convert-linalg-to-loops`.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"0",
