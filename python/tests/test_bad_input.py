@@ -107,6 +107,21 @@ def test_compile_rejects_bad_arguments():
         tucker.compile(FLASH, pipeline_options={"key-tile": -1})
     with pytest.raises(tucker.CompileError, match="invalid --pipeline-options"):
         tucker.compile(OK, pipeline_options="query-tile=many")
+    with pytest.raises(ValueError, match="opt_level must be 0, 1, 2 or 3, got 4"):
+        tucker.compile(OK, opt_level=4)
+
+
+def test_opt_level_from_the_environment(monkeypatch):
+    """$TUCKER_OPT_LEVEL picks LLVM's level where opt_level is not given, and is checked."""
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((1, 2, 8, 16)).astype(np.float32) for _ in range(3))
+    monkeypatch.setenv("TUCKER_OPT_LEVEL", "fast")
+    with pytest.raises(ValueError, match="TUCKER_OPT_LEVEL must be 0, 1, 2 or 3, got 'fast'"):
+        tucker.compile(FLASH)
+    monkeypatch.setenv("TUCKER_OPT_LEVEL", "0")
+    unoptimized = tucker.compile(FLASH)
+    assert np.allclose(unoptimized(q, k, v), tucker.compile(FLASH, opt_level=3)(q, k, v),
+                       rtol=1e-6, atol=1e-6)
 
 
 @needs_torch

@@ -129,10 +129,11 @@ static cl::opt<EmitKind> emitKind(
                clEnumValN(EmitKind::MLIR, "mlir",
                           "the module after the pipeline (LLVM dialect)")),
     cl::cat(toolCategory));
-// -O2 by default: on the layers measured (docs/perf.md) -O3's runtime loop
-// unrolling takes 3-4 times as long to compile for run times within 5 %.
+// -O3 by default: -O2 compiles a layer 3-4 times faster (mostly less loop
+// unrolling) but runs the CPU benchmark's Llama layer up to 40 % slower
+// (docs/perf.md).
 static cl::opt<unsigned>
-    optLevel("O", cl::desc("LLVM optimization level (default 2)"), cl::init(2),
+    optLevel("O", cl::desc("LLVM optimization level (default 3)"), cl::init(3),
              cl::Prefix, cl::cat(toolCategory));
 static cl::opt<std::string>
     cpuName("mcpu",
