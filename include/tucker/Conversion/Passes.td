@@ -111,11 +111,14 @@ def TuckerGpuConfigurePass
     * `dependent_launch` for decode.
 
     A `tucker.flash_backward` gets `#tucker.flash_backward_schedule<
-    keys_per_tile = 128, queries_per_tile = 64, ordered_dq = D>` (D: whether
-    the op is `deterministic`) when its kernels exist (bf16 or f16, heads of
-    64 or 128, no rope, v apart from k); the rest is an error at the op
-    naming what is missing, as is a `deterministic` op whose given schedule
-    adds dQ by atomics.
+    keys_per_tile = 128, queries_per_tile = 64, head_splits = S,
+    ordered_dq = D>` (D: whether the op is `deterministic`; S: 1, or, while
+    the main kernel's ceil(Nk / 128) · Hkv · B CTAs are fewer than 2 per SM
+    (a dynamic size taken as 1), the powers of two dividing the group that
+    reach it, two query heads per CTA at least) when its kernels exist (bf16
+    or f16, heads of 64 or 128, no rope); the rest is an error at the op
+    naming what is missing, as are head splits that do not divide the group
+    and a `deterministic` op whose given schedule adds dQ by atomics.
 
     Before:
     ```mlir

@@ -6,8 +6,9 @@
 //  * prep: one warp per query row r: delta[r] = Σ_d O[r, d]·dO[r, d] in f32
 //    (each lane loads a contiguous run of 16-bit elements of both rows,
 //    then a butterfly reduction), and dqAccum[r, :] zeroed;
-//  * finish: dq[i] = dqAccum[i]·scale in the element type, 4 elements per
-//    thread (one 16-byte load, one 8-byte store);
+//  * finish: dst[i] = scale·Σ_s src[s·count + i] in the element type (dq
+//    from dqAccum, one part; dk, dv from the partials of head splits), 4
+//    elements per thread (16-byte loads, one 8-byte store);
 //  * zero: 16-byte zero stores (dk and dv when there is no query row).
 //
 //===----------------------------------------------------------------------===//
@@ -163,20 +164,30 @@ void buildPrep(KernelEmitter &e, const FlashKernelSpec &spec, ValueRange args) {
   gpu::ReturnOp::create(b, loc);
 }
 
-/// Finish: args (dqAccum, dq, count); see FlashBackwardKernel.h.
-void buildFinish(KernelEmitter &e, const FlashKernelSpec &spec,
-                 ValueRange args) {
+/// Finish: args (src, dst, count); see FlashBackwardKernel.h.
+void buildFinish(KernelEmitter &e, const FlashKernelSpec &spec, ValueRange args,
+                 int64_t parts, float scale) {
   OpBuilder &b = e.builder();
   Location loc = e.loc();
-  Value dqAccum = args[0], dq = args[1], count = args[2];
+  Value src = args[0], dst = args[1], count = args[2];
   Type half = halfTypeOf(b, spec);
   constexpr int64_t per = kBackwardFinishPerThread;
-  float scale = float(double(spec.scaleLog2e) * M_LN2);
   Value thread =
       e.add(e.mul(e.zext64(e.blockIdX()), e.i64(kBackwardAuxThreads)),
             e.zext64(e.threadIdX()));
   Value first = e.mul(thread, e.i64(per));
   Value count64 = e.zext64(count);
+  // Σ over the parts, in order, of `n` elements at `index`.
+  auto sum = [&](int64_t n, Value index) {
+    Value total;
+    for (int64_t s = 0; s < parts; ++s) {
+      Value at = s == 0 ? index : e.add(index, e.mul(count64, e.i64(s)));
+      Value part = loadAt(e, e.f32(), n, src, at);
+      total = s == 0 ? part
+                     : arith::AddFOp::create(b, loc, total, part).getResult();
+    }
+    return total;
+  };
   Value end = e.add(first, e.i64(per));
   Value whole = e.cmp(Pred::ule, end, count64);
   auto vectorType = VectorType::get({per}, e.f32());
@@ -184,11 +195,11 @@ void buildFinish(KernelEmitter &e, const FlashKernelSpec &spec,
                      b, loc, DenseElementsAttr::get(vectorType, scale))
                      .getResult();
   e.ifThen(whole, [&] {
-    Value acc = loadAt(e, e.f32(), per, dqAccum, first);
+    Value acc = sum(per, first);
     Value scaled = arith::MulFOp::create(b, loc, acc, scales);
     Value narrow =
         arith::TruncFOp::create(b, loc, VectorType::get({per}, half), scaled);
-    storeAt(e, narrow, half, dq, first);
+    storeAt(e, narrow, half, dst, first);
   });
   // The last thread of a count that is no multiple of `per`.
   Value partial =
@@ -197,10 +208,10 @@ void buildFinish(KernelEmitter &e, const FlashKernelSpec &spec,
     for (int64_t i = 0; i < per; ++i) {
       Value index = e.add(first, e.i64(i));
       e.ifThen(e.cmp(Pred::ult, index, count64), [&] {
-        Value acc = loadAt(e, e.f32(), 1, dqAccum, index);
+        Value acc = sum(1, index);
         Value value =
             arith::TruncFOp::create(b, loc, half, e.fmul(acc, e.f32(scale)));
-        storeAt(e, value, half, dq, index);
+        storeAt(e, value, half, dst, index);
       });
     }
   });
@@ -259,11 +270,13 @@ gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashBackwardPrepKernel(
 
 gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashBackwardFinishKernel(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
-    const FlashKernelSpec &spec, StringRef name) {
+    const FlashKernelSpec &spec, StringRef name, int64_t parts, float scale) {
   Type ptr = LLVM::LLVMPointerType::get(builder.getContext());
-  return createAuxKernel(
-      builder, loc, module, name, {ptr, ptr, builder.getI32Type()},
-      [&](KernelEmitter &e, ValueRange args) { buildFinish(e, spec, args); });
+  return createAuxKernel(builder, loc, module, name,
+                         {ptr, ptr, builder.getI32Type()},
+                         [&](KernelEmitter &e, ValueRange args) {
+                           buildFinish(e, spec, args, parts, scale);
+                         });
 }
 
 gpu::GPUFuncOp mlir::tucker::flash_to_gpu::buildFlashBackwardZeroKernel(

@@ -13,12 +13,15 @@
 //       %dq: memref<BxHqxNqxDqkxT>, %dk: memref<BxHkvxNkxDqkxT>,
 //       %dv: memref<BxHkvxNkxDvxT>,
 //       %delta: memref<BxHqxNqxf32>, %dq_accum: memref<BxHqxNqxDqkxf32>
-//       [, %counters: memref<BxHqxNqxi32>])
+//       [, %counters: memref<BxHqxNqxi32>]
+//       [, %dk_parts: memref<SxBxHkvxNkxDqkxf32>,
+//          %dv_parts: memref<SxBxHkvxNkxDvxf32>])
 //
 // with identity-layout device buffers (no v when the kernel reads V from
 // the K tile: v is columns of k); delta, dq_accum and, for an ordered
 // dQ schedule, the counters are scratch the op site allocates (the
-// workspace holds them). On the caller's stream, in order:
+// workspace holds them), as are, with S = head_splits > 1, the f32
+// partial dk and dv of the splits. On the caller's stream, in order:
 //
 //   1. `<kernel>_prep` (rows = B·Hq·Nq > 0): delta, and dq_accum and the
 //      counters zeroed;
@@ -28,6 +31,9 @@
 //      and adds into dq_accum;
 //   3. `<kernel>_finish` (rows > 0): dq = dq_accum · scale (zero when
 //      Nk = 0: prep zeroed dq_accum and the main kernel did not run);
+//      with head splits, where the main kernel ran, `<kernel>_sum_dk` and
+//      `_sum_dv`: dk, dv = the partials summed over the splits in order
+//      (dk times the scale);
 //   4. without query rows (Hq·Nq = 0, B·Nk > 0) the main kernel, which
 //      needs a tensor map of q, cannot run: `<kernel>_zero` writes dk and
 //      dv instead, as the gradients of keys no query sees.
@@ -107,6 +113,13 @@ mlir::tucker::flash_to_gpu::backwardSpecOf(FlashBackwardOp op,
     return failure();
   }
   spec.orderedDq = schedule.getOrderedDq();
+  spec.headSplits = schedule.getHeadSplits();
+  if (spec.groupSize % spec.headSplits) {
+    fail() << "head_splits = " << spec.headSplits
+           << " does not divide the group of " << spec.groupSize
+           << " query heads per kv head";
+    return failure();
+  }
   for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"q", qType},
                             {"k", kType},
                             {"v", vType},
@@ -129,6 +142,15 @@ mlir::tucker::flash_to_gpu::backwardBaseName(const FlashKernelSpec &spec) {
 }
 
 namespace {
+
+/// The f32 partials of a key gradient of `type` ([B, Hkv, Nk, D]) over
+/// `splits` head splits: [splits, B, Hkv, Nk, D].
+MemRefType partialsType(Type type, int64_t splits) {
+  auto tensor = cast<RankedTensorType>(type);
+  SmallVector<int64_t> shape{splits};
+  llvm::append_range(shape, tensor.getShape());
+  return MemRefType::get(shape, Float32Type::get(type.getContext()));
+}
 
 /// The tensor operands the launcher takes, in order: q, k, v (not when the
 /// kernel reads V from K), out, lse, out_grad.
@@ -210,6 +232,9 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   if (spec.orderedDq)
     argTypes.push_back(
         MemRefType::get(qShape.take_front(3), builder.getI32Type()));
+  if (spec.headSplits > 1)
+    for (Value result : op.getResults().drop_front())
+      argTypes.push_back(partialsType(result.getType(), spec.headSplits));
   auto func = func::FuncOp::create(builder, loc, name,
                                    builder.getFunctionType(argTypes, {}));
   func.setPrivate();
@@ -223,6 +248,11 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   Value dq = params[next++], dk = params[next++], dv = params[next++];
   Value delta = params[next++], dqAccum = params[next++];
   Value counters = spec.orderedDq ? params[next++] : Value();
+  Value dkParts, dvParts;
+  if (spec.headSplits > 1) {
+    dkParts = params[next++];
+    dvParts = params[next++];
+  }
 
   // Index constants, created once at the top of the launcher.
   IndexConstants index(b, loc);
@@ -261,6 +291,9 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   Value countersPtr = counters ? pointerOf(b, loc, counters) : null;
   Value dqPtr = pointerOf(b, loc, dq), dkPtr = pointerOf(b, loc, dk),
         dvPtr = pointerOf(b, loc, dv);
+  // The main kernel's dk and dv: the gradients, or the splits' partials.
+  Value keysOut = dkParts ? pointerOf(b, loc, dkParts) : dkPtr;
+  Value valuesOut = dvParts ? pointerOf(b, loc, dvParts) : dvPtr;
   Value lengthsPtr = lengths ? pointerOf(b, loc, lengths) : null;
   gpu::KernelDim3 auxThreads{index(kBackwardAuxThreads), index(1), index(1)};
 
@@ -282,7 +315,7 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
   LaunchCondition hasWork(b, loc, {batch, queryRows, nk}, {}, index);
   if (!hasWork.never) {
     gpu::KernelDim3 grid{m.value(m.ceilDiv(nk, m.c(kBackwardKeys))),
-                         index(kvHeads), m.value(batch)};
+                         index(kvHeads * spec.headSplits), m.value(batch)};
     gpu::KernelDim3 block{index(384), index(1), index(1)};
     Value smem = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
                                               flashBackwardSharedBytes(spec));
@@ -298,8 +331,8 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
       a.delta = deltaPtr;
       a.dqAccum = accPtr;
       a.counters = countersPtr;
-      a.dk = dkPtr;
-      a.dv = dvPtr;
+      a.dk = keysOut;
+      a.dv = valuesOut;
       a.lengths = lengthsPtr;
       a.nq = nq32;
       a.nk = nk32;
@@ -319,6 +352,33 @@ func::FuncOp mlir::tucker::flash_to_gpu::buildBackwardLauncher(
     hasRows.emit(b, loc, [&](OpBuilder &lb) {
       gpu::LaunchFuncOp::create(lb, loc, kernels.finish, grid, auxThreads,
                                 /*dynamicSharedMemorySize=*/Value(), args);
+    });
+  }
+
+  // With head splits, dk and dv from the partials, where the main kernel
+  // wrote them.
+  if (spec.headSplits > 1 && !hasWork.never) {
+    struct Sum {
+      gpu::GPUFuncOp kernel;
+      Value gridX;
+      SmallVector<Value> args;
+    };
+    SmallVector<Sum> sums;
+    for (auto [kernel, parts, out, width] :
+         {std::make_tuple(kernels.sumKeys, keysOut, dkPtr, spec.qkDim),
+          std::make_tuple(kernels.sumValues, valuesOut, dvPtr,
+                          spec.valueDim)}) {
+      OpFoldResult count = m.mul(keyRows, m.c(width));
+      sums.push_back({kernel,
+                      m.value(m.ceilDiv(count, m.c(kBackwardAuxThreads *
+                                                   kBackwardFinishPerThread))),
+                      {parts, out, m.i32(count)}});
+    }
+    hasWork.emit(b, loc, [&](OpBuilder &lb) {
+      for (Sum &sum : sums)
+        gpu::LaunchFuncOp::create(
+            lb, loc, sum.kernel, gpu::KernelDim3{sum.gridX, index(1), index(1)},
+            auxThreads, /*dynamicSharedMemorySize=*/Value(), sum.args);
     });
   }
 
@@ -386,6 +446,16 @@ void mlir::tucker::flash_to_gpu::replaceBackwardWithLaunch(
     args.push_back(alloc(
         MemRefType::get(qType.getShape().take_front(3), rewriter.getI32Type()),
         q));
+  if (spec.headSplits > 1) { // [S, B, Hkv, Nk, D] f32 partials, dims of k
+    for (Value result : op.getResults().drop_front()) {
+      MemRefType type = partialsType(result.getType(), spec.headSplits);
+      SmallVector<Value> sizes;
+      for (int64_t d = 1; d < type.getRank(); ++d)
+        if (type.isDynamicDim(d))
+          sizes.push_back(memref::DimOp::create(rewriter, loc, k, d - 1));
+      args.push_back(memref::AllocOp::create(rewriter, loc, type, sizes));
+    }
+  }
   func::CallOp::create(rewriter, loc, launcher, args);
   SmallVector<Value> results;
   for (auto [result, buffer] : llvm::zip(op.getResults(), grads))

@@ -164,17 +164,21 @@ private:
   int64_t queryChunk, keyChunk;
 
   // The CTA's work.
-  Value batch, kvHead, kStart, keys, heads, qt0, perHead, iters;
+  Value batch, kvHead, kvHeads, split, keyTile, kStart, keys, heads, qt0,
+      perHead, iters;
   // Consumer thread.
   Value wg, wgTid, g, t2;
 
   Value barrier(int64_t base, Value stage) {
     return e.sharedAt(e.add(e.mul(stage, e.i32(8)), e.i32(base)));
   }
+  /// Query heads of a CTA: its split's share of the group.
+  int64_t splitHeads() const { return spec.groupSize / spec.headSplits; }
   /// Query head and first query row of step `it`.
   std::pair<Value, Value> step(Value it) {
-    Value head =
-        e.add(e.mul(kvHead, e.i32(spec.groupSize)), e.udiv(it, perHead));
+    Value first = e.add(e.mul(kvHead, e.i32(spec.groupSize)),
+                        e.mul(split, e.i32(splitHeads())));
+    Value head = e.add(first, e.udiv(it, perHead));
     Value q0 = e.mul(e.add(qt0, e.urem(it, perHead)), e.i32(kBackwardQueries));
     return {head, q0};
   }
@@ -204,9 +208,17 @@ private:
 
 void BackwardKernelBuilder::work() {
   batch = e.blockIdZ();
-  kvHead = e.blockIdY();
-  heads = e.mul(e.gridDimY(), e.i32(spec.groupSize));
-  kStart = e.mul(e.blockIdX(), e.i32(kBackwardKeys));
+  // Grid y: (kv head, split) pairs, the split fastest.
+  kvHead = e.udiv(e.blockIdY(), e.i32(spec.headSplits));
+  split = e.urem(e.blockIdY(), e.i32(spec.headSplits));
+  kvHeads = e.udiv(e.gridDimY(), e.i32(spec.headSplits));
+  heads = e.mul(kvHeads, e.i32(spec.groupSize));
+  // Ordered causal dQ goes from the last key tile down (addDqOrdered):
+  // those CTAs are launched first.
+  keyTile = spec.orderedDq && spec.causal
+                ? e.sub(e.sub(e.gridDimX(), e.i32(1)), e.blockIdX())
+                : e.blockIdX();
+  kStart = e.mul(keyTile, e.i32(kBackwardKeys));
   keys = sequenceKeys(e, spec, a.lengths, batch, a.nk);
   Value qTiles =
       e.udiv(e.add(a.nq, e.i32(kBackwardQueries - 1)), e.i32(kBackwardQueries));
@@ -222,7 +234,7 @@ void BackwardKernelBuilder::work() {
   perHead = e.sub(qTiles, qt0);
   if (spec.lengths) // a tile past the sequence's keys has no work
     perHead = e.select(e.cmp(Pred::sge, kStart, keys), e.i32(0), perHead);
-  iters = e.mul(perHead, e.i32(spec.groupSize));
+  iters = e.mul(perHead, e.i32(splitHeads()));
 }
 
 void BackwardKernelBuilder::build() {
@@ -423,15 +435,19 @@ void BackwardKernelBuilder::addDq(ArrayRef<Value> dq, Value head, Value q0) {
 }
 
 /// The same sums as addDq, in one order on every run: the parts of a query
-/// tile are added key tile after key tile (the CTAs of a key tile walk the
-/// query tiles in the same order, and for every query tile the key tiles
-/// that see it are 0, 1, ..., so each waits only for lower ones, launched
-/// before it). A counter per (batch, head, query tile), zeroed by the prep
-/// kernel at the tile's first row, counts the warpgroups done: warpgroup w
-/// of key tile j goes at 2j, or at 2j + w with Dqk 64, where both
-/// warpgroups add to every column. Its first thread waits with gpu-scope
-/// acquire loads; the warpgroup loads the sums from L2, adds and stores;
-/// then the first thread releases (fence, increment).
+/// tile are added key tile after key tile. Every CTA walks the query tiles
+/// in the same order, and the key tiles that see a query tile are 0, 1,
+/// ..., m (causal masks and lengths cut only the top), so a CTA waits only
+/// for CTAs launched before it: without causal the order is 0, 1, ..., m;
+/// with causal it is m, m − 1, ..., 0 and the grid runs the key tiles from
+/// the last (whose walks are the shortest: ascending, every key tile would
+/// finish with key tile 0, which sees every query tile). A counter per
+/// (batch, head, query tile), zeroed by the prep kernel at the tile's first
+/// row, counts the warpgroups done: warpgroup w of the key tile r-th in the
+/// order goes at 2r, or at 2r + w with Dqk 64, where both warpgroups add
+/// to every column. Its first thread waits with gpu-scope acquire loads;
+/// the warpgroup loads the sums from L2, adds and stores; then the first
+/// thread releases (fence, increment).
 void BackwardKernelBuilder::addDqOrdered(ArrayRef<Value> dq, Value head,
                                          Value q0) {
   OpBuilder &b = e.builder();
@@ -439,7 +455,21 @@ void BackwardKernelBuilder::addDqOrdered(ArrayRef<Value> dq, Value head,
   Type i32 = e.i32();
   Value counter = LLVM::GEPOp::create(b, loc, e.globalPtr(), i32, a.counters,
                                       ValueRange{rowIndex(head, q0)});
-  Value turn = e.mul(e.blockIdX(), e.i32(2));
+  Value rank = keyTile;
+  if (spec.causal) {
+    // m: the last key tile that sees this query tile, the one below
+    // (q0 + 64 + L − Nq) / 128 rounded up (positive: this tile sees it),
+    // and below the tiles with keys.
+    Value reach = e.sub(e.add(q0, e.add(keys, e.i32(kBackwardQueries))), a.nq);
+    Value last = e.sub(
+        e.udiv(e.add(reach, e.i32(kBackwardKeys - 1)), e.i32(kBackwardKeys)),
+        e.i32(1));
+    Value tiles =
+        e.udiv(e.add(keys, e.i32(kBackwardKeys - 1)), e.i32(kBackwardKeys));
+    last = e.minui(last, e.sub(tiles, e.i32(1)));
+    rank = e.sub(last, keyTile);
+  }
+  Value turn = e.mul(rank, e.i32(2));
   if (t.qkChunks == 1)
     turn = e.add(turn, wg);
   Value first = e.cmp(Pred::eq, wgTid, e.i32(0));
@@ -489,24 +519,40 @@ void BackwardKernelBuilder::storeKeyRows(ArrayRef<Value> acc, Value out,
                                          int64_t width, float scale) {
   OpBuilder &b = e.builder();
   Location loc = e.loc();
-  SmallVector<Value> scaled;
-  for (Value v : acc)
-    scaled.push_back(scale == 1.0f ? v : e.fmul(v, e.f32(scale)));
-  SmallVector<Value> regs = packPairs(e, scaled, halfType);
+  // With head splits: this split's f32 partial, unscaled, at
+  // [split, B, Hkv, Nk, width] (the reduction kernel scales and narrows).
+  bool partial = spec.headSplits > 1;
+  SmallVector<Value> regs;
+  Type pairType = VectorType::get({2}, e.f32());
+  if (partial) {
+    for (size_t i = 0; i + 1 < acc.size(); i += 2) {
+      Value pair = LLVM::PoisonOp::create(b, loc, pairType);
+      pair = LLVM::InsertElementOp::create(b, loc, pair, acc[i], e.i32(0));
+      regs.push_back(
+          LLVM::InsertElementOp::create(b, loc, pair, acc[i + 1], e.i32(1)));
+    }
+  } else {
+    SmallVector<Value> scaled;
+    for (Value v : acc)
+      scaled.push_back(scale == 1.0f ? v : e.fmul(v, e.f32(scale)));
+    regs = packPairs(e, scaled, halfType);
+  }
+  Type elementType = partial ? e.f32() : halfType;
   Value warp = e.udiv(wgTid, e.i32(32));
-  Value kvHeads = e.gridDimY();
+  Value batches = e.gridDimZ();
   for (int64_t row = 0; row < 2; ++row) {
     Value key = e.add(e.add(kStart, e.mul(wg, e.i32(64))),
                       e.add(e.add(e.mul(warp, e.i32(16)), g), e.i32(8 * row)));
     e.ifThen(e.cmp(Pred::ult, key, a.nk), [&] {
-      Value r = e.add(e.mul(e.add(e.mul(batch, kvHeads), kvHead), a.nk), key);
+      Value slab = partial ? e.add(e.mul(split, batches), batch) : batch;
+      Value r = e.add(e.mul(e.add(e.mul(slab, kvHeads), kvHead), a.nk), key);
       Value base = e.add(e.mul(e.zext64(r), e.i64(width)), e.zext64(t2));
       // Register 2·jn + row: columns 8jn + t2, t2 + 1.
       for (int64_t jn = 0; jn < int64_t(acc.size()) / 4; ++jn) {
-        Value ptr = LLVM::GEPOp::create(b, loc, e.globalPtr(), halfType, out,
+        Value ptr = LLVM::GEPOp::create(b, loc, e.globalPtr(), elementType, out,
                                         ValueRange{e.add(base, e.i64(8 * jn))});
         LLVM::StoreOp::create(b, loc, regs[2 * jn + row], ptr,
-                              /*alignment=*/4);
+                              /*alignment=*/partial ? 8 : 4);
       }
     });
   }

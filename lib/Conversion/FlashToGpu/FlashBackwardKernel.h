@@ -50,12 +50,14 @@ int64_t flashBackwardSharedBytes(const FlashKernelSpec &spec);
 ///   dqAccum : !llvm.ptr (f32 [B, Hq, Nq, Dqk], zero at launch)
 ///   counters : !llvm.ptr (i32 [B, Hq, Nq], zero at launch: the counter of
 ///     a query tile is at its first row; null without spec.orderedDq)
-///   dk : !llvm.ptr ([B, Hkv, Nk, Dqk], element type; every row written)
-///   dv : !llvm.ptr ([B, Hkv, Nk, Dv], element type; every row written)
+///   dk : !llvm.ptr ([B, Hkv, Nk, Dqk], element type; every row written;
+///     with head splits the f32 partials [headSplits, B, Hkv, Nk, Dqk],
+///     unscaled)
+///   dv : !llvm.ptr ([B, Hkv, Nk, Dv], as dk)
 ///   lengths : !llvm.ptr (i32 [B], or null without spec.lengths)
 ///   nq, nk : i32
-/// Grid (ceil(Nk / kBackwardKeys), Hkv, B), block 384 (two consumer
-/// warpgroups and a producer), flashBackwardSharedBytes(spec) bytes of
+/// Grid (ceil(Nk / kBackwardKeys), Hkv · headSplits, B), block 384 (two
+/// consumer warpgroups and a producer), flashBackwardSharedBytes(spec) bytes of
 /// dynamic shared memory.
 struct FlashBackwardArgs {
   Value tmapQ, tmapK, tmapV, tmapDO;
@@ -86,14 +88,18 @@ gpu::GPUFuncOp buildFlashBackwardPrepKernel(OpBuilder &builder, Location loc,
 /// Query rows per CTA of the prep kernel (one warp per row).
 inline constexpr int64_t kBackwardPrepRows = 4;
 
-/// The finish kernel:
-///   (dqAccum : !llvm.ptr (f32), dq : !llvm.ptr (element type), count : i32)
-/// dq[i] = dqAccum[i] · scale for i < count (rows · Dqk); grid
-/// (ceil(count / (128 · 4))), block (128).
+/// A finish kernel:
+///   (src : !llvm.ptr (f32), dst : !llvm.ptr (element type), count : i32)
+/// dst[i] = scale · Σ_{s < parts} src[s · count + i] for i < count, the
+/// parts added in order; grid (ceil(count / (128 · 4))), block (128). dq
+/// from dqAccum is parts 1 with the softmax scale (count rows · Dqk); with
+/// head splits, dk and dv from the main kernel's partials are parts
+/// spec.headSplits, with the softmax scale for dk and 1 for dv.
 gpu::GPUFuncOp buildFlashBackwardFinishKernel(OpBuilder &builder, Location loc,
                                               gpu::GPUModuleOp module,
                                               const FlashKernelSpec &spec,
-                                              llvm::StringRef name);
+                                              llvm::StringRef name,
+                                              int64_t parts, float scale);
 
 } // namespace mlir::tucker::flash_to_gpu
 

@@ -41,6 +41,8 @@ std::string FlashKernelSpec::baseName() const {
     name += "_lse";
   if (orderedDq)
     name += "_ordered";
+  if (headSplits != 1)
+    name += llvm::formatv("_s{0}", headSplits).str();
   return name;
 }
 

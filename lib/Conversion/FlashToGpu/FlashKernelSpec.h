@@ -75,13 +75,18 @@ struct FlashKernelSpec {
   // waiting on a counter per query tile, instead of by f32 atomics
   // (#tucker.flash_backward_schedule's ordered_dq).
   bool orderedDq = false;
+  // Backward only: CTAs per kv head, each over groupSize / headSplits of
+  // its query heads, writing f32 partial dK, dV that a reduction sums
+  // (#tucker.flash_backward_schedule's head_splits).
+  int64_t headSplits = 1;
 
   auto key() const {
-    return std::make_tuple(
-        element, qkDim, valueDim, groupSize, headsPerTile, valueFromKey,
-        valueColumn, causal, scaleLog2e, pingPong, ropeTheta, ropeWidth,
-        ropeOffset, ropeRepeat, ropeStride, ropeInterleaved, lengths, decode,
-        outputTransposed, keysPerTile, consumerGroups, lse, orderedDq);
+    return std::make_tuple(element, qkDim, valueDim, groupSize, headsPerTile,
+                           valueFromKey, valueColumn, causal, scaleLog2e,
+                           pingPong, ropeTheta, ropeWidth, ropeOffset,
+                           ropeRepeat, ropeStride, ropeInterleaved, lengths,
+                           decode, outputTransposed, keysPerTile,
+                           consumerGroups, lse, orderedDq, headSplits);
   }
   bool rope() const { return ropeWidth > 0; }
   /// The same spec without rope (what the flash kernel is when q and k are

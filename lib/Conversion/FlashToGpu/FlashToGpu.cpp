@@ -356,8 +356,19 @@ struct TuckerFlashToGpuPass
         std::string name = built.main.getName().str();
         built.prep = buildFlashBackwardPrepKernel(builder, at, kernels, spec,
                                                   name + "_prep");
-        built.finish = buildFlashBackwardFinishKernel(builder, at, kernels,
-                                                      spec, name + "_finish");
+        float scale = float(double(spec.scaleLog2e) * M_LN2);
+        built.finish = buildFlashBackwardFinishKernel(
+            builder, at, kernels, spec, name + "_finish", 1, scale);
+        if (spec.headSplits > 1) {
+          built.sumKeys = buildFlashBackwardFinishKernel(
+              builder, at, kernels, spec, name + "_sum_dk", spec.headSplits,
+              scale);
+          built.sumValues = buildFlashBackwardFinishKernel(
+              builder, at, kernels, spec, name + "_sum_dv", spec.headSplits,
+              1.0f);
+          kernelSymbols.insert(built.sumKeys);
+          kernelSymbols.insert(built.sumValues);
+        }
         built.zero =
             buildFlashBackwardZeroKernel(builder, at, kernels, name + "_zero");
         for (gpu::GPUFuncOp kernel : {built.prep, built.finish, built.zero})
@@ -376,6 +387,9 @@ struct TuckerFlashToGpuPass
                                          builder.getI64IntegerAttr(384)),
                     builder.getNamedAttr("ordered_dq",
                                          builder.getBoolAttr(spec.orderedDq)),
+                    builder.getNamedAttr(
+                        "head_splits",
+                        builder.getI64IntegerAttr(spec.headSplits)),
                     builder.getNamedAttr("shared_bytes",
                                          builder.getI64IntegerAttr(
                                              flashBackwardSharedBytes(spec))),

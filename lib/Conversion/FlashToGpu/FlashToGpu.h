@@ -129,6 +129,7 @@ std::string backwardBaseName(const FlashKernelSpec &spec);
 /// The kernels a backward launcher runs.
 struct BackwardKernels {
   gpu::GPUFuncOp prep, main, finish, zero;
+  gpu::GPUFuncOp sumKeys, sumValues; // with head splits only
 };
 
 /// Builds `func.func private @name(q, k, [v,] o, lse, do, [lengths,] dq, dk,

@@ -30,6 +30,31 @@ using namespace mlir::tucker::flash_to_gpu;
 
 namespace {
 
+/// CTAs of the main backward kernel per SM below which the heads of a group
+/// are split across CTAs.
+constexpr int64_t kBackwardWavesWanted = 2;
+
+/// head_splits of a backward: 1, unless the main kernel would run fewer
+/// than kBackwardWavesWanted CTAs per SM (ceil(Nk / 128) · Hkv · B, a
+/// dynamic size taken as 1); then the fewest powers of two dividing the
+/// group that reach it, each CTA keeping two heads at least.
+int64_t backwardHeadSplits(FlashBackwardOp op, int64_t smCount) {
+  auto kType = op.getK().getType();
+  int64_t group = op.getQ().getType().getDimSize(1) /
+                  std::max<int64_t>(1, kType.getDimSize(1));
+  auto staticOr1 = [](int64_t size) {
+    return ShapedType::isDynamic(size) ? 1 : size;
+  };
+  int64_t ctas = (staticOr1(kType.getDimSize(2)) + kBackwardKeys - 1) /
+                 kBackwardKeys * kType.getDimSize(1) *
+                 staticOr1(kType.getDimSize(0));
+  int64_t splits = 1;
+  while (ctas * splits < kBackwardWavesWanted * smCount &&
+         group % (2 * splits) == 0 && group / (2 * splits) >= 2)
+    splits *= 2;
+  return splits;
+}
+
 /// Query rows of a decode M tile at most: one tile of heads × positions.
 constexpr int64_t kMaxDecodeQueries = 64;
 
@@ -201,6 +226,7 @@ struct TuckerGpuConfigurePass
       if (!schedule)
         schedule = FlashBackwardScheduleAttr::get(
             op.getContext(), kBackwardKeys, kBackwardQueries,
+            backwardHeadSplits(op, smCount),
             /*orderedDq=*/op.getDeterministic());
       if (failed(backwardSpecOf(op, schedule))) {
         ok = false;

@@ -144,6 +144,10 @@ Value KernelEmitter::gridDimY() {
   return NVVM::GridDimYOp::create(b, location, i32());
 }
 
+Value KernelEmitter::gridDimZ() {
+  return NVVM::GridDimZOp::create(b, location, i32());
+}
+
 //===----------------------------------------------------------------------===//
 // Control flow
 //===----------------------------------------------------------------------===//

@@ -81,6 +81,7 @@ public:
   Value blockIdZ();
   Value gridDimX();
   Value gridDimY();
+  Value gridDimZ();
 
   // Structured control flow.
   void ifThen(Value cond, llvm::function_ref<void()> thenBody);

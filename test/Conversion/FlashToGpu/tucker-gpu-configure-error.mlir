@@ -159,7 +159,7 @@ func.func @backward_f32(%q: tensor<1x4x256x64xf32>, %lse: tensor<1x4x256xf32>) -
 // run is refused.
 func.func @backward_schedule(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xbf16> {
   // expected-error @+1 {{'tucker.flash_backward' op cannot run on the Hopper kernels: the backward kernel runs 128 keys per CTA and 64 query rows per step, the schedule asks for 64 and 64}}
-  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 64, queries_per_tile = 64, ordered_dq = false>}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 64, queries_per_tile = 64, head_splits = 1, ordered_dq = false>}
       : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
       -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
   return %dq : tensor<1x4x256x64xbf16>
@@ -181,8 +181,20 @@ func.func @backward_too_large(%q: tensor<1x256x65536x128xbf16>, %k: tensor<1x256
 // atomics (whose rounding order changes from run to run) is refused.
 func.func @backward_deterministic_atomics(%q: tensor<1x4x256x64xbf16>, %k: tensor<1x4x256x64xbf16>, %v: tensor<1x4x256x64xbf16>, %lse: tensor<1x4x256xf32>) -> tensor<1x4x256x64xbf16> {
   // expected-error @+1 {{'tucker.flash_backward' op cannot run on the Hopper kernels: the op is deterministic, its schedule adds dQ by atomics (ordered_dq = false)}}
-  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {deterministic, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = false>}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {deterministic, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 1, ordered_dq = false>}
       : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
       -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
   return %dq : tensor<1x4x256x64xbf16>
+}
+
+// -----
+
+// Tests that: a backward schedule whose head splits do not divide the group
+// (4 query heads per kv head, 3 splits) is refused.
+func.func @backward_head_splits(%q: tensor<1x8x256x64xbf16>, %k: tensor<1x2x256x64xbf16>, %v: tensor<1x2x256x64xbf16>, %lse: tensor<1x8x256xf32>) -> tensor<1x8x256x64xbf16> {
+  // expected-error @+1 {{'tucker.flash_backward' op cannot run on the Hopper kernels: head_splits = 3 does not divide the group of 4 query heads per kv head}}
+  %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 3, ordered_dq = false>}
+      : tensor<1x8x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x8x256x64xbf16>, tensor<1x8x256xf32>, tensor<1x8x256x64xbf16>
+      -> tensor<1x8x256x64xbf16>, tensor<1x2x256x64xbf16>, tensor<1x2x256x64xbf16>
+  return %dq : tensor<1x8x256x64xbf16>
 }

@@ -95,9 +95,9 @@ func.func @given(%q: tensor<2x8x1024x64xbf16>, %k: tensor<2x1x1024x64xbf16>, %v:
 
 // Tests that: a flash backward (MHA, heads of 128, causal) gets the backward kernels' schedule: 128 keys per CTA, 64 query rows per step; the options do not change it.
 // CHECK-LABEL: func @backward_mha_d128
-// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = false>
+// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 1, ordered_dq = false>
 // OPTS-LABEL: func @backward_mha_d128
-// OPTS: schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = false>
+// OPTS: schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 1, ordered_dq = false>
 func.func @backward_mha_d128(%q: tensor<2x8x1000x128xbf16>, %k: tensor<2x8x1000x128xbf16>, %v: tensor<2x8x1000x128xbf16>, %lse: tensor<2x8x1000xf32>) -> tensor<2x8x1000x128xbf16> {
   %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {causal}
       : tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000x128xbf16>, tensor<2x8x1000xf32>, tensor<2x8x1000x128xbf16>
@@ -107,20 +107,50 @@ func.func @backward_mha_d128(%q: tensor<2x8x1000x128xbf16>, %k: tensor<2x8x1000x
 
 // -----
 
-// Tests that: a deterministic flash backward gets the ordered dQ adds; a
-// schedule given in IR with ordered_dq on a backward that does not ask for
-// determinism is kept.
+// Tests that: a deterministic flash backward gets the ordered dQ adds (and,
+// 32 CTAs being too few, its group of 4 split over 2 CTAs); a schedule given
+// in IR with ordered_dq on a backward that does not ask for determinism is
+// kept.
 // CHECK-LABEL: func @backward_deterministic
-// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = true>
-// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = true>
+// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 2, ordered_dq = true>
+// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 1, ordered_dq = true>
 // OPTS-LABEL: func @backward_deterministic
 // OPTS-COUNT-2: ordered_dq = true
 func.func @backward_deterministic(%q: tensor<2x8x1000x64xbf16>, %k: tensor<2x2x1000x64xbf16>, %v: tensor<2x2x1000x64xbf16>, %lse: tensor<2x8x1000xf32>) -> (tensor<2x8x1000x64xbf16>, tensor<2x8x1000x64xbf16>) {
   %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q {causal, deterministic}
       : tensor<2x8x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x8x1000x64xbf16>, tensor<2x8x1000xf32>, tensor<2x8x1000x64xbf16>
       -> tensor<2x8x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>
-  %dq2, %dk2, %dv2 = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = true>}
+  %dq2, %dk2, %dv2 = tucker.flash_backward %q, %k, %v, %q, %lse, %q {schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 1, ordered_dq = true>}
       : tensor<2x8x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x8x1000x64xbf16>, tensor<2x8x1000xf32>, tensor<2x8x1000x64xbf16>
       -> tensor<2x8x1000x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>
   return %dq, %dq2 : tensor<2x8x1000x64xbf16>, tensor<2x8x1000x64xbf16>
+}
+
+// -----
+
+// Tests that: head splits follow the CTA count of the main kernel (ceil(Nk /
+// 128) · Hkv · B against 2 per SM): latent MQA 32/1 at B 4, N 4096 (128 CTAs)
+// splits its 32 heads over 4 CTAs (512 ≥ 264), at sm-count = 114 (OPTS) over
+// 2 (256 ≥ 228); MHA never splits; GQA 32/8 at B 2 (512 CTAs) does not.
+// CHECK-LABEL: func @backward_head_splits
+// CHECK: head_splits = 4, ordered_dq = false
+// CHECK: head_splits = 1, ordered_dq = false
+// CHECK: head_splits = 1, ordered_dq = false
+// OPTS-LABEL: func @backward_head_splits
+// OPTS: head_splits = 2
+// OPTS: head_splits = 1
+// OPTS: head_splits = 1
+func.func @backward_head_splits(%q: tensor<4x32x4096x64xbf16>, %kv: tensor<4x1x4096x64xbf16>, %lse: tensor<4x32x4096xf32>,
+                                %mq: tensor<1x4x256x64xbf16>, %mlse: tensor<1x4x256xf32>,
+                                %gq: tensor<2x32x4096x128xbf16>, %gk: tensor<2x8x4096x128xbf16>, %glse: tensor<2x32x4096xf32>) -> (tensor<4x32x4096x64xbf16>, tensor<1x4x256x64xbf16>, tensor<2x32x4096x128xbf16>) {
+  %dq, %dk, %dv = tucker.flash_backward %q, %kv, %kv, %q, %lse, %q {causal}
+      : tensor<4x32x4096x64xbf16>, tensor<4x1x4096x64xbf16>, tensor<4x1x4096x64xbf16>, tensor<4x32x4096x64xbf16>, tensor<4x32x4096xf32>, tensor<4x32x4096x64xbf16>
+      -> tensor<4x32x4096x64xbf16>, tensor<4x1x4096x64xbf16>, tensor<4x1x4096x64xbf16>
+  %mdq, %mdk, %mdv = tucker.flash_backward %mq, %mq, %mq, %mq, %mlse, %mq
+      : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256xf32>, tensor<1x4x256x64xbf16>
+      -> tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>
+  %gdq, %gdk, %gdv = tucker.flash_backward %gq, %gk, %gk, %gq, %glse, %gq {causal}
+      : tensor<2x32x4096x128xbf16>, tensor<2x8x4096x128xbf16>, tensor<2x8x4096x128xbf16>, tensor<2x32x4096x128xbf16>, tensor<2x32x4096xf32>, tensor<2x32x4096x128xbf16>
+      -> tensor<2x32x4096x128xbf16>, tensor<2x8x4096x128xbf16>, tensor<2x8x4096x128xbf16>
+  return %dq, %mdq, %gdq : tensor<4x32x4096x64xbf16>, tensor<1x4x256x64xbf16>, tensor<2x32x4096x128xbf16>
 }

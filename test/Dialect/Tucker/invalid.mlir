@@ -926,18 +926,18 @@ func.func @schedule_attr() attributes {s = #tucker.flash_schedule<decode = false
 
 // Tests that: the backward schedule's tiles are multiples of 16 up to 256.
 // expected-error @+1 {{keys_per_tile = 100 must be a multiple of 16 in [16, 256]}}
-func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 100, queries_per_tile = 64, ordered_dq = false>} { return }
+func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 100, queries_per_tile = 64, head_splits = 1, ordered_dq = false>} { return }
 
 // -----
 
 // Tests that: a backward schedule of 16-row query steps and 256-key tiles is a valid attribute (what the kernels run is --tucker-gpu-configure's to check).
-func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 256, queries_per_tile = 16, ordered_dq = false>} { return }
+func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 256, queries_per_tile = 16, head_splits = 1, ordered_dq = false>} { return }
 
 // -----
 
 // Tests that: a backward schedule's query step is positive.
 // expected-error @+1 {{queries_per_tile = 0 must be a multiple of 16 in [16, 256]}}
-func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 0, ordered_dq = false>} { return }
+func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 0, head_splits = 1, ordered_dq = false>} { return }
 
 // -----
 
@@ -1010,3 +1010,9 @@ func.func @launch_elsewhere() attributes {tucker.launch = {threads = 384 : i64}}
 // Tests that: an unknown attribute in the dialect's namespace is named.
 // expected-error @+1 {{'func.func' op 'tucker.persistant' is not an attribute of the tucker dialect (it has tucker.persistent, tucker.workspace_bytes and tucker.launch)}}
 func.func @misspelled() attributes {tucker.persistant} { return }
+
+// -----
+
+// Tests that: a backward schedule has at least one head split.
+// expected-error @+1 {{head_splits = 0 must be in [1, 1024]}}
+func.func @backward_schedule_attr() attributes {s = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 0, ordered_dq = false>} { return }

@@ -187,20 +187,20 @@ func.func @flash_backward(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 }
 
 // CHECK-LABEL: func @flash_backward_schedule
-// CHECK: tucker.flash_backward {{.*}} {causal, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = false>}
-// CHECK: tucker.flash_backward {{.*}} {deterministic, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, ordered_dq = true>}
+// CHECK: tucker.flash_backward {{.*}} {causal, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 1, ordered_dq = false>}
+// CHECK: tucker.flash_backward {{.*}} {deterministic, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 1, ordered_dq = true>}
 func.func @flash_backward_schedule(%q: tensor<2x8x128x64xbf16>, %k: tensor<2x2x128x64xbf16>,
                                    %v: tensor<2x2x128x64xbf16>, %lse: tensor<2x8x128xf32>)
     -> tensor<2x8x128x64xbf16> {
   %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %q, %lse, %q
       {causal, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128,
-                                                          queries_per_tile = 64, ordered_dq = false>}
+                                                          queries_per_tile = 64, head_splits = 1, ordered_dq = false>}
       : tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>, tensor<2x2x128x64xbf16>,
         tensor<2x8x128x64xbf16>, tensor<2x8x128xf32>, tensor<2x8x128x64xbf16>
       -> tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>, tensor<2x2x128x64xbf16>
   %dq2, %dk2, %dv2 = tucker.flash_backward %q, %k, %v, %q, %lse, %q
       {deterministic, schedule = #tucker.flash_backward_schedule<keys_per_tile = 128,
-                                                          queries_per_tile = 64, ordered_dq = true>}
+                                                          queries_per_tile = 64, head_splits = 1, ordered_dq = true>}
       : tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>, tensor<2x2x128x64xbf16>,
         tensor<2x8x128x64xbf16>, tensor<2x8x128xf32>, tensor<2x8x128x64xbf16>
       -> tensor<2x8x128x64xbf16>, tensor<2x2x128x64xbf16>, tensor<2x2x128x64xbf16>

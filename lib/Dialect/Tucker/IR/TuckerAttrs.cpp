@@ -165,7 +165,10 @@ FlashScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 FlashBackwardScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                   int64_t keysPerTile, int64_t queriesPerTile,
-                                  bool /*orderedDq*/) {
+                                  int64_t headSplits, bool /*orderedDq*/) {
+  if (headSplits < 1 || headSplits > 1024)
+    return emitError() << "head_splits = " << headSplits
+                       << " must be in [1, 1024]";
   for (auto [name, value] :
        {std::pair<StringRef, int64_t>{"keys_per_tile", keysPerTile},
         {"queries_per_tile", queriesPerTile}})

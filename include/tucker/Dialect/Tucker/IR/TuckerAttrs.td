@@ -187,6 +187,11 @@ def Tucker_FlashBackwardScheduleAttr
     * `keys_per_tile`: keys per CTA of the main kernel, whose dK and dV stay
       in registers while it walks the query tiles that see them;
     * `queries_per_tile`: query rows per step of that walk;
+    * `head_splits`: how many CTAs share the query heads of one kv head
+      (a divisor of the group Hq / Hkv): each walks its share of the heads
+      and writes its dK, dV in f32, which a reduction kernel then sums in
+      split order. More CTAs for groups with few kv heads (latent MQA:
+      one), at the cost of that traffic;
     * `ordered_dq`: how the CTAs of different key tiles add their parts of
       dQ into one f32 accumulator: `false`, by f32 atomics in whatever order
       they come (the rounding, so the bits, can change from run to run);
@@ -198,9 +203,10 @@ def Tucker_FlashBackwardScheduleAttr
     and `--tucker-gpu-configure` refuses other tiles.
 
     Example: `#tucker.flash_backward_schedule<keys_per_tile = 128,
-    queries_per_tile = 64, ordered_dq = false>`
+    queries_per_tile = 64, head_splits = 1, ordered_dq = false>`
   }];
   let parameters = (ins "int64_t":$keys_per_tile, "int64_t":$queries_per_tile,
+                        "int64_t":$head_splits,
                         Tucker_BoolParameter:$ordered_dq);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
