@@ -113,9 +113,9 @@ def TuckerGpuConfigurePass
     A `tucker.flash_backward` gets `#tucker.flash_backward_schedule<
     keys_per_tile = 128, queries_per_tile = 64, head_splits = S,
     ordered_dq = D>` (D: whether the op is `deterministic`; S: 1, or, while
-    the main kernel's ceil(Nk / 128) · Hkv · B CTAs are fewer than 2 per SM
+    the main kernel's ceil(Nk / 128) · Hkv · B CTAs are fewer than 16 per SM
     (a dynamic size taken as 1), the powers of two dividing the group that
-    reach it, two query heads per CTA at least) when its kernels exist (bf16
+    reach it, down to one query head per CTA) when its kernels exist (bf16
     or f16, heads of 64 or 128, no rope); the rest is an error at the op
     naming what is missing, as are head splits that do not divide the group
     and a `deterministic` op whose given schedule adds dQ by atomics.

@@ -31,13 +31,15 @@ using namespace mlir::tucker::flash_to_gpu;
 namespace {
 
 /// CTAs of the main backward kernel per SM below which the heads of a group
-/// are split across CTAs.
-constexpr int64_t kBackwardWavesWanted = 2;
+/// are split across CTAs. On the H100 (docs/perf.md), causal GQA 32/8 at
+/// B 2, N 4096 (512 CTAs) ran 3.90 / 3.64 / 3.45 ms with 1 / 2 / 4 splits,
+/// latent MQA 32/1 at B 4 (128 CTAs) 8.84 ms unsplit and 5.34 ms with 16.
+constexpr int64_t kBackwardCtasPerSm = 16;
 
 /// head_splits of a backward: 1, unless the main kernel would run fewer
-/// than kBackwardWavesWanted CTAs per SM (ceil(Nk / 128) · Hkv · B, a
-/// dynamic size taken as 1); then the fewest powers of two dividing the
-/// group that reach it, each CTA keeping two heads at least.
+/// than kBackwardCtasPerSm CTAs per SM (ceil(Nk / 128) · Hkv · B, a dynamic
+/// size taken as 1); then the fewest powers of two dividing the group that
+/// reach it, down to one query head per CTA.
 int64_t backwardHeadSplits(FlashBackwardOp op, int64_t smCount) {
   auto kType = op.getK().getType();
   int64_t group = op.getQ().getType().getDimSize(1) /
@@ -49,8 +51,8 @@ int64_t backwardHeadSplits(FlashBackwardOp op, int64_t smCount) {
                  kBackwardKeys * kType.getDimSize(1) *
                  staticOr1(kType.getDimSize(0));
   int64_t splits = 1;
-  while (ctas * splits < kBackwardWavesWanted * smCount &&
-         group % (2 * splits) == 0 && group / (2 * splits) >= 2)
+  while (ctas * splits < kBackwardCtasPerSm * smCount &&
+         group % (2 * splits) == 0)
     splits *= 2;
   return splits;
 }

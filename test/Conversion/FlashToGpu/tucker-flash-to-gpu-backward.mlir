@@ -125,45 +125,45 @@ func.func @mha_d128_causal(%q: tensor<2x8x1000x128xbf16>, %k: tensor<2x8x1000x12
 
 // Tests that: a GQA backward (f16, d = 64, 8 query heads on 2 kv heads, not
 // causal) takes the kernels of its spec: the main kernel would run 4 CTAs, so
-// --tucker-gpu-configure splits each group's 4 heads over 2 CTAs (`_s2`):
+// --tucker-gpu-configure splits each group's 4 heads over 4 CTAs (`_s4`):
 // prep loads 2 elements per lane and zeroes 2 f32, the main grid covers
-// (ceil(256 / 128), Hkv · 2, B) and writes f32 partials of dk and dv
-// ([2, B, Hkv, Nk, 64], allocated at the op site), finish writes dq in f16 at
+// (ceil(256 / 128), Hkv · 4, B) and writes f32 partials of dk and dv
+// ([4, B, Hkv, Nk, 64], allocated at the op site), finish writes dq in f16 at
 // the scale 1/sqrt(64), and two sum kernels add the partials in split order
 // into dk (times the scale) and dv.
 
 // CHECK-LABEL: func.func @gqa_d64(
-// CHECK: %[[KPARTS:.+]] = memref.alloc() : memref<2x1x2x256x64xf32>
-// CHECK: %[[VPARTS:.+]] = memref.alloc() : memref<2x1x2x256x64xf32>
-// CHECK: call @tucker_flash_launch_flash_bwd_f16_d64_g4_s2({{.+}}, %[[KPARTS]], %[[VPARTS]])
-// CHECK-SAME: (memref<1x8x256x64xf16>, memref<1x2x256x64xf16>, memref<1x2x256x64xf16>, memref<1x8x256x64xf16>, memref<1x8x256xf32>, memref<1x8x256x64xf16>, memref<1x8x256x64xf16>, memref<1x2x256x64xf16>, memref<1x2x256x64xf16>, memref<1x8x256xf32>, memref<1x8x256x64xf32>, memref<2x1x2x256x64xf32>, memref<2x1x2x256x64xf32>) -> ()
-// CHECK: gpu.func @flash_bwd_f16_d64_g4_s2(
-// CHECK-SAME: tucker.launch = {backward = true, block_m = 64 : i64, block_n = 128 : i64, causal = false, element = "f16", group = 4 : i64, head_splits = 2 : i64, lengths = false, ordered_dq = false, qk_dim = 64 : i64, scale_log2e = 0.180336878 : f32
+// CHECK: %[[KPARTS:.+]] = memref.alloc() : memref<4x1x2x256x64xf32>
+// CHECK: %[[VPARTS:.+]] = memref.alloc() : memref<4x1x2x256x64xf32>
+// CHECK: call @tucker_flash_launch_flash_bwd_f16_d64_g4_s4({{.+}}, %[[KPARTS]], %[[VPARTS]])
+// CHECK-SAME: (memref<1x8x256x64xf16>, memref<1x2x256x64xf16>, memref<1x2x256x64xf16>, memref<1x8x256x64xf16>, memref<1x8x256xf32>, memref<1x8x256x64xf16>, memref<1x8x256x64xf16>, memref<1x2x256x64xf16>, memref<1x2x256x64xf16>, memref<1x8x256xf32>, memref<1x8x256x64xf32>, memref<4x1x2x256x64xf32>, memref<4x1x2x256x64xf32>) -> ()
+// CHECK: gpu.func @flash_bwd_f16_d64_g4_s4(
+// CHECK-SAME: tucker.launch = {backward = true, block_m = 64 : i64, block_n = 128 : i64, causal = false, element = "f16", group = 4 : i64, head_splits = 4 : i64, lengths = false, ordered_dq = false, qk_dim = 64 : i64, scale_log2e = 0.180336878 : f32
 // CHECK: llvm.store %{{.+}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr
-// CHECK: gpu.func @flash_bwd_f16_d64_g4_s2_prep(
+// CHECK: gpu.func @flash_bwd_f16_d64_g4_s4_prep(
 // CHECK: llvm.load %{{.+}} {alignment = 4 : i64} : !llvm.ptr -> vector<2xf16>
 // CHECK: llvm.load %{{.+}} {alignment = 4 : i64} : !llvm.ptr -> vector<2xf16>
 // CHECK-COUNT-2: llvm.intr.fma
 // CHECK: llvm.store %{{.+}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr
-// CHECK: gpu.func @flash_bwd_f16_d64_g4_s2_finish(
+// CHECK: gpu.func @flash_bwd_f16_d64_g4_s4_finish(
 // CHECK: arith.constant dense<1.250000e-01> : vector<4xf32>
 // CHECK: arith.truncf %{{.+}} : vector<4xf32> to vector<4xf16>
-// CHECK: gpu.func @flash_bwd_f16_d64_g4_s2_sum_dk(
+// CHECK: gpu.func @flash_bwd_f16_d64_g4_s4_sum_dk(
 // CHECK: arith.constant dense<1.250000e-01> : vector<4xf32>
-// CHECK-COUNT-2: llvm.load %{{.+}} {alignment = 16 : i64} : !llvm.ptr -> vector<4xf32>
+// CHECK-COUNT-4: llvm.load %{{.+}} {alignment = 16 : i64} : !llvm.ptr -> vector<4xf32>
 // CHECK: arith.addf %{{.+}}, %{{.+}} : vector<4xf32>
-// CHECK: gpu.func @flash_bwd_f16_d64_g4_s2_sum_dv(
+// CHECK: gpu.func @flash_bwd_f16_d64_g4_s4_sum_dv(
 // CHECK: arith.constant dense<1.000000e+00> : vector<4xf32>
-// CHECK-LABEL: func.func private @tucker_flash_launch_flash_bwd_f16_d64_g4_s2(
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_bwd_f16_d64_g4_s4(
 // CHECK-DAG: %[[C1:.+]] = arith.constant 1 : index
 // CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
-// CHECK-DAG: %[[C4:.+]] = arith.constant 4 : index
+// CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
 // CHECK-DAG: %[[C512:.+]] = arith.constant 512 : index
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s2_prep blocks in (%[[C512]], %[[C1]], %[[C1]])
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s2 blocks in (%[[C2]], %[[C4]], %[[C1]])
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s2_finish
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s2_sum_dk blocks in (%[[C64:.+]], %[[C1]], %[[C1]])
-// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s2_sum_dv blocks in (%[[C64]], %[[C1]], %[[C1]])
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s4_prep blocks in (%[[C512]], %[[C1]], %[[C1]])
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s4 blocks in (%[[C2]], %[[C8]], %[[C1]])
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s4_finish
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s4_sum_dk blocks in (%[[C64:.+]], %[[C1]], %[[C1]])
+// CHECK: gpu.launch_func @tucker_flash_kernels::@flash_bwd_f16_d64_g4_s4_sum_dv blocks in (%[[C64]], %[[C1]], %[[C1]])
 // CHECK-NOT: gpu.launch_func
 func.func @gqa_d64(%q: tensor<1x8x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %o: tensor<1x8x256x64xf16>, %lse: tensor<1x8x256xf32>, %do: tensor<1x8x256x64xf16>) -> (tensor<1x8x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>) {
   %dq, %dk, %dv = tucker.flash_backward %q, %k, %v, %o, %lse, %do
@@ -363,18 +363,18 @@ func.func @deterministic(%q: tensor<1x4x300x64xbf16>, %k: tensor<1x4x300x64xbf16
 // latent MQA, v = k[..., 64:128]) reads V from the K tile: the launcher takes
 // no v, builds no tensor map of it, the main kernel loads only K's two chunks
 // (one 32 KiB transaction), and the slice that made v is gone. (Its group
-// of 8 query heads is split over 4 CTAs: 6 would be too few.)
+// of 8 query heads is split over 8 CTAs: 6 would be too few.)
 // CHECK-LABEL: func.func @latent_column_slice(
 // CHECK-NOT: tensor.extract_slice
 // CHECK: %[[KB:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<2x1x300x128xbf16> to memref<2x1x300x128xbf16>
 // CHECK: %[[OB:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<2x8x300x64xbf16> to memref<2x8x300x64xbf16>
 // CHECK: memref.alloc() : memref<2x1x300x64xbf16>
-// CHECK: call @tucker_flash_launch_flash_bwd_bf16_d128_v64_g8_vk64_causal_s4(%{{.+}}, %[[KB]], %[[OB]],
-// CHECK: gpu.func @flash_bwd_bf16_d128_v64_g8_vk64_causal_s4(
+// CHECK: call @tucker_flash_launch_flash_bwd_bf16_d128_v64_g8_vk64_causal_s8(%{{.+}}, %[[KB]], %[[OB]],
+// CHECK: gpu.func @flash_bwd_bf16_d128_v64_g8_vk64_causal_s8(
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c32768_i32
 // CHECK-COUNT-2: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %arg1,
 // CHECK-NOT: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %arg2,
-// CHECK-LABEL: func.func private @tucker_flash_launch_flash_bwd_bf16_d128_v64_g8_vk64_causal_s4(
+// CHECK-LABEL: func.func private @tucker_flash_launch_flash_bwd_bf16_d128_v64_g8_vk64_causal_s8(
 // CHECK-SAME: %{{[^:]+}}: memref<2x8x300x128xbf16>, %{{[^:]+}}: memref<2x1x300x128xbf16>, %{{[^:]+}}: memref<2x8x300x64xbf16>, %{{[^:]+}}: memref<2x8x300xf32>, %{{[^:]+}}: memref<2x8x300x64xbf16>,
 // CHECK-COUNT-3: nvgpu.tma.create.descriptor
 // CHECK-NOT: nvgpu.tma.create.descriptor

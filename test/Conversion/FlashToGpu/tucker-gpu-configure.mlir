@@ -108,11 +108,11 @@ func.func @backward_mha_d128(%q: tensor<2x8x1000x128xbf16>, %k: tensor<2x8x1000x
 // -----
 
 // Tests that: a deterministic flash backward gets the ordered dQ adds (and,
-// 32 CTAs being too few, its group of 4 split over 2 CTAs); a schedule given
+// 32 CTAs being too few, its group of 4 split over 4 CTAs); a schedule given
 // in IR with ordered_dq on a backward that does not ask for determinism is
 // kept.
 // CHECK-LABEL: func @backward_deterministic
-// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 2, ordered_dq = true>
+// CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 4, ordered_dq = true>
 // CHECK: tucker.flash_backward {{.*}}schedule = #tucker.flash_backward_schedule<keys_per_tile = 128, queries_per_tile = 64, head_splits = 1, ordered_dq = true>
 // OPTS-LABEL: func @backward_deterministic
 // OPTS-COUNT-2: ordered_dq = true
@@ -129,17 +129,18 @@ func.func @backward_deterministic(%q: tensor<2x8x1000x64xbf16>, %k: tensor<2x2x1
 // -----
 
 // Tests that: head splits follow the CTA count of the main kernel (ceil(Nk /
-// 128) · Hkv · B against 2 per SM): latent MQA 32/1 at B 4, N 4096 (128 CTAs)
-// splits its 32 heads over 4 CTAs (512 ≥ 264), at sm-count = 114 (OPTS) over
-// 2 (256 ≥ 228); MHA never splits; GQA 32/8 at B 2 (512 CTAs) does not.
+// 128) · Hkv · B against 16 per SM, 2112 on 132 SMs): latent MQA 32/1 at B 4,
+// N 4096 (128 CTAs) splits its 32 heads over 32 CTAs (2048 < 2112), at
+// sm-count = 114 (OPTS, 1824) over 16; MHA never splits; GQA 32/8 at B 2 (512
+// CTAs) splits its 4 heads over 4.
 // CHECK-LABEL: func @backward_head_splits
+// CHECK: head_splits = 32, ordered_dq = false
+// CHECK: head_splits = 1, ordered_dq = false
 // CHECK: head_splits = 4, ordered_dq = false
-// CHECK: head_splits = 1, ordered_dq = false
-// CHECK: head_splits = 1, ordered_dq = false
 // OPTS-LABEL: func @backward_head_splits
-// OPTS: head_splits = 2
+// OPTS: head_splits = 16
 // OPTS: head_splits = 1
-// OPTS: head_splits = 1
+// OPTS: head_splits = 4
 func.func @backward_head_splits(%q: tensor<4x32x4096x64xbf16>, %kv: tensor<4x1x4096x64xbf16>, %lse: tensor<4x32x4096xf32>,
                                 %mq: tensor<1x4x256x64xbf16>, %mlse: tensor<1x4x256xf32>,
                                 %gq: tensor<2x32x4096x128xbf16>, %gk: tensor<2x8x4096x128xbf16>, %glse: tensor<2x32x4096xf32>) -> (tensor<4x32x4096x64xbf16>, tensor<1x4x256x64xbf16>, tensor<2x32x4096x128xbf16>) {
