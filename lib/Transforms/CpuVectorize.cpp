@@ -255,14 +255,18 @@ std::optional<TilePlan> planTiles(linalg::LinalgOp op, const Target &target) {
   }
   if (vectorDim < 0)
     return std::nullopt;
-  // An operand that has the vector dim but not innermost would move with a
-  // stride: the vector lowering gathers it element by element (a loop of
-  // dynamic-index inserts, which LLVM 22's x86 backend cannot select for
-  // bf16 at -O1 and -O2, and no faster than scalar code). Such ops
-  // (transposes, the packing copies above) stay scalar loops.
-  for (AffineMap map : op.getIndexingMapsArray())
-    if (map.isFunctionOfDim(vectorDim) && innermostDim(map) != vectorDim)
+  // A 16-bit operand that has the vector dim but not innermost would move
+  // with a stride: the vector lowering gathers it element by element, a
+  // loop of dynamic-index inserts that LLVM 22's x86 backend cannot select
+  // for bf16 vectors at -O1 and -O2. Such ops (bf16 transposes, the packing
+  // copies above) stay scalar loops.
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    Type element = getElementTypeOrSelf(operand.get().getType());
+    if (element.isIntOrFloat() && element.getIntOrFloatBitWidth() == 16 &&
+        map.isFunctionOfDim(vectorDim) && innermostDim(map) != vectorDim)
       return std::nullopt;
+  }
 
   bool hasReduction = llvm::any_of(iterators, [](utils::IteratorType t) {
     return t == utils::IteratorType::reduction;

@@ -69,8 +69,9 @@ def TuckerCpuVectorizePass
     B, one broadcast element of A per row, rows × vectors FMAs.
 
     Ops it does not take (other maps, regions in the body, integer results,
-    an operand that has the vector dim but not innermost, such as a
-    transpose, which would move element by element) stay as they are, for
+    a 16-bit operand that has the vector dim but not innermost, such as a
+    bf16 transpose, whose element-by-element gather LLVM 22's x86 backend
+    cannot select at -O1 and -O2) stay as they are, for
     `convert-linalg-to-loops`.
   }];
   let options = [
