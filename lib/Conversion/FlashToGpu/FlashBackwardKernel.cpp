@@ -89,6 +89,15 @@ SmallVector<Value> FlashBackwardArgs::pack() const {
 }
 
 namespace {
+/// (x, y) as a vector<2xf32>, for one 8-byte store.
+Value f32Pair(KernelEmitter &e, Value x, Value y) {
+  OpBuilder &b = e.builder();
+  Value pair =
+      LLVM::PoisonOp::create(b, e.loc(), VectorType::get({2}, e.f32()));
+  pair = LLVM::InsertElementOp::create(b, e.loc(), pair, x, e.i32(0));
+  return LLVM::InsertElementOp::create(b, e.loc(), pair, y, e.i32(1));
+}
+
 /// Shared memory map of the main kernel (bytes from the 1024-aligned base;
 /// every tile 128-byte swizzled, 64-column chunks of 128-byte rows).
 struct BackwardTiling {
@@ -498,13 +507,9 @@ void BackwardKernelBuilder::addDqOrdered(ArrayRef<Value> dq, Value head,
       Value ptr = LLVM::GEPOp::create(b, loc, e.globalPtr(), e.f32(), a.dqAccum,
                                       ValueRange{index});
       auto [x, y] = loadPairFromL2(e, ptr);
-      Type pair = VectorType::get({2}, e.f32());
-      Value sum = LLVM::PoisonOp::create(b, loc, pair);
-      sum = LLVM::InsertElementOp::create(b, loc, sum, e.fadd(x, dq[i]),
-                                          e.i32(0));
-      sum = LLVM::InsertElementOp::create(b, loc, sum, e.fadd(y, dq[i + 1]),
-                                          e.i32(1));
-      LLVM::StoreOp::create(b, loc, sum, ptr, /*alignment=*/8);
+      LLVM::StoreOp::create(
+          b, loc, f32Pair(e, e.fadd(x, dq[i]), e.fadd(y, dq[i + 1])), ptr,
+          /*alignment=*/8);
     }
   });
   e.namedBarrierSyncUnaligned(barrierId, 128);
@@ -523,14 +528,9 @@ void BackwardKernelBuilder::storeKeyRows(ArrayRef<Value> acc, Value out,
   // [split, B, Hkv, Nk, width] (the reduction kernel scales and narrows).
   bool partial = spec.headSplits > 1;
   SmallVector<Value> regs;
-  Type pairType = VectorType::get({2}, e.f32());
   if (partial) {
-    for (size_t i = 0; i + 1 < acc.size(); i += 2) {
-      Value pair = LLVM::PoisonOp::create(b, loc, pairType);
-      pair = LLVM::InsertElementOp::create(b, loc, pair, acc[i], e.i32(0));
-      regs.push_back(
-          LLVM::InsertElementOp::create(b, loc, pair, acc[i + 1], e.i32(1)));
-    }
+    for (size_t i = 0; i + 1 < acc.size(); i += 2)
+      regs.push_back(f32Pair(e, acc[i], acc[i + 1]));
   } else {
     SmallVector<Value> scaled;
     for (Value v : acc)
